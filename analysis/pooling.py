@@ -326,3 +326,31 @@ def rma(
         df=df,
         crit=float(crit),
     )
+
+
+def pooled_proportion(events, n, method: str = "REML") -> dict:
+    """Random-effects pooled proportion (logit scale, back-transformed), e.g. a placebo response rate.
+
+    References
+    ----------
+    metafor ``escalc(measure = "PLO")``: logit proportion, variance 1/x + 1/(n - x),
+    with 1/2 added to x and n - x where either is zero.
+    """
+    events = np.asarray(events, dtype=float)
+    n = np.asarray(n, dtype=float)
+    add = np.where((events == 0) | (events == n), 0.5, 0.0)
+    x, m = events + add, n - events + add
+    res = rma(np.log(x / m), 1 / x + 1 / m, method=method)
+
+    def expit(z):
+        return float(1 / (1 + np.exp(-z)))
+
+    pred = res.predict()
+    return {
+        "rate": expit(res.estimate),
+        "ci_low": expit(pred["ci_low"]),
+        "ci_high": expit(pred["ci_high"]),
+        "pi_low": expit(pred["pi_low"]),
+        "pi_high": expit(pred["pi_high"]),
+        "k": res.k,
+    }

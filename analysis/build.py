@@ -1,0 +1,224 @@
+"""The book pipeline: validate every input, execute the notebooks with papermill, build the book.
+
+Everything is built in a staging folder inside the build folder and moved into place only
+when every step succeeded, so a failed build leaves the last good book, its results table
+and its executed notebooks as they were. ``data/`` is only read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import yaml
+
+from analysis import params as parameters
+from analysis.claims import read_claims
+from analysis.importers import read_cipriani_arms
+from analysis.validate import DataError
+
+ROOT = parameters.ROOT
+BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
+# Which parameters of which chapter name a dataset, and the reader that validates it.
+DATASET_READERS = {
+    ("ssri-placebo", "cipriani_arms"): read_cipriani_arms,
+    ("ssri-placebo", "claims"): read_claims,
+}
+
+
+class BuildError(RuntimeError):
+    """A step of the build failed; the message says which and why."""
+
+
+def toc_documents() -> list[str]:
+    """Book documents in table-of-contents order, as paths without suffix (``chapters/intro``)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    docs = [toc["root"]]
+    for entry in toc.get("chapters", []):
+        docs.append(entry["file"])
+    for part in toc.get("parts", []):
+        docs.extend(e["file"] for e in part["chapters"])
+    return docs
+
+
+def notebooks() -> list[Path]:
+    """Chapter notebooks in book order."""
+    return [ROOT / f"{d}.ipynb" for d in toc_documents() if (ROOT / f"{d}.ipynb").exists()]
+
+
+def validate_all(override=None) -> dict:
+    """Check the parameters and every dataset they name; report all problems together."""
+    resolved = parameters.resolve(override)
+    problems = []
+    for (chapter, key), reader in DATASET_READERS.items():
+        try:
+            reader(ROOT / resolved[chapter][key])
+        except DataError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise DataError(problems)
+    return resolved
+
+
+def strip_volatile(path: Path) -> None:
+    """Remove timestamps and durations that papermill and the kernel write into a notebook."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, path)
+
+
+def execute(notebook: Path, chapter_params: dict, out: Path) -> float:
+    """Run one notebook with papermill; raise BuildError naming the notebook and cell on failure."""
+    start = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(out),
+            parameters=chapter_params,
+            cwd=str(ROOT),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+        )
+    except pm.PapermillExecutionError as err:
+        raise BuildError(
+            f"{notebook.relative_to(ROOT)}: cell {err.cell_index} (execution count {err.exec_count}) failed\n"
+            f"{err.ename}: {err.evalue}\nThe executed copy with the error marked: {out}"
+        ) from None
+    strip_volatile(out)
+    return time.perf_counter() - start
+
+
+def glued_values(executed: Path) -> list[dict]:
+    """Every value a notebook glued (myst-nb ``glue``), as rows of key, value, chapter."""
+    nb = nbformat.read(executed, as_version=4)
+    rows = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                data = output.get("data", {})
+                value = "<figure>" if "image/png" in data or "image/svg+xml" in data else data.get("text/plain", "")
+                rows.append({"key": name, "value": value.strip("'\""), "chapter": executed.stem})
+    return rows
+
+
+def run_jupyter_book(book: Path, out: Path, builder: str) -> None:
+    cmd = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build", str(book), "--path-output", str(out), "--builder", builder, "-W", "-n", "--keep-going",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        log = (proc.stdout + proc.stderr)[-4000:]
+        raise BuildError(f"jupyter-book {builder} build failed:\n{log}")
+
+
+def _swap(new: Path, dest: Path) -> None:
+    """Replace ``dest`` by ``new`` with renames only (same file system), keeping it whole."""
+    old = dest.with_name(f".old-{dest.name}")
+    if old.exists():
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
+    if dest.exists():
+        dest.rename(old)
+    new.rename(dest)
+    if old.exists():
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
+
+
+def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> dict:
+    """Validate, execute every chapter notebook, build the HTML (and PDF) book, then swap it in.
+
+    Returns
+    -------
+    dict
+        Paths of the HTML index, the PDF and the results table.
+    """
+    build_dir = Path(build_dir or ROOT / "_build")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    resolved = validate_all(override)
+    print(f"validated parameters and inputs ({time.perf_counter() - t0:.1f} s)", flush=True)
+    staging = build_dir / ".staging"
+    if staging.exists():
+        shutil.rmtree(staging)
+    book = staging / "book"
+    (book / "chapters").mkdir(parents=True)
+    for name in BOOK_FILES:
+        shutil.copy2(ROOT / name, book / name)
+    for md in (ROOT / "chapters").glob("*.md"):
+        shutil.copy2(md, book / "chapters" / md.name)
+    executed_dir = staging / "notebooks"
+    executed_dir.mkdir()
+    rows = []
+    try:
+        nbs = notebooks()
+        for i, nb in enumerate(nbs, 1):
+            print(f"[{i}/{len(nbs)}] executing {nb.relative_to(ROOT)} ...", end=" ", flush=True)
+            chapter_params = dict(resolved.get(nb.stem, {}))
+            if nb.stem == "reproducibility":
+                chapter_params["params_json"] = json.dumps(resolved, sort_keys=True)
+            out = executed_dir / nb.name
+            seconds = execute(nb, chapter_params, out)
+            print(f"{seconds:.1f} s", flush=True)
+            shutil.copy2(out, book / "chapters" / nb.name)
+            rows.extend(glued_values(out))
+        with open(staging / "results.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
+            writer.writeheader()
+            writer.writerows(rows)
+        print("building HTML ...", end=" ", flush=True)
+        t1 = time.perf_counter()
+        run_jupyter_book(book, staging / "out", "html")
+        print(f"{time.perf_counter() - t1:.1f} s", flush=True)
+        if pdf:
+            print("building PDF ...", end=" ", flush=True)
+            t1 = time.perf_counter()
+            run_jupyter_book(book, staging / "out", "pdflatex")
+            pdf_dir = staging / "pdf"
+            pdf_dir.mkdir()
+            shutil.copy2(staging / "out" / "_build" / "latex" / "book.pdf", pdf_dir / "book.pdf")
+            print(f"{time.perf_counter() - t1:.1f} s", flush=True)
+    except BaseException:
+        print("failed", flush=True)
+        raise
+    _swap(staging / "out" / "_build" / "html", build_dir / "html")
+    _swap(executed_dir, build_dir / "notebooks")
+    _swap(staging / "results.csv", build_dir / "results.csv")
+    if pdf:
+        _swap(staging / "pdf", build_dir / "pdf")
+    shutil.rmtree(staging)
+    result = {"html": build_dir / "html" / "index.html", "results": build_dir / "results.csv"}
+    if pdf:
+        result["pdf"] = build_dir / "pdf" / "book.pdf"
+    print(f"done in {time.perf_counter() - t0:.1f} s", flush=True)
+    return result
+
+
+def main(args) -> int:
+    """Entry point of ``python -m analysis build`` and ``python -m analysis validate``."""
+    try:
+        if args.command == "validate":
+            validate_all(args.params)
+            print("all parameters and inputs are valid")
+            return 0
+        out = build(args.params, pdf=args.pdf)
+    except DataError as err:
+        print(f"error: invalid input; nothing was built and the previous book is unchanged\n{err}", file=sys.stderr)
+        return 1
+    except BuildError as err:
+        print(f"error: build failed; the previous book is unchanged\n{err}", file=sys.stderr)
+        return 1
+    for key, path in out.items():
+        print(f"{key:>8}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0

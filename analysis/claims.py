@@ -1,0 +1,69 @@
+"""The claims register: one row per claim of a source document, with its verbatim quote."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.validate import DataError, LINE, Problem, read_rows
+
+CLAIM_COLUMNS = ("claim_id", "source_id", "source_file", "location", "quote", "measure", "treat_value", "ctrl_value")
+NUMERIC = ("treat_value", "ctrl_value", "effect", "ci_low", "ci_high", "k", "n")
+
+
+def normalise_whitespace(text: str) -> str:
+    """Collapse every run of white space to one space (quotes are compared this way)."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def read_claims(path: str | Path) -> pd.DataFrame:
+    """Read and check the claims register.
+
+    Raises
+    ------
+    DataError
+        Missing columns, duplicate claim ids, non-numeric reported figures, a source file
+        that is not archived next to the register (``sources/``), or a quote that is not a
+        verbatim substring of its source (white space normalised).
+    """
+    name = str(path)
+    frame = read_rows(path)
+    missing = [c for c in CLAIM_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError([Problem(name, 1, c, "required column is missing") for c in missing])
+    problems = []
+    dup = frame["claim_id"].duplicated()
+    for line, cid in zip(frame.loc[dup, LINE], frame.loc[dup, "claim_id"]):
+        problems.append(Problem(name, int(line), "claim_id", f"duplicate claim id '{cid}'"))
+    for col in NUMERIC:
+        if col in frame.columns:
+            values = pd.to_numeric(frame[col].replace("", None), errors="coerce")
+            bad = values.isna() & (frame[col].str.strip() != "")
+            for line, cell in zip(frame.loc[bad, LINE], frame.loc[bad, col]):
+                problems.append(Problem(name, int(line), col, f"'{cell}' is not a number"))
+            frame[col] = values
+    sources = Path(path).parent / "sources"
+    for _, row in frame.iterrows():
+        source = sources / row["source_file"]
+        if not source.is_file():
+            problems.append(Problem(name, int(row[LINE]), "source_file", f"'{source}' is not archived"))
+            continue
+        text = normalise_whitespace(source.read_text(encoding="utf-8"))
+        if normalise_whitespace(row["quote"]) not in text:
+            problems.append(Problem(name, int(row[LINE]), "quote", f"not found verbatim in {row['source_file']}"))
+    if problems:
+        raise DataError(problems)
+    return frame.set_index("claim_id", drop=False)
+
+
+def check_against_interval(claimed: float, low: float, high: float) -> str:
+    """Verdict on a claimed figure given the interval the data give for it.
+
+    Returns ``"reproduced"`` when the claimed value lies inside ``[low, high]``,
+    ``"overstated"`` when above it and ``"understated"`` when below it.
+    """
+    if low <= claimed <= high:
+        return "reproduced"
+    return "overstated" if claimed > high else "understated"
