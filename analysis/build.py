@@ -67,13 +67,17 @@ def validate_all(override=None) -> dict:
     return resolved
 
 
-def strip_volatile(path: Path) -> None:
-    """Remove timestamps and durations that papermill and the kernel write into a notebook."""
+def tidy_executed(path: Path) -> None:
+    """Remove timestamps and durations that papermill and the kernel write into a notebook,
+    and hide the cell papermill injects (the reproducibility appendix lists the parameters)."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = tags + ["remove-cell"]
     nbformat.write(nb, path)
 
 
@@ -91,11 +95,17 @@ def execute(notebook: Path, chapter_params: dict, out: Path) -> float:
             log_output=False,
         )
     except pm.PapermillExecutionError as err:
+        executed = nbformat.read(out, as_version=4)
+        injected = sum(
+            "injected-parameters" in c.metadata.get("tags", []) for c in executed.cells[: err.cell_index]
+        )
+        source_line = executed.cells[err.cell_index].source.strip().splitlines()[0][:100]
         raise BuildError(
-            f"{notebook.relative_to(ROOT)}: cell {err.cell_index} (execution count {err.exec_count}) failed\n"
+            f"{notebook.relative_to(ROOT)}: cell {err.cell_index - injected} (counting from 0 in the committed "
+            f"notebook; it begins `{source_line}`) failed\n"
             f"{err.ename}: {err.evalue}\nThe executed copy with the error marked: {out}"
         ) from None
-    strip_volatile(out)
+    tidy_executed(out)
     return time.perf_counter() - start
 
 
@@ -107,9 +117,14 @@ def glued_values(executed: Path) -> list[dict]:
         for output in cell.get("outputs", []):
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             if name:
-                data = output.get("data", {})
-                value = "<figure>" if "image/png" in data or "image/svg+xml" in data else data.get("text/plain", "")
-                rows.append({"key": name, "value": value.strip("'\""), "chapter": executed.stem})
+                prefix = output["metadata"]["scrapbook"].get("mime_prefix", "")
+                data = {k[len(prefix) :]: v for k, v in output.get("data", {}).items()}
+                if "image/png" in data or "text/html" in data:
+                    continue  # figures and tables; the numbers they show are glued one by one too
+                value = data.get("text/plain", "")
+                if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                    value = value[1:-1]
+                rows.append({"key": name, "value": value, "chapter": executed.stem})
     return rows
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from analysis.pooling import MetaResult  # noqa: E402
+from analysis.pooling import MetaResult
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.0)
 plt.rcParams.update({"svg.hashsalt": "review", "figure.dpi": 110, "savefig.bbox": "tight"})

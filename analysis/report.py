@@ -19,3 +19,24 @@ def plain(value):
 def glue_value(key: str, value) -> None:
     """Glue one value under ``key`` without displaying it."""
     glue(key, plain(value), display=False)
+
+
+def format_p(p: float) -> str:
+    """A p-value as reported in the text: three decimals, or "< 0.001"."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+
+
+class Table:
+    """A data frame shown without its index: HTML for the web book, LaTeX for the PDF."""
+
+    def __init__(self, frame):
+        self.frame = frame.reset_index(drop=True)
+
+    def _repr_html_(self) -> str:
+        return self.frame.to_html(index=False, border=0, classes="table", na_rep="")
+
+    def _repr_latex_(self) -> str:
+        return self.frame.to_latex(index=False, na_rep="", escape=True)
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(index=False)

@@ -1,0 +1,39 @@
+"""The claims register: every quote verbatim in its archived source; every listed claim present."""
+
+import pandas as pd
+import pytest
+
+from analysis.claims import normalise_whitespace, read_claims
+from analysis.params import ROOT
+from analysis.validate import DataError
+
+CLAIMS = ROOT / "data" / "claims.csv"
+
+
+def test_every_quote_is_verbatim_in_its_source():
+    register = read_claims(CLAIMS)  # raises if any quote is not found
+    for _, row in register.iterrows():
+        text = normalise_whitespace((ROOT / "data" / "sources" / row["source_file"]).read_text(encoding="utf-8"))
+        assert normalise_whitespace(row["quote"]) in text
+
+
+def test_register_holds_the_headline_claims():
+    register = read_claims(CLAIMS)
+    figures = {(r.source_id, r.treat_value, r.ctrl_value) for r in register.itertuples()}
+    assert ("S4", 48, 30) in figures and ("S2", 25, 10) in figures and ("S4", 32, 17) in figures
+    cbt = register.loc["C03"]
+    assert (cbt["effect"], cbt["ci_low"], cbt["ci_high"], cbt["k"], cbt["n"]) == (0.79, 0.70, 0.89, 409, 52702)
+    assert register.loc["C05", "k"] == 17
+    assert {"S0", "S1", "S2", "S3", "S4"} <= set(register["source_id"])
+
+
+def test_an_altered_quote_is_refused(tmp_path):
+    (tmp_path / "sources").mkdir()
+    for p in (ROOT / "data" / "sources").iterdir():
+        (tmp_path / "sources" / p.name).write_bytes(p.read_bytes())
+    frame = pd.read_csv(CLAIMS, dtype=str, keep_default_na=False)
+    frame.loc[0, "quote"] = frame.loc[0, "quote"].replace("48%", "58%")
+    frame.to_csv(tmp_path / "claims.csv", index=False)
+    with pytest.raises(DataError) as err:
+        read_claims(tmp_path / "claims.csv")
+    assert "line 2" in str(err.value) and "'quote'" in str(err.value) and "not found verbatim" in str(err.value)
