@@ -1,0 +1,100 @@
+"""Benchmark of the analysis package, beside metafor on the same data when R is present.
+
+Reports wall time and peak Python memory of REML pooling at k = 1,000, 2,000 and 100,000 and of
+leave-one-out at k = 1,000. Prints a table and writes it to _build/bench.md. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analysis.pooling import rma  # noqa: E402
+from analysis.sensitivity import leave_one_out  # noqa: E402
+
+
+def simulate(k: int, seed: int = 20261121):
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.01, 0.5, k)
+    y = rng.normal(0.3, np.sqrt(v + 0.1))
+    return y, v
+
+
+def measure(fn, repeats: int = 3):
+    """Best wall time of ``repeats`` runs, then peak traced memory of one more (tracing slows it down)."""
+    seconds = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        seconds.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return out, min(seconds), peak / 2**20
+
+
+def metafor(task: str, y, v, timeout: int = 300):
+    if shutil.which("Rscript") is None:
+        return None, "R not installed"
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "d.csv"
+        np.savetxt(csv, np.column_stack([y, v]), delimiter=",", header="yi,vi", comments="", fmt="%.17g")
+        call = "rma(d$yi, d$vi, method='REML')" if task == "reml" else "leave1out(rma(d$yi, d$vi, method='REML'))"
+        script = (
+            "suppressMessages(library(metafor)); d <- read.csv('%s'); t <- system.time(r <- %s)[['elapsed']];"
+            "fit <- rma(d$yi, d$vi, method='REML'); cat(jsonlite::toJSON(list(seconds=t, estimate=c(fit$beta), tau2=fit$tau2,"
+            "version=as.character(packageVersion('metafor'))), digits=NA, auto_unbox=TRUE))"
+        ) % (csv, call)
+        try:
+            out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, f"over {timeout} s"
+        if out.returncode != 0:
+            return None, out.stderr.strip().splitlines()[-1][:80]
+        return json.loads(out.stdout), ""
+
+
+def main():
+    rows = []
+    for k in (1_000, 2_000, 100_000):
+        y, v = simulate(k)
+        res, seconds, mib = measure(lambda: rma(y, v, method="REML"))
+        if k <= 2_000:
+            ref, note = metafor("reml", y, v)
+        else:
+            ref, note = None, f"not run: metafor forms a {k}x{k} matrix ({k * k * 8 / 2**30:.1f} GiB)"
+        agree = ""
+        if ref:
+            agree = f"|est diff| {abs(ref['estimate'] - res.estimate):.1e}, |tau2 diff| {abs(ref['tau2'] - res.tau2):.1e}"
+            note = f"metafor {ref['version']}: {ref['seconds']:.2f} s; {agree}"
+        rows.append(("REML pooling", k, seconds, mib, note))
+    y, v = simulate(1_000)
+    _, seconds, mib = measure(lambda: leave_one_out(rma(y, v, method="REML")))
+    rows.append(("leave-one-out (REML)", 1_000, seconds, mib, "metafor not run: 1,000 refits at its k = 1,000 REML cost"))
+    lines = [
+        "| task | k | wall time (ms) | peak MiB (Python) | metafor, same data |",
+        "|---|---:|---:|---:|---|",
+        *[f"| {t} | {k:,} | {1000 * s:.1f} | {m:.1f} | {n} |" for t, k, s, m, n in rows],
+    ]
+    table = "\n".join(lines)
+    print(table)
+    out = ROOT / "_build" / "bench.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(table + "\n")
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
