@@ -20,16 +20,22 @@ import papermill as pm
 import yaml
 
 from analysis import params as parameters
-from analysis.claims import read_claims
-from analysis.importers import read_cipriani_arms
+from analysis.claims import read_appraisal, read_claims
+from analysis.grade import read_grade
+from analysis.importers import read_cipriani_arms, read_metapsy_psyctr, read_metapsy_response, read_turner
 from analysis.validate import DataError
 
 ROOT = parameters.ROOT
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
-# Which parameters of which chapter name a dataset, and the reader that validates it.
+# The reader that validates each kind of dataset a parameter can name (by parameter name).
 DATASET_READERS = {
-    ("ssri-placebo", "cipriani_arms"): read_cipriani_arms,
-    ("ssri-placebo", "claims"): read_claims,
+    "appraisal": read_appraisal,
+    "cipriani_arms": read_cipriani_arms,
+    "claims": read_claims,
+    "psyctr": read_metapsy_psyctr,
+    "response": read_metapsy_response,
+    "turner": read_turner,
+    "grade": read_grade,
 }
 
 
@@ -57,11 +63,17 @@ def validate_all(override=None) -> dict:
     """Check the parameters and every dataset they name; report all problems together."""
     resolved = parameters.resolve(override)
     problems = []
-    for (chapter, key), reader in DATASET_READERS.items():
-        try:
-            reader(ROOT / resolved[chapter][key])
-        except DataError as err:
-            problems.extend(err.problems)
+    checked = set()
+    for chapter, values in resolved.items():
+        for key, value in values.items():
+            reader = DATASET_READERS.get(key)
+            if reader is None or (key, value) in checked:
+                continue
+            checked.add((key, value))
+            try:
+                reader(ROOT / value)
+            except DataError as err:
+                problems.extend(err.problems)
     if problems:
         raise DataError(problems)
     return resolved

@@ -67,3 +67,31 @@ def check_against_interval(claimed: float, low: float, high: float) -> str:
     if low <= claimed <= high:
         return "reproduced"
     return "overstated" if claimed > high else "understated"
+
+
+APPRAISAL_COLUMNS = ("source_id", "file", "title", "kind", "date", "peer_reviewed", "appraisal")
+
+
+def read_appraisal(path: str | Path) -> pd.DataFrame:
+    """Read the appraisal of the source documents (one row per source)."""
+    frame = read_rows(path)
+    missing = [c for c in APPRAISAL_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError([Problem(str(path), 1, c, "required column is missing") for c in missing])
+    return frame.set_index("source_id", drop=False)
+
+
+def screening_flow(register: pd.DataFrame, appraisal: pd.DataFrame) -> dict:
+    """Counts for the flow of sources and claims: sources, claims, quantitative claims, and those
+    that open trial-level data can test."""
+    quantitative = register["measure"].str.strip() != "narrative"
+    testable = register.get("testable_with", pd.Series("", index=register.index)).fillna("").str.strip() != ""
+    return {
+        "sources": int(len(appraisal)),
+        "sources_with_claims": int(register["source_id"].nunique()),
+        "claims": int(len(register)),
+        "quantitative": int(quantitative.sum()),
+        "narrative": int((~quantitative).sum()),
+        "testable": int((quantitative & testable).sum()),
+        "untestable": int((quantitative & ~testable).sum()),
+    }

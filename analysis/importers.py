@@ -133,3 +133,178 @@ def arm_totals(trials: pd.DataFrame) -> dict:
     treat = trials["treat_events"].sum() / trials["treat_n"].sum()
     ctrl = trials["ctrl_events"].sum() / trials["ctrl_n"].sum()
     return {"treat": float(treat), "ctrl": float(ctrl), "treat_n": int(trials["treat_n"].sum()), "ctrl_n": int(trials["ctrl_n"].sum())}
+
+
+def sniff_format(path: str | Path) -> tuple[str, str]:
+    """Delimiter and decimal mark of a Metapsy release: its own ';' with ',' decimals, or standard CSV."""
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline()
+    return (";", ",") if header.count(";") > header.count(",") else (",", ".")
+
+
+def read_metapsy(path: str | Path, required, numeric) -> pd.DataFrame:
+    """Read a Metapsy database file in either format; check the required and numeric columns.
+
+    Columns not named are kept as text, so a release that adds or drops optional columns
+    still reads; a missing required column is an error naming the file and the column.
+    """
+    name = str(path)
+    delimiter, decimal = sniff_format(path)
+    rows = read_rows(path, delimiter=delimiter)
+    _check_columns(rows, required, name)
+    problems: list[Problem] = []
+    for col in numeric:
+        if col in rows.columns:
+            if decimal != ".":
+                rows[col] = rows[col].str.replace(decimal, ".", regex=False)
+            rows[col] = _numeric(rows, col, name, problems)
+    if problems:
+        raise DataError(problems)
+    return rows
+
+
+PSYCTR_REQUIRED = ("study", "condition_arm1", "condition_arm2", ".g", ".g_se", "primary")
+PSYCTR_NUMERIC = (".g", ".g_se", "primary", "rob", "year", "n_arm1", "n_arm2")
+
+
+def read_metapsy_psyctr(path: str | Path) -> pd.DataFrame:
+    """The Metapsy psychotherapy-vs-control database (one row per comparison and instrument)."""
+    return read_metapsy(path, PSYCTR_REQUIRED, PSYCTR_NUMERIC)
+
+
+def metapsy_comparisons(
+    rows: pd.DataFrame,
+    therapy: str = "cbt",
+    primary_only: bool = True,
+    low_rob_items: int = 4,
+    name: str = "metapsy",
+) -> pd.DataFrame:
+    """Psychotherapy-vs-control comparisons in the trial schema (GEN: Hedges' g and its SE).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        From :func:`read_metapsy_psyctr`.
+    therapy : str
+        ``condition_arm1`` value (``cbt``, ``pst``, ``ipt``, ``bat``, ...) or ``"any"``.
+    primary_only : bool
+        Keep one outcome per comparison: the database's ``primary`` flag (HAM-D > BDI > other
+        clinician-rated > other self-report).
+    low_rob_items : int
+        A comparison is at low risk of bias when at least this many of the four Cochrane items
+        (sequence generation, allocation concealment, blinding of assessors, ITT) are low risk.
+
+    Returns
+    -------
+    DataFrame
+        ``study`` (the study, with the arms of a multi-arm trial), ``year``, ``subgroup`` (the
+        control: ``wl``, ``cau``, ``other ctr``), ``rob`` (``low`` or ``some``), ``effect``, ``se``.
+        The effect sizes are the maintainers' ``.g``/``.g_se`` (Hedges' g at post-test).
+
+    References
+    ----------
+    Cuijpers, P., et al. (2023). Cognitive behavior therapy vs. control conditions ... *World
+    Psychiatry*, 22, 105-115. Metapsy data standard: docs.metapsy.org.
+    """
+    keep = rows["condition_arm1"].str.strip().str.lower() == therapy if therapy != "any" else rows["condition_arm1"].notna()
+    if primary_only:
+        keep &= rows["primary"] == 1
+    sel = rows[keep & rows[".g"].notna() & rows[".g_se"].notna()].copy()
+    arms = [c for c in ("multi_arm1", "multi_arm2") if c in sel.columns]
+
+    def label(r):
+        extra = [str(r[c]).strip() for c in arms if str(r[c]).strip() not in ("", "NA", "nan")]
+        return f"{r['study']} ({' vs '.join(extra)})" if extra else r["study"]
+
+    sel["label"] = sel.apply(label, axis=1)
+    sel["label"] = sel["label"] + sel.groupby("label").cumcount().map(lambda i: "" if i == 0 else f" #{i + 1}")
+    rob = sel["rob"] if "rob" in sel.columns else pd.Series(np.nan, index=sel.index)
+    trials = pd.DataFrame(
+        {
+            "study": sel["label"],
+            "year": sel["year"] if "year" in sel.columns else np.nan,
+            "subgroup": sel["condition_arm2"].str.strip(),
+            "rob": np.where(rob >= low_rob_items, "low", np.where(rob.notna(), "some", "")),
+            "effect": sel[".g"],
+            "se": sel[".g_se"],
+            LINE: sel[LINE],
+        }
+    )
+    if trials.empty:
+        raise DataError([Problem(name, None, "condition_arm1", f"no comparisons for therapy '{therapy}'")])
+    return validate_trials(trials.reset_index(drop=True), "GEN", name)
+
+
+RESPONSE_REQUIRED = ("study", "disorder", "therapy", "improved.ig", "n.ig", "improved.cg", "n.cg")
+
+
+def read_metapsy_response(path: str | Path) -> pd.DataFrame:
+    """The Metapsy total-response database (responders per arm, psychotherapy vs control)."""
+    return read_metapsy(path, RESPONSE_REQUIRED, ("improved.ig", "n.ig", "improved.cg", "n.cg", "year"))
+
+
+def metapsy_response(rows: pd.DataFrame, therapy: str, disorder: str = "Depression", name: str = "metapsy") -> pd.DataFrame:
+    """Response comparisons (binary, trial schema) for one therapy and disorder.
+
+    ``therapy`` is the database's label (e.g. ``Problem-Solving Therapy``, ``Cognitive Behavior
+    Therapy``) or ``"any"``; ``study.es`` identifies a comparison.
+    """
+    keep = rows["disorder"].str.strip() == disorder
+    if therapy != "any":
+        keep &= rows["therapy"].str.strip() == therapy
+    sel = rows[keep]
+    label = sel["study.es"] if "study.es" in sel.columns else sel["study"]
+    trials = pd.DataFrame(
+        {
+            "study": label.str.strip(),
+            "year": sel["year"] if "year" in sel.columns else np.nan,
+            "treat_events": sel["improved.ig"],
+            "treat_n": sel["n.ig"],
+            "ctrl_events": sel["improved.cg"],
+            "ctrl_n": sel["n.cg"],
+            LINE: sel[LINE],
+        }
+    )
+    if trials.empty:
+        raise DataError([Problem(name, None, "therapy", f"no '{therapy}' comparisons for {disorder}")])
+    return validate_trials(trials.reset_index(drop=True), "RR", name)
+
+
+TURNER_REQUIRED = ("Drug", "Study", "Published", "Nonstandardized_effect_size", "Nonstandardized_SE")
+
+
+def read_turner(path: str | Path) -> pd.DataFrame:
+    """Turner et al. (2008): FDA-registered antidepressant trials with FDA and journal effect sizes."""
+    name = str(path)
+    rows = read_rows(path)
+    _check_columns(rows, TURNER_REQUIRED, name)
+    problems: list[Problem] = []
+    for col in ("Published", "Nonstandardized_effect_size", "Nonstandardized_SE", "Standardized_effect_size", "Standardized_SE"):
+        if col in rows.columns:
+            rows[col] = _numeric(rows, col, name, problems)
+    if problems:
+        raise DataError(problems)
+    return rows
+
+
+def turner_trials(rows: pd.DataFrame, source: str = "fda", name: str = "turner") -> pd.DataFrame:
+    """Turner's trials in the trial schema (GEN: standardised effect and SE).
+
+    ``source="fda"``: every registered trial with the effect from the FDA review
+    (``Nonstandardized_*``, which reproduce Turner's FDA estimate, g = 0.31); ``"journal"``: the
+    published trials with the effect as published (``Standardized_*``, g = 0.41). See the
+    dataset's SOURCE.txt for how the column names were mapped.
+    """
+    effect, se = ("Nonstandardized_effect_size", "Nonstandardized_SE") if source == "fda" else ("Standardized_effect_size", "Standardized_SE")
+    sel = rows if source == "fda" else rows[rows["Published"] == 1]
+    trials = pd.DataFrame(
+        {
+            "study": sel["Drug"].str.strip() + " " + sel["Study"].str.strip(),
+            "subgroup": np.where(sel["Published"] == 1, "published", "unpublished"),
+            "published": sel["Published"] == 1,
+            "effect": sel[effect],
+            "se": sel[se],
+            LINE: sel[LINE],
+        }
+    )
+    return validate_trials(trials.reset_index(drop=True), "GEN", name)

@@ -40,3 +40,19 @@ class Table:
 
     def __repr__(self) -> str:
         return self.frame.to_string(index=False)
+
+
+def describe_i2(i2: float) -> str:
+    """I² in words, by the overlapping bands of the Cochrane Handbook (section 10.10.2)."""
+    if i2 < 30:
+        return "might not be important"
+    if i2 < 50:
+        return "may be moderate"
+    if i2 < 75:
+        return "may be substantial"
+    return "considerable"
+
+
+def describe_test(p: float, alpha: float = 0.05) -> str:
+    """'finds' or 'does not find', for a test at level ``alpha``."""
+    return "finds" if p < alpha else "does not find"

@@ -1,0 +1,100 @@
+"""The review's re-derivations, one function per comparison, shared by the chapters and the
+summary of findings so that each number is computed in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.checks import run_checks
+from analysis.effect_sizes import effect_sizes
+from analysis.importers import (
+    cipriani_vs_placebo,
+    metapsy_comparisons,
+    metapsy_response,
+    read_cipriani_arms,
+    read_metapsy_psyctr,
+    read_metapsy_response,
+    read_turner,
+    turner_trials,
+)
+from analysis.params import ROOT
+from analysis.pooling import MetaResult, pooled_proportion, rma
+from analysis.sensitivity import egger, trimfill
+from analysis.subgroups import subgroup_analysis
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A comparison's trials, fitted model and the analyses around it."""
+
+    trials: pd.DataFrame
+    model: MetaResult
+    extra: dict
+
+    @property
+    def participants(self) -> int | None:
+        t = self.trials
+        if {"treat_n", "ctrl_n"} <= set(t.columns):
+            return int(t["treat_n"].sum() + t["ctrl_n"].sum())
+        return None
+
+
+def ssri_placebo(cipriani_arms: str, active_class: str = "SSRI", method: str = "REML", hksj: bool = False) -> Evidence:
+    """SSRI (or any antidepressant) vs placebo, response, from GRISELDA (risk ratio)."""
+    trials = cipriani_vs_placebo(read_cipriani_arms(ROOT / cipriani_arms), active_class=active_class)
+    yi, vi = effect_sizes(trials, "RR")
+    model = rma(yi, vi, method=method, hksj=hksj)
+    labels = np.where(trials["published"], "published", "unpublished")
+    extra = {
+        "active_rate": pooled_proportion(trials["treat_events"], trials["treat_n"], method=method),
+        "placebo_rate": pooled_proportion(trials["ctrl_events"], trials["ctrl_n"], method=method),
+        "by_publication": subgroup_analysis(yi, vi, labels, method=method) if len(set(labels)) > 1 else None,
+        "egger": egger(yi, vi),
+    }
+    return Evidence(trials, model, extra)
+
+
+def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
+                          low_rob_items: int = 4) -> Evidence:
+    """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database."""
+    trials = metapsy_comparisons(read_metapsy_psyctr(ROOT / psyctr), therapy=therapy, low_rob_items=low_rob_items)
+    yi, vi = effect_sizes(trials, "GEN")
+    model = rma(yi, vi, method=method, hksj=hksj)
+    extra = {
+        "by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
+        "egger": egger(yi, vi),
+        "trimfill": trimfill(model),
+        "checks": run_checks(trials, "GEN", method=method, hksj=hksj),
+        "low_rob_share": float((trials["rob"] == "low").mean()),
+    }
+    return Evidence(trials, model, extra)
+
+
+def psychotherapy_response(response: str, therapy: str, method: str = "REML", hksj: bool = False) -> Evidence:
+    """Response rates of a psychotherapy vs control, from the Metapsy total-response database."""
+    trials = metapsy_response(read_metapsy_response(ROOT / response), therapy=therapy)
+    yi, vi = effect_sizes(trials, "RR")
+    model = rma(yi, vi, method=method, hksj=hksj)
+    extra = {
+        "treat_rate": pooled_proportion(trials["treat_events"], trials["treat_n"], method=method),
+        "ctrl_rate": pooled_proportion(trials["ctrl_events"], trials["ctrl_n"], method=method),
+    }
+    return Evidence(trials, model, extra)
+
+
+def turner(path: str, method: str = "REML") -> dict:
+    """Turner et al. (2008): every FDA-registered trial (FDA effect) vs the published ones (journal effect)."""
+    rows = read_turner(ROOT / path)
+    out = {}
+    for source in ("fda", "journal"):
+        trials = turner_trials(rows, source)
+        yi, vi = effect_sizes(trials, "GEN")
+        model = rma(yi, vi, method=method)
+        out[source] = Evidence(trials, model, {"fe": rma(yi, vi, method="FE"), "egger": egger(yi, vi), "trimfill": trimfill(model)})
+    fda = out["fda"]
+    yi, vi = effect_sizes(fda.trials, "GEN")
+    out["fda_by_publication"] = subgroup_analysis(yi, vi, fda.trials["subgroup"], method=method)
+    return out
