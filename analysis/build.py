@@ -8,35 +8,42 @@ and its executed notebooks as they were. ``data/`` is only read.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
-import papermill as pm
 import yaml
 
 from analysis import params as parameters
-from analysis.claims import read_appraisal, read_claims
-from analysis.grade import read_grade
-from analysis.importers import read_cipriani_arms, read_metapsy_psyctr, read_metapsy_response, read_turner
-from analysis.validate import DataError
+from analysis.errors import DataError
 
 ROOT = parameters.ROOT
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
-# The reader that validates each kind of dataset a parameter can name (by parameter name).
-DATASET_READERS = {
-    "appraisal": read_appraisal,
-    "cipriani_arms": read_cipriani_arms,
-    "claims": read_claims,
-    "psyctr": read_metapsy_psyctr,
-    "response": read_metapsy_response,
-    "turner": read_turner,
-    "grade": read_grade,
-}
+
+
+def dataset_readers() -> dict:
+    """The reader that validates each kind of dataset a parameter can name (by parameter name).
+    Imported here, not at the top, so that a build with nothing to do starts fast."""
+    from analysis.claims import read_appraisal, read_claims
+    from analysis.grade import read_grade
+    from analysis.importers import read_cipriani_arms, read_metapsy_psyctr, read_metapsy_response, read_turner
+
+    return {
+        "appraisal": read_appraisal,
+        "cipriani_arms": read_cipriani_arms,
+        "claims": read_claims,
+        "psyctr": read_metapsy_psyctr,
+        "response": read_metapsy_response,
+        "turner": read_turner,
+        "grade": read_grade,
+    }
 
 
 class BuildError(RuntimeError):
@@ -62,11 +69,18 @@ def notebooks() -> list[Path]:
 def validate_all(override=None) -> dict:
     """Check the parameters and every dataset they name; report all problems together."""
     resolved = parameters.resolve(override)
+    validate_datasets(resolved)
+    return resolved
+
+
+def validate_datasets(resolved: dict) -> None:
+    """Validate every dataset the resolved parameters name; raise one DataError with every problem."""
     problems = []
+    readers = dataset_readers()
     checked = set()
     for chapter, values in resolved.items():
         for key, value in values.items():
-            reader = DATASET_READERS.get(key)
+            reader = readers.get(key)
             if reader is None or (key, value) in checked:
                 continue
             checked.add((key, value))
@@ -76,7 +90,6 @@ def validate_all(override=None) -> dict:
                 problems.extend(err.problems)
     if problems:
         raise DataError(problems)
-    return resolved
 
 
 def tidy_executed(path: Path) -> None:
@@ -95,6 +108,8 @@ def tidy_executed(path: Path) -> None:
 
 def execute(notebook: Path, chapter_params: dict, out: Path) -> float:
     """Run one notebook with papermill; raise BuildError naming the notebook and cell on failure."""
+    import papermill as pm
+
     start = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -119,6 +134,29 @@ def execute(notebook: Path, chapter_params: dict, out: Path) -> float:
         ) from None
     tidy_executed(out)
     return time.perf_counter() - start
+
+
+def dependency_key(notebook: Path, chapter_params: dict) -> str:
+    """Hash of everything a chapter's executed copy depends on: the notebook, its parameters,
+    every file or folder a parameter names, the analysis package and the locked environment."""
+    digest = hashlib.sha256()
+
+    def add_file(path: Path) -> None:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+
+    add_file(notebook)
+    digest.update(json.dumps(chapter_params, sort_keys=True).encode())
+    for value in chapter_params.values():
+        if isinstance(value, str) and value and (ROOT / value).exists() and (ROOT / value).resolve() != ROOT:
+            target = ROOT / value
+            for path in sorted(target.rglob("*")) if target.is_dir() else [target]:
+                if path.is_file():
+                    add_file(path)
+    for path in sorted((ROOT / "analysis").glob("*.py")):
+        add_file(path)
+    add_file(ROOT / "requirements.lock")
+    return digest.hexdigest()
 
 
 def glued_values(executed: Path) -> list[dict]:
@@ -174,8 +212,7 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
     build_dir = Path(build_dir or ROOT / "_build")
     build_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    resolved = validate_all(override)
-    print(f"validated parameters and inputs ({time.perf_counter() - t0:.1f} s)", flush=True)
+    resolved = parameters.resolve(override)
     staging = build_dir / ".staging"
     if staging.exists():
         shutil.rmtree(staging)
@@ -190,16 +227,49 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
     rows = []
     try:
         nbs = notebooks()
-        for i, nb in enumerate(nbs, 1):
-            print(f"[{i}/{len(nbs)}] executing {nb.relative_to(ROOT)} ...", end=" ", flush=True)
+        previous = build_dir / "notebooks"
+        jobs, reused = {}, []
+        for nb in nbs:
             chapter_params = dict(resolved.get(nb.stem, {}))
             if nb.stem == "reproducibility":
                 chapter_params["params_json"] = json.dumps(resolved, sort_keys=True)
-            out = executed_dir / nb.name
-            seconds = execute(nb, chapter_params, out)
-            print(f"{seconds:.1f} s", flush=True)
-            shutil.copy2(out, book / "chapters" / nb.name)
-            rows.extend(glued_values(out))
+            key = dependency_key(nb, chapter_params)
+            cached = previous / nb.name
+            if cached.is_file() and (previous / f"{nb.stem}.key").is_file() and (previous / f"{nb.stem}.key").read_text() == key:
+                shutil.copy2(cached, executed_dir / nb.name)
+                reused.append(nb.stem)
+            else:
+                jobs[nb] = chapter_params
+            (executed_dir / f"{nb.stem}.key").write_text(key)
+        print(f"{len(jobs)} notebook(s) to execute, {len(reused)} reused unchanged", flush=True)
+        book_key = _book_key(executed_dir, pdf)
+        outputs = [build_dir / "html" / "index.html"] + ([build_dir / "pdf" / "book.pdf"] if pdf else [])
+        if not jobs and (build_dir / "book.key").is_file() and (build_dir / "book.key").read_text() == book_key and all(
+            p.is_file() for p in outputs
+        ):
+            shutil.rmtree(staging)
+            print(f"nothing changed: the book in {build_dir} is up to date ({time.perf_counter() - t0:.1f} s)", flush=True)
+            return _outputs(build_dir, pdf)
+        (staging / "book.key").write_text(book_key)
+        validate_datasets(resolved)
+        print(f"validated parameters and inputs ({time.perf_counter() - t0:.1f} s)", flush=True)
+        failures = []
+        with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+            futures = {pool.submit(execute, nb, p, executed_dir / nb.name): nb for nb, p in jobs.items()}
+            for future in as_completed(futures):
+                nb = futures[future]
+                try:
+                    print(f"  executed {nb.relative_to(ROOT)} in {future.result():.1f} s", flush=True)
+                except BuildError as err:
+                    (executed_dir / f"{nb.stem}.key").unlink(missing_ok=True)
+                    failures.append(str(err))
+                    print(f"  FAILED {nb.relative_to(ROOT)}", flush=True)
+        print(f"notebooks: {len(jobs) - len(failures)} executed, {len(reused)} reused, {len(failures)} failed", flush=True)
+        if failures:
+            raise BuildError("\n\n".join(failures))
+        for nb in nbs:
+            shutil.copy2(executed_dir / nb.name, book / "chapters" / nb.name)
+            rows.extend(glued_values(executed_dir / nb.name))
         with open(staging / "results.csv", "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
             writer.writeheader()
@@ -224,12 +294,28 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
     _swap(staging / "results.csv", build_dir / "results.csv")
     if pdf:
         _swap(staging / "pdf", build_dir / "pdf")
+    _swap(staging / "book.key", build_dir / "book.key")
     shutil.rmtree(staging)
+    print(f"done in {time.perf_counter() - t0:.1f} s", flush=True)
+    return _outputs(build_dir, pdf)
+
+
+def _outputs(build_dir: Path, pdf: bool) -> dict:
     result = {"html": build_dir / "html" / "index.html", "results": build_dir / "results.csv"}
     if pdf:
         result["pdf"] = build_dir / "pdf" / "book.pdf"
-    print(f"done in {time.perf_counter() - t0:.1f} s", flush=True)
     return result
+
+
+def _book_key(executed_dir: Path, pdf: bool) -> str:
+    """Hash of what the rendered book depends on beyond the notebooks' own keys."""
+    digest = hashlib.sha256(b"pdf" if pdf else b"html")
+    for path in sorted(executed_dir.glob("*.key")):
+        digest.update(path.read_bytes())
+    for path in [ROOT / name for name in BOOK_FILES] + sorted((ROOT / "chapters").glob("*.md")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def main(args) -> int:

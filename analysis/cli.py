@@ -7,13 +7,13 @@ import json
 import sys
 
 import numpy as np
-import pandas as pd
 
-from analysis.checks import run_checks
-from analysis.effect_sizes import MEASURES, RATIO_MEASURES, effect_sizes
-from analysis.pooling import METHODS, rma
-from analysis.sensitivity import cumulative, egger, influence, leave_one_out, outliers, trimfill
-from analysis.validate import DataError, load_trials
+from analysis.errors import DataError
+
+# Kept here rather than imported from the statistics modules, so that `build` starts without them.
+MEASURES = ("RR", "OR", "RD", "SMD", "GEN")
+RATIO_MEASURES = ("RR", "OR")
+METHODS = ("FE", "DL", "REML", "PM", "ML", "SJ", "HE", "EB")
 
 
 def _clean(obj):
@@ -29,11 +29,15 @@ def _clean(obj):
     return obj
 
 
-def _records(frame: pd.DataFrame, columns) -> list[dict]:
+def _records(frame, columns) -> list[dict]:
     return [_clean(dict(zip(columns, row))) for row in frame[list(columns)].itertuples(index=False)]
 
 
 def _fit(args):
+    from analysis.effect_sizes import effect_sizes
+    from analysis.pooling import rma
+    from analysis.validate import load_trials
+
     data = load_trials(args.file, args.measure, min_studies=1 if args.method == "FE" else 2)
     yi, vi = effect_sizes(data, args.measure)
     return data, rma(yi, vi, method=args.method, hksj=args.hksj)
@@ -45,6 +49,9 @@ def cmd_pool(args) -> dict:
 
 
 def cmd_sensitivity(args) -> dict:
+    from analysis.checks import run_checks
+    from analysis.sensitivity import cumulative, egger, influence, leave_one_out, outliers, trimfill
+
     data, res = _fit(args)
     labels = data["study"].tolist()
     out = {
@@ -68,6 +75,8 @@ def cmd_sensitivity(args) -> dict:
 
 
 def _print_table(result: dict, measure: str) -> None:
+    import pandas as pd
+
     scale = " (log scale)" if measure in RATIO_MEASURES else ""
     for key, value in result.items():
         if isinstance(value, list) and value and isinstance(value[0], dict):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from analysis.validate import DataError, Problem
+from analysis.errors import DataError, Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = ROOT / "params" / "defaults.yml"

@@ -38,6 +38,18 @@ class Table:
     def _repr_latex_(self) -> str:
         return self.frame.to_latex(index=False, na_rep="", escape=True)
 
+    def _repr_markdown_(self) -> str:
+        """A pipe table, so that a ``{table}`` directive around ``{glue:md}`` numbers it as a table."""
+
+        def cell(value) -> str:
+            text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+            return text.replace("|", "\\|").replace("\n", " ")
+
+        header = "| " + " | ".join(cell(c) for c in self.frame.columns) + " |"
+        rule = "|" + "|".join("---" for _ in self.frame.columns) + "|"
+        body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in self.frame.itertuples(index=False)]
+        return "\n".join([header, rule, *body])
+
     def __repr__(self) -> str:
         return self.frame.to_string(index=False)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,33 +18,11 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.effect_sizes import BINARY_COLUMNS, COLUMNS_FOR_MEASURE, CONTINUOUS_COLUMNS
+from analysis.errors import DataError, Problem
 
 LINE = "_line"  # column holding each row's line number in the file
 ROB_LEVELS = ("low", "some", "high")
 MIN_STUDIES = {"pool": 1, "random": 2, "egger": 3, "trimfill": 3}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with an input file."""
-
-    file: str
-    line: int | None
-    column: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file + (f", line {self.line}" if self.line else "")
-        col = f", column '{self.column}'" if self.column else ""
-        return f"{where}{col}: {self.message}"
-
-
-class DataError(ValueError):
-    """Raised with every problem found; ``str()`` lists one per line."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def read_rows(path: str | Path, delimiter: str = ",", decimal: str = ".") -> pd.DataFrame:

@@ -48,3 +48,11 @@ def test_sensitivity_json_matches_metafor():
 def test_table_output_is_readable():
     text = run("pool", str(BCG), "--measure", "RR")
     assert "estimate" in text and "ratio" in text
+
+
+def test_cli_choices_match_the_package():
+    from analysis import cli, effect_sizes, pooling
+
+    assert cli.MEASURES == effect_sizes.MEASURES
+    assert cli.RATIO_MEASURES == effect_sizes.RATIO_MEASURES
+    assert cli.METHODS == pooling.METHODS
