@@ -21,6 +21,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from analysis import changelog
 from analysis import params as parameters
 from analysis.errors import DataError
 
@@ -73,23 +74,86 @@ def validate_all(override=None) -> dict:
     return resolved
 
 
-def validate_datasets(resolved: dict) -> None:
-    """Validate every dataset the resolved parameters name; raise one DataError with every problem."""
+def validate_datasets(resolved: dict) -> dict:
+    """Validate every dataset the resolved parameters name, and every chapter's selection of
+    studies from them; raise one DataError with every problem.
+
+    Returns
+    -------
+    dict
+        The manifest: dataset parameter -> file, sha256, rows and study ids, for the changelog.
+    """
+    from analysis.provenance import sha256
+
     problems = []
     readers = dataset_readers()
-    checked = set()
+    frames, manifest = {}, {}
     for chapter, values in resolved.items():
         for key, value in values.items():
             reader = readers.get(key)
-            if reader is None or (key, value) in checked:
+            if reader is None or value in frames or key in manifest:
                 continue
-            checked.add((key, value))
             try:
-                reader(ROOT / value)
+                frames[value] = frame = reader(ROOT / value)
             except DataError as err:
                 problems.extend(err.problems)
+                continue
+            ids = study_ids(frame)
+            manifest[key] = {
+                "file": value,
+                "sha256": sha256(ROOT / value),
+                "rows": int(len(frame)),
+                "studies": sorted(set(map(str, ids))) if ids is not None else [],
+            }
+    if not problems:
+        problems.extend(check_selections(resolved, frames))
     if problems:
         raise DataError(problems)
+    return manifest
+
+
+MIN_STUDIES = 2  # a random-effects model needs at least two studies
+ID_COLUMNS = (("Drug", "Study"), ("study.es",), ("StudyID",), ("study",), ("claim_id",), ("comparison",), ("source_id",))
+
+
+def study_ids(frame):
+    """The identifiers of the studies (or claims, comparisons, sources) in a validated dataset."""
+    for columns in ID_COLUMNS:
+        if all(c in frame.columns for c in columns):
+            return frame[list(columns)].astype(str).agg(" ".join, axis=1)
+    return None
+
+
+def check_selections(resolved: dict, frames: dict) -> list:
+    """Run each chapter's selection of studies (e.g. which drug class, which therapy) on the
+    validated data, before any notebook runs; a selection that leaves fewer than two studies is
+    a problem naming the parameter file, the parameter and the dataset."""
+    from analysis.errors import Problem
+    from analysis.importers import cipriani_vs_placebo, metapsy_comparisons, metapsy_response
+
+    selections = {
+        "ssri-placebo": [("active_class", "cipriani_arms", lambda p, f: cipriani_vs_placebo(f, p["active_class"], name=p["cipriani_arms"]))],
+        "cbt-control": [
+            ("therapy", "psyctr", lambda p, f: metapsy_comparisons(f, p["therapy"], low_rob_items=p["low_rob_items"], name=p["psyctr"])),
+            ("pst_label", "response", lambda p, f: metapsy_response(f, p["pst_label"], name=p["response"])),
+            ("cbt_label", "response", lambda p, f: metapsy_response(f, p["cbt_label"], name=p["response"])),
+        ],
+    }
+    problems = []
+    for chapter, checks in selections.items():
+        params = resolved.get(chapter, {})
+        for parameter, dataset, select in checks:
+            try:
+                k = len(select(params, frames[params[dataset]]))
+            except DataError as err:
+                problems.extend(err.problems)
+                continue
+            if k < MIN_STUDIES:
+                problems.append(
+                    Problem(params[dataset], None, f"{chapter}.{parameter}",
+                            f"the selection {parameter}={params[parameter]!r} leaves {k} studies; at least {MIN_STUDIES} are needed")
+                )
+    return problems
 
 
 def tidy_executed(path: Path) -> None:
@@ -142,7 +206,7 @@ def dependency_key(notebook: Path, chapter_params: dict) -> str:
     digest = hashlib.sha256()
 
     def add_file(path: Path) -> None:
-        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode())
         digest.update(path.read_bytes())
 
     add_file(notebook)
@@ -251,7 +315,7 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
             print(f"nothing changed: the book in {build_dir} is up to date ({time.perf_counter() - t0:.1f} s)", flush=True)
             return _outputs(build_dir, pdf)
         (staging / "book.key").write_text(book_key)
-        validate_datasets(resolved)
+        manifest = validate_datasets(resolved)
         print(f"validated parameters and inputs ({time.perf_counter() - t0:.1f} s)", flush=True)
         failures = []
         with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
@@ -274,6 +338,18 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
             writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
             writer.writeheader()
             writer.writerows(rows)
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        previous_results = build_dir / "results.csv"
+        diff = changelog.compare(
+            changelog.read_results(previous_results),
+            changelog.read_results(staging / "results.csv"),
+            changelog.read_manifest(build_dir / "manifest.json"),
+            manifest,
+        )
+        (book / "chapters" / "changes.md").write_text(changelog.render(diff, first_build=not previous_results.is_file()))
+        (staging / "changes.json").write_text(json.dumps(diff, indent=1))
+        if previous_results.is_file():
+            print(f"since the last good build: {len(diff['values'])} values changed, {len(diff['flipped'])} conclusions flipped", flush=True)
         print("building HTML ...", end=" ", flush=True)
         t1 = time.perf_counter()
         run_jupyter_book(book, staging / "out", "html")
@@ -295,6 +371,8 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
     if pdf:
         _swap(staging / "pdf", build_dir / "pdf")
     _swap(staging / "book.key", build_dir / "book.key")
+    _swap(staging / "manifest.json", build_dir / "manifest.json")
+    _swap(staging / "changes.json", build_dir / "changes.json")
     shutil.rmtree(staging)
     print(f"done in {time.perf_counter() - t0:.1f} s", flush=True)
     return _outputs(build_dir, pdf)

@@ -15,6 +15,11 @@ from analysis.errors import DataError, Problem
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = ROOT / "params" / "defaults.yml"
+# Parameters (in any chapter) that take one of a fixed set of values.
+CHOICES = {
+    "method": ("FE", "DL", "REML", "PM", "ML", "SJ", "HE", "EB"),
+    "active_class": ("SSRI", "any"),
+}
 
 
 def _line_of(text: str, chapter: str, key: str | None = None) -> int | None:
@@ -106,6 +111,10 @@ def resolve(override: str | Path | None = None) -> dict:
                     want = type(params[chapter][key]).__name__
                     problems.append(
                         Problem(str(path), line, f"{chapter}.{key}", f"{value!r} is a {type(value).__name__}, expected {want}")
+                    )
+                elif key in CHOICES and value not in CHOICES[key]:
+                    problems.append(
+                        Problem(str(path), line, f"{chapter}.{key}", f"{value!r} is not one of {', '.join(CHOICES[key])}")
                     )
                 else:
                     params[chapter][key] = value

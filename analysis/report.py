@@ -68,3 +68,13 @@ def describe_i2(i2: float) -> str:
 def describe_test(p: float, alpha: float = 0.05) -> str:
     """'finds' or 'does not find', for a test at level ``alpha``."""
     return "finds" if p < alpha else "does not find"
+
+
+def significance(ci_low: float, ci_high: float, null: float = 0.0) -> str:
+    """'significant' when the confidence interval excludes the null value, else 'not significant'."""
+    return "significant" if ci_low > null or ci_high < null else "not significant"
+
+
+def direction(estimate: float, null: float = 0.0) -> str:
+    """Which arm the point estimate favours (higher = better outcome, e.g. response or g)."""
+    return "favours the intervention" if estimate > null else "favours the control" if estimate < null else "no difference"
