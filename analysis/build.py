@@ -129,7 +129,7 @@ def check_selections(resolved: dict, frames: dict) -> list:
     validated data, before any notebook runs; a selection that leaves fewer than two studies is
     a problem naming the parameter file, the parameter and the dataset."""
     from analysis.errors import Problem
-    from analysis.importers import cipriani_vs_placebo, metapsy_comparisons, metapsy_response
+    from analysis.importers import cipriani_vs_placebo, metapsy_comparisons, metapsy_response, turner_trials
 
     selections = {
         "ssri-placebo": [("active_class", "cipriani_arms", lambda p, f: cipriani_vs_placebo(f, p["active_class"], name=p["cipriani_arms"]))],
@@ -137,6 +137,10 @@ def check_selections(resolved: dict, frames: dict) -> list:
             ("therapy", "psyctr", lambda p, f: metapsy_comparisons(f, p["therapy"], low_rob_items=p["low_rob_items"], name=p["psyctr"])),
             ("pst_label", "response", lambda p, f: metapsy_response(f, p["pst_label"], name=p["response"])),
             ("cbt_label", "response", lambda p, f: metapsy_response(f, p["cbt_label"], name=p["response"])),
+        ],
+        "publication-bias": [
+            ("turner", "turner", lambda p, f: turner_trials(f, "fda", name=p["turner"])),
+            ("turner", "turner", lambda p, f: turner_trials(f, "journal", name=p["turner"])),
         ],
     }
     problems = []
@@ -362,6 +366,9 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
             pdf_dir.mkdir()
             shutil.copy2(staging / "out" / "_build" / "latex" / "book.pdf", pdf_dir / "book.pdf")
             print(f"{time.perf_counter() - t1:.1f} s", flush=True)
+    except DataError:
+        shutil.rmtree(staging, ignore_errors=True)  # refused before anything ran: leave no trace
+        raise
     except BaseException:
         print("failed", flush=True)
         raise

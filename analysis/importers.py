@@ -33,6 +33,14 @@ def _numeric(frame: pd.DataFrame, column: str, name: str, problems: list, allow_
     return values.astype(float)
 
 
+def _validate_mapped(trials: pd.DataFrame, measure: str, name: str, mapping: dict) -> pd.DataFrame:
+    """Validate derived trials, naming the source's own columns in any error."""
+    try:
+        return validate_trials(trials, measure, name)
+    except DataError as err:
+        raise DataError([Problem(p.file, p.line, mapping.get(p.column, p.column), p.message) for p in err.problems]) from None
+
+
 def read_cipriani_arms(path: str | Path) -> pd.DataFrame:
     """Read and check the GRISELDA arm-level table (Cipriani et al., 2018).
 
@@ -232,7 +240,7 @@ def metapsy_comparisons(
     )
     if trials.empty:
         raise DataError([Problem(name, None, "condition_arm1", f"no comparisons for therapy '{therapy}'")])
-    return validate_trials(trials.reset_index(drop=True), "GEN", name)
+    return _validate_mapped(trials.reset_index(drop=True), "GEN", name, {"effect": ".g", "se": ".g_se"})
 
 
 RESPONSE_REQUIRED = ("study", "disorder", "therapy", "improved.ig", "n.ig", "improved.cg", "n.cg")
@@ -267,7 +275,8 @@ def metapsy_response(rows: pd.DataFrame, therapy: str, disorder: str = "Depressi
     )
     if trials.empty:
         raise DataError([Problem(name, None, "therapy", f"no '{therapy}' comparisons for {disorder}")])
-    return validate_trials(trials.reset_index(drop=True), "RR", name)
+    mapping = {"study": "study.es", "treat_events": "improved.ig", "treat_n": "n.ig", "ctrl_events": "improved.cg", "ctrl_n": "n.cg"}
+    return _validate_mapped(trials.reset_index(drop=True), "RR", name, mapping)
 
 
 TURNER_REQUIRED = ("Drug", "Study", "Published", "Nonstandardized_effect_size", "Nonstandardized_SE")
@@ -307,4 +316,4 @@ def turner_trials(rows: pd.DataFrame, source: str = "fda", name: str = "turner")
             LINE: sel[LINE],
         }
     )
-    return validate_trials(trials.reset_index(drop=True), "GEN", name)
+    return _validate_mapped(trials.reset_index(drop=True), "GEN", name, {"effect": effect, "se": se, "study": "Study"})

@@ -1,0 +1,191 @@
+"""Rerunning with new data: bad inputs are refused before anything runs, with file, line and
+column named, and nothing is lost; a changed dataset is reported in the changelog."""
+
+import csv
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from papermill.translators import PythonTranslator
+
+from conftest import run_analysis
+
+
+def tree_hash(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and ".staging" not in path.parts:
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def edit_csv(src: Path, dest: Path, edit, delimiter=","):
+    with open(src, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh, delimiter=delimiter))
+    rows = edit(rows)
+    with open(dest, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, delimiter=delimiter).writerows(rows)
+
+
+def drop_column(rows, column):
+    i = rows[0].index(column)
+    return [row[:i] + row[i + 1 :] for row in rows]
+
+
+def set_cell(rows, row, column, value):
+    rows[row][rows[0].index(column)] = value
+    return rows
+
+
+ARMS = "data/trials/cipriani2018/arms.csv"
+PSYCTR = "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv"
+TURNER = "data/trials/turner2008/trials.csv"
+
+# name -> (chapter, parameter, source file, edit, expected line, expected column, expected words)
+DATA_CASES = {
+    "missing column": ("ssri-placebo", "cipriani_arms", ARMS,
+                       lambda r: drop_column(r, "Responders_num"), 1, "Responders_num", "required column is missing"),
+    "misnamed column": ("publication-bias", "turner", TURNER,
+                        lambda r: [["drug"] + r[0][1:]] + r[1:], 1, "Drug", "required column is missing"),
+    "non-numeric cell": ("ssri-placebo", "cipriani_arms", ARMS,
+                         lambda r: set_cell(r, 5, "Responders_num", "about 60"), 6, "Responders_num", "'about 60' is not a number"),
+    "events above n": ("ssri-placebo", "cipriani_arms", ARMS,
+                       lambda r: set_cell(r, 3, "Responders_num", "999"), 4, "Responders_num", "exceed No_randomised_num"),
+    "zero n": ("ssri-placebo", "cipriani_arms", ARMS,
+               lambda r: set_cell(r, 2, "No_randomised_num", "0"), 3, "No_randomised_num", "must be > 0"),
+    "se not above zero": ("publication-bias", "turner", TURNER,
+                          lambda r: set_cell(r, 4, "Nonstandardized_SE", "0"), 5, "Nonstandardized_SE", "must be > 0"),
+    "duplicate study id": ("publication-bias", "turner", TURNER,
+                           lambda r: set_cell(set_cell(r, 3, "Study", r[2][1]), 3, "Drug", r[2][0]), 4, "Study", "duplicate study id"),
+}
+
+
+@pytest.fixture(scope="module")
+def built_repo(tmp_path_factory):
+    import shutil
+
+    from conftest import IGNORE, ROOT
+
+    repo = tmp_path_factory.mktemp("rerun") / "repo"
+    shutil.copytree(ROOT, repo, ignore=IGNORE)
+    res = run_analysis(repo, "build")
+    assert res.returncode == 0, res.stdout + res.stderr
+    return repo
+
+
+def refuse(repo, tmp_path, override_text):
+    """Run a build that must be refused; return its stderr after checking nothing was lost."""
+    before_build, before_data = tree_hash(repo / "_build"), tree_hash(repo / "data")
+    params = tmp_path / "params.yml"
+    params.write_text(override_text)
+    res = run_analysis(repo, "build", "--params", str(params))
+    assert res.returncode != 0
+    assert "executing" not in res.stdout and "executed" not in res.stdout  # refused before any notebook ran
+    assert tree_hash(repo / "_build") == before_build
+    assert tree_hash(repo / "data") == before_data
+    return res.stderr, params
+
+
+@pytest.mark.parametrize("case", list(DATA_CASES))
+def test_bad_dataset_is_refused_with_file_line_and_column(built_repo, tmp_path, case):
+    chapter, parameter, source, edit, line, column, words = DATA_CASES[case]
+    bad = tmp_path / Path(source).name
+    edit_csv(built_repo / source, bad, edit)
+    err, _ = refuse(built_repo, tmp_path, f"{chapter}:\n  {parameter}: {bad}\n")
+    assert f"{bad}, line {line}, column '{column}'" in err, err
+    assert words in err, err
+
+
+@pytest.mark.parametrize(
+    "name,content,words",
+    [
+        ("empty file", b"", "file is empty"),
+        ("wrong delimiter", b"StudyID;Year_Published;Drug\nA;2001;x\n", "looks ';'-separated"),
+        ("wrong encoding", "StudyID,Year_Published\nA,2001\n".encode("utf-16"), "not UTF-8"),
+    ],
+)
+def test_unreadable_dataset_is_refused(built_repo, tmp_path, name, content, words):
+    bad = tmp_path / "arms.csv"
+    bad.write_bytes(content)
+    err, _ = refuse(built_repo, tmp_path, f"ssri-placebo:\n  cipriani_arms: {bad}\n")
+    assert str(bad) in err and words in err, err
+
+
+def test_metapsy_release_in_its_own_format_with_a_bad_cell(built_repo, tmp_path):
+    bad = tmp_path / "metapsy.csv"
+    edit_csv(built_repo / PSYCTR, bad, lambda r: set_cell(r, 10, ".g_se", "n/a"), delimiter=";")
+    err, _ = refuse(built_repo, tmp_path, f"cbt-control:\n  psyctr: {bad}\n")
+    assert f"{bad}, line" in err and "column '.g_se': 'n/a' is not a number" in err, err
+
+
+@pytest.mark.parametrize(
+    "override,words",
+    [
+        ("ssri-placebo:\n  cipriani_arms: data/trials/nope.csv\n", "line 2, column 'ssri-placebo.cipriani_arms': 'data/trials/nope.csv' does not exist"),
+        ("ssri-placebo:\n  estimator: REML\n", "line 2, column 'ssri-placebo.estimator': unknown parameter"),
+        ("ssri-placebo:\n  hksj: 'yes'\n", "line 2, column 'ssri-placebo.hksj': 'yes' is a str, expected bool"),
+        ("ssri-placebo:\n  method: reml\n", "'reml' is not one of"),
+        ("nochapter:\n  x: 1\n", "line 1, column 'nochapter': unknown chapter"),
+        ("cbt-control:\n  therapy: hypnosis\n", "column 'condition_arm1': no comparisons for therapy 'hypnosis'"),
+        ("cbt-control:\n  pst_label: Eye Movement Desensitization\n", "column 'therapy': no 'Eye Movement Desensitization' comparisons for Depression"),
+    ],
+)
+def test_bad_parameter_is_refused(built_repo, tmp_path, override, words):
+    err, params = refuse(built_repo, tmp_path, override)
+    assert words in err, err
+
+
+def test_subgroup_selection_leaving_too_few_studies(built_repo, tmp_path):
+    # keep one problem-solving therapy comparison for depression: the PST selection leaves 1 study
+    bad = tmp_path / "response.csv"
+    source = "data/trials/metapsy-response/data_v23.0.1_raw.csv"
+
+    def edit(rows):
+        t, d = rows[0].index("therapy"), rows[0].index("disorder")
+        pst = [i for i, r in enumerate(rows) if r[t] == "Problem-Solving Therapy" and r[d] == "Depression"]
+        return [r for i, r in enumerate(rows) if i not in pst[1:]]
+
+    edit_csv(built_repo / source, bad, edit, delimiter=";")
+    err, _ = refuse(built_repo, tmp_path, f"cbt-control:\n  response: {bad}\n")
+    assert f"{bad}, column 'cbt-control.pst_label': the selection pst_label='Problem-Solving Therapy' leaves 1 studies" in err, err
+
+
+def test_parameters_are_data_never_code(tmp_path):
+    nasty = "SSRI\"; open('%s', 'w').write('pwned') #\n'''\nimport os" % (tmp_path / "pwned")
+    code = PythonTranslator.codify({"active_class": nasty, "method": "REML'); import os; ('"})
+    namespace = {}
+    exec(code, namespace)  # what papermill's injected cell runs
+    assert namespace["active_class"] == nasty and namespace["method"] == "REML'); import os; ('"
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_yaml_is_read_safely(built_repo, tmp_path):
+    err, _ = refuse(built_repo, tmp_path, "ssri-placebo:\n  method: !!python/object/apply:os.system ['touch /tmp/yaml-pwned']\n")
+    assert not Path("/tmp/yaml-pwned").exists()
+    assert "not valid YAML" in err, err
+
+
+def test_changelog_lists_exactly_the_studies_added_and_removed(built_repo, tmp_path):
+    new = tmp_path / "turner_new.csv"
+
+    def edit(rows):
+        kept = [r for r in rows if r[1] not in ("5", "17")]
+        return kept + [["sertraline", "74", "1", "0.35", "0.12", "0.36", "0.12"]]
+
+    edit_csv(built_repo / TURNER, new, edit)
+    params = tmp_path / "new.yml"
+    params.write_text(f"publication-bias:\n  turner: {new}\n")
+    res = run_analysis(built_repo, "build", "--params", str(params))
+    assert res.returncode == 0, res.stdout + res.stderr
+    changes = json.loads((built_repo / "_build" / "changes.json").read_text())
+    assert [d["file"] for d in changes["datasets"]] == [f"turner: {TURNER} → {new}"]
+    expected_removed = sorted(f"{r[0]} {r[1]}" for r in csv.reader(open(built_repo / TURNER)) if r[1] in ("5", "17"))
+    assert changes["studies"] == [
+        {"file": f"turner: {TURNER} → {new}", "added": ["sertraline 74"], "removed": expected_removed}
+    ]
+    keys = {v["key"] for v in changes["values"]}
+    assert "fda_k" in keys and all(v["chapter"] in ("publication-bias", "reproducibility") for v in changes["values"])
+    page = (built_repo / "_build" / "html" / "chapters" / "changes.html").read_text()
+    assert "sertraline 74" in page and "fda_k" in page
