@@ -161,16 +161,22 @@ def check_selections(resolved: dict, frames: dict) -> list:
 
 
 def tidy_executed(path: Path) -> None:
-    """Remove timestamps and durations that papermill and the kernel write into a notebook,
-    and hide the cell papermill injects (the reproducibility appendix lists the parameters)."""
+    """Make an executed notebook deterministic and tidy: remove the timestamps and durations
+    papermill and the kernel write, give papermill's injected cell a fixed id (it draws a random
+    one) and hide it (the reproducibility appendix lists the parameters), and drop the stderr of
+    hidden cells (warnings name temporary files that differ from run to run)."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         tags = cell.metadata.get("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            cell.metadata["tags"] = tags + ["remove-cell"]
+        if "injected-parameters" in tags:
+            cell.id = "injected-parameters"
+            if "remove-cell" not in tags:
+                cell.metadata["tags"] = tags = tags + ["remove-cell"]
+        if "remove-cell" in tags and cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
     nbformat.write(nb, path)
 
 
@@ -180,15 +186,23 @@ def execute(notebook: Path, chapter_params: dict, out: Path) -> float:
 
     start = time.perf_counter()
     try:
-        pm.execute_notebook(
-            str(notebook),
-            str(out),
-            parameters=chapter_params,
-            cwd=str(ROOT),
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-        )
+        for attempt in (1, 2):
+            try:
+                pm.execute_notebook(
+                    str(notebook),
+                    str(out),
+                    parameters=chapter_params,
+                    cwd=str(ROOT),
+                    kernel_name="python3",
+                    progress_bar=False,
+                    log_output=False,
+                )
+                break
+            except pm.PapermillExecutionError:
+                raise
+            except Exception as err:  # the kernel did not start (e.g. a port taken meanwhile): try once more
+                if attempt == 2:
+                    raise BuildError(f"{notebook.relative_to(ROOT)}: the kernel failed: {err!r}") from None
     except pm.PapermillExecutionError as err:
         executed = nbformat.read(out, as_version=4)
         injected = sum(
@@ -202,6 +216,18 @@ def execute(notebook: Path, chapter_params: dict, out: Path) -> float:
         ) from None
     tidy_executed(out)
     return time.perf_counter() - start
+
+
+def source_date_epoch() -> str:
+    """The date stamped into the PDF: the last commit's time, so that two builds of the same
+    commit are byte-identical (a fixed date outside a git checkout)."""
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and out.stdout.strip().isdigit():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "1767225600"  # 2026-01-01T00:00:00Z
 
 
 def dependency_key(notebook: Path, chapter_params: dict) -> str:
@@ -279,6 +305,7 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
     """
     build_dir = Path(build_dir or ROOT / "_build")
     build_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("SOURCE_DATE_EPOCH", source_date_epoch())
     t0 = time.perf_counter()
     resolved = parameters.resolve(override)
     staging = build_dir / ".staging"
