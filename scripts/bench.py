@@ -1,12 +1,16 @@
-"""Benchmark of the analysis package, beside metafor on the same data when R is present.
+"""Benchmark of the book build and of the analysis package (beside metafor when R is present).
 
-Reports wall time and peak Python memory of REML pooling at k = 1,000, 2,000 and 100,000 and of
-leave-one-out at k = 1,000. Prints a table and writes it to _build/bench.md. Asserts nothing.
+Builds: wall time and peak memory of a clean build (HTML, then the PDF), a rebuild with nothing
+changed, and a rebuild after one dataset changed, in a scratch copy of the repository.
+Analysis: REML pooling at k = 1,000, 2,000 and 100,000 and leave-one-out at k = 1,000.
+Prints a table and writes it to _build/bench.md. Asserts nothing.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -66,7 +70,43 @@ def metafor(task: str, y, v, timeout: int = 300):
         return json.loads(out.stdout), ""
 
 
+def build_rows() -> list[str]:
+    """Time the book builds in a scratch copy (the environment is already installed)."""
+    ignore = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", ".hypothesis", "__pycache__")
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        shutil.copytree(ROOT, repo, ignore=ignore)
+        env = {**os.environ, "PYTHONPATH": str(repo)}
+
+        def run(label, *args):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            t0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-m", "analysis", "build", *args], cwd=repo, env=env,
+                                 capture_output=True, text=True)
+            seconds = time.perf_counter() - t0
+            peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+            status = "ok" if out.returncode == 0 else "FAILED"
+            summary = next((l.strip() for l in out.stdout.splitlines() if l.startswith("notebooks:") or "nothing changed" in l), "")
+            lines.append(f"| {label} | {seconds:.1f} | {peak:.0f} | {status}; {summary} |")
+            return seconds
+
+        clean = run("clean build, HTML")
+        run("PDF added (notebooks reused)", "--pdf")
+        nothing = run("rebuild, nothing changed", "--pdf")
+        turner = repo / "data" / "trials" / "turner2008" / "trials.csv"
+        turner.write_text(turner.read_text().replace("0.271542698", "0.281542698", 1))
+        run("rebuild, one dataset changed (Turner)", "--pdf")
+        lines.append(f"| nothing-changed rebuild / clean build | {100 * nothing / clean:.1f}% | | |")
+    return [
+        "| build | wall time (s) | peak RSS of the largest process (MiB) | result |",
+        "|---|---:|---:|---|",
+        *lines,
+    ]
+
+
 def main():
+    builds = [] if "--no-build" in sys.argv else build_rows()
     rows = []
     for k in (1_000, 2_000, 100_000):
         y, v = simulate(k)
@@ -88,7 +128,7 @@ def main():
         "|---|---:|---:|---:|---|",
         *[f"| {t} | {k:,} | {1000 * s:.1f} | {m:.1f} | {n} |" for t, k, s, m, n in rows],
     ]
-    table = "\n".join(lines)
+    table = "\n".join(builds + ([""] if builds else []) + lines)
     print(table)
     out = ROOT / "_build" / "bench.md"
     out.parent.mkdir(exist_ok=True)
