@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 PARAMS ?=
 UV_VERSION := 0.13.9
 PDF_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended tex-gyre latexmk poppler-utils
+BROWSER_PACKAGES := chromium chromium-driver
 .DEFAULT_GOAL := help
 
-.PHONY: help book html validate test bench env pdf-deps clean
+.PHONY: help book html validate test bench env pdf-deps browser-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,7 +24,7 @@ html: env ## the same, HTML only
 validate: env ## check every parameter and input file, build nothing
 	$(BIN)/python -m analysis validate $(if $(PARAMS),--params $(PARAMS))
 
-test: env pdf-deps ## run the test suite
+test: env pdf-deps browser-deps ## run the test suite (needs the PDF and browser packages)
 	$(BIN)/python -m pytest
 
 bench: env ## measure speed and memory of the analysis (prints a table, writes _build/bench.md)
@@ -45,3 +46,6 @@ pdf-deps: ## install the Debian packages the PDF needs (as root), or name them
 
 clean: ## remove everything built (keeps .venv)
 	rm -rf _build
+
+browser-deps: ## install Debian's chromium and chromium-driver for the browser test (as root), or name them
+	@bash scripts/ensure-debian-packages.sh $(BROWSER_PACKAGES)

@@ -26,7 +26,7 @@ from analysis import params as parameters
 from analysis.errors import DataError
 
 ROOT = parameters.ROOT
-BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
+BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "favicon.png")
 
 
 def dataset_readers() -> dict:
@@ -317,6 +317,7 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
         shutil.copy2(ROOT / name, book / name)
     for md in (ROOT / "chapters").glob("*.md"):
         shutil.copy2(md, book / "chapters" / md.name)
+    shutil.copytree(ROOT / "_ext", book / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     executed_dir = staging / "notebooks"
     executed_dir.mkdir()
     rows = []
@@ -424,7 +425,7 @@ def _book_key(executed_dir: Path, pdf: bool) -> str:
     digest = hashlib.sha256(b"pdf" if pdf else b"html")
     for path in sorted(executed_dir.glob("*.key")):
         digest.update(path.read_bytes())
-    for path in [ROOT / name for name in BOOK_FILES] + sorted((ROOT / "chapters").glob("*.md")):
+    for path in [ROOT / name for name in BOOK_FILES] + sorted((ROOT / "chapters").glob("*.md")) + sorted((ROOT / "_ext").glob("*.py")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -1,0 +1,122 @@
+"""The reader's book: every page opened in headless Chromium (no console errors, no broken links,
+every image loaded, screenshots kept) and the PDF rendered to PNG pages and checked."""
+
+import functools
+import http.server
+import os
+import re
+import subprocess
+import threading
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+
+from conftest import run_analysis
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    import shutil
+
+    from conftest import IGNORE, ROOT
+
+    repo = tmp_path_factory.mktemp("reader") / "repo"
+    shutil.copytree(ROOT, repo, ignore=IGNORE)
+    res = run_analysis(repo, "build", "--pdf")
+    assert res.returncode == 0, res.stdout + res.stderr
+    return repo / "_build"
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built / "html"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    assert os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), "Debian's chromium and chromium-driver are needed"
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,2000"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    yield driver
+    driver.quit()
+
+
+def pages(built):
+    return sorted(str(p.relative_to(built / "html")) for p in (built / "html").rglob("*.html") if "_static" not in p.parts)
+
+
+def test_every_page_renders_without_errors_broken_links_or_missing_images(built, server, browser):
+    shots = built / "screenshots"
+    shots.mkdir(exist_ok=True)
+    problems = []
+    for page in pages(built):
+        url = urljoin(server, page)
+        browser.get(url)
+        for entry in browser.get_log("browser"):
+            if entry["level"] == "SEVERE":
+                problems.append(f"{page}: console error {entry['message']}")
+        broken_images = browser.execute_script(
+            "return [...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+        )
+        problems += [f"{page}: image did not load {src}" for src in broken_images]
+        for href in browser.execute_script("return [...document.querySelectorAll('a[href]')].map(a => a.href)"):
+            parsed = urlparse(href)
+            if parsed.netloc == urlparse(server).netloc:
+                target = built / "html" / parsed.path.lstrip("/")
+                if not target.exists():
+                    problems.append(f"{page}: broken link {href}")
+        text = browser.find_element("tag name", "body").text
+        if re.search(r"\$[^$\n]+\$|\\\(|\\\[", text):
+            problems.append(f"{page}: unrendered maths")
+        if "{glue" in text:
+            problems.append(f"{page}: unrendered glue")
+        browser.save_screenshot(str(shots / (page.replace("/", "_") + ".png")))
+    assert not problems, "\n".join(problems)
+    assert len(list(shots.glob("*.png"))) >= 12
+
+
+def test_every_figure_has_alt_text(built):
+    for page in pages(built):
+        html = (built / "html" / page).read_text()
+        for img in re.findall(r"<img [^>]*>", html):
+            if "_static" in img:
+                continue
+            alt = re.search(r'alt="([^"]*)"', img)
+            assert alt and len(alt.group(1)) > 20, f"{page}: image without alt text: {img[:120]}"
+
+
+def test_pdf_has_every_chapter_its_figures_and_tables_and_renders(built, tmp_path):
+    pdf = built / "pdf" / "book.pdf"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for title in ("Introduction", "Methods", "The claims and their sources", "SSRIs versus placebo", "CBT versus control",
+                  "Publication bias", "The serotonin hypothesis", "Summary of findings", "Reproducibility",
+                  "What changed", "Bibliography"):
+        assert title.lower() in text.lower(), title
+    assert len(re.findall(r"Fig\. \d+\.\d+", text)) >= 3 and len(re.findall(r"Table \d+\.\d+", text)) >= 6
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages_count = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
+    rendered = sorted(tmp_path.glob("page-*.png"))
+    assert len(rendered) == pages_count
+    # nothing runs off the page: every word's box lies inside the page (pdftotext -bbox)
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    widths = [float(w) for w in re.findall(r'<page width="([\d.]+)"', bbox)]
+    overflow = [m for m in re.finditer(r'<word xMin="([\d.-]+)" yMin="[\d.-]+" xMax="([\d.-]+)"', bbox)
+                if float(m.group(1)) < 0 or float(m.group(2)) > max(widths) + 1]
+    assert not overflow, f"{len(overflow)} words run off the page"
