@@ -34,11 +34,12 @@ def dataset_readers() -> dict:
     Imported here, not at the top, so that a build with nothing to do starts fast."""
     from analysis.claims import read_appraisal, read_claims
     from analysis.grade import read_grade
-    from analysis.importers import read_cipriani_arms, read_metapsy_psyctr, read_metapsy_response, read_turner
+    from analysis.importers import read_cipriani_arms, read_linde, read_metapsy_psyctr, read_metapsy_response, read_turner
 
     return {
         "appraisal": read_appraisal,
         "cipriani_arms": read_cipriani_arms,
+        "linde": read_linde,
         "claims": read_claims,
         "psyctr": read_metapsy_psyctr,
         "response": read_metapsy_response,
@@ -113,7 +114,7 @@ def validate_datasets(resolved: dict) -> dict:
 
 
 MIN_STUDIES = 2  # a random-effects model needs at least two studies
-ID_COLUMNS = (("Drug", "Study"), ("study.es",), ("StudyID",), ("study",), ("claim_id",), ("comparison",), ("source_id",))
+ID_COLUMNS = (("Drug", "Study"), ("author", "year", "id"), ("study.es",), ("StudyID",), ("study",), ("claim_id",), ("comparison",), ("source_id",))
 
 
 def study_ids(frame):
@@ -129,10 +130,13 @@ def check_selections(resolved: dict, frames: dict) -> list:
     validated data, before any notebook runs; a selection that leaves fewer than two studies is
     a problem naming the parameter file, the parameter and the dataset."""
     from analysis.errors import Problem
-    from analysis.importers import cipriani_vs_placebo, metapsy_comparisons, metapsy_response, turner_trials
+    from analysis.importers import cipriani_vs_placebo, linde_vs_placebo, metapsy_comparisons, metapsy_response, turner_trials
 
     selections = {
-        "ssri-placebo": [("active_class", "cipriani_arms", lambda p, f: cipriani_vs_placebo(f, p["active_class"], name=p["cipriani_arms"]))],
+        "ssri-placebo": [
+            ("active_class", "cipriani_arms", lambda p, f: cipriani_vs_placebo(f, p["active_class"], name=p["cipriani_arms"])),
+            ("linde", "linde", lambda p, f: linde_vs_placebo(f, "SSRI", name=p["linde"])),
+        ],
         "cbt-control": [
             ("therapy", "psyctr", lambda p, f: metapsy_comparisons(f, p["therapy"], low_rob_items=p["low_rob_items"], name=p["psyctr"])),
             ("pst_label", "response", lambda p, f: metapsy_response(f, p["pst_label"], name=p["response"])),

@@ -17,6 +17,8 @@ from analysis.importers import (
     read_cipriani_arms,
     read_metapsy_psyctr,
     read_metapsy_response,
+    linde_vs_placebo,
+    read_linde,
     read_turner,
     turner_trials,
 )
@@ -52,7 +54,20 @@ def ssri_placebo(cipriani_arms: str, active_class: str = "SSRI", method: str = "
         "active_rate": pooled_proportion(trials["treat_events"], trials["treat_n"], method=method),
         "placebo_rate": pooled_proportion(trials["ctrl_events"], trials["ctrl_n"], method=method),
         "by_publication": subgroup_analysis(yi, vi, labels, method=method) if len(set(labels)) > 1 else None,
+        "by_drug": subgroup_analysis(yi, vi, trials["subgroup"], method=method) if trials["subgroup"].nunique() > 1 else None,
         "egger": egger(yi, vi),
+    }
+    return Evidence(trials, model, extra)
+
+
+def primary_care(linde: str, active: str = "SSRI", method: str = "REML") -> Evidence:
+    """SSRI vs placebo in primary care, response, from Linde et al. (2015) (risk ratio)."""
+    trials = linde_vs_placebo(read_linde(ROOT / linde), active=active, name=linde)
+    yi, vi = effect_sizes(trials, "RR")
+    model = rma(yi, vi, method=method)
+    extra = {
+        "active_rate": pooled_proportion(trials["treat_events"], trials["treat_n"], method=method),
+        "placebo_rate": pooled_proportion(trials["ctrl_events"], trials["ctrl_n"], method=method),
     }
     return Evidence(trials, model, extra)
 
