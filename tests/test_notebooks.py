@@ -54,3 +54,13 @@ def test_ssri_headline_equals_the_analysis_package(executed):
 def test_reproducibility_appendix_hashes_every_data_file(executed):
     n_files = sum(1 for p in (params.ROOT / "data").rglob("*") if p.is_file())
     assert int(executed["reproducibility"]["n_files"]) == n_files
+
+
+def test_primary_care_trials_match_the_dataset_source(executed):
+    # SOURCE.txt of the Linde data: 7 SSRI-vs-placebo trials, SSRI 553/1046 vs placebo 367/900 responders
+    from analysis.importers import linde_vs_placebo, read_linde
+
+    trials = linde_vs_placebo(read_linde(params.ROOT / params.defaults_for("ssri-placebo")["linde"]))
+    assert len(trials) == 7 == int(executed["ssri-placebo"]["pc_k"])
+    assert (trials["treat_events"].sum(), trials["treat_n"].sum()) == (553, 1046)
+    assert (trials["ctrl_events"].sum(), trials["ctrl_n"].sum()) == (367, 900)
