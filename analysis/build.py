@@ -257,6 +257,29 @@ def dependency_key(notebook: Path, chapter_params: dict) -> str:
     return digest.hexdigest()
 
 
+def add_downloads(executed: Path, book: Path, chapter_params: dict, chapter_rows: list[dict]) -> None:
+    """Stage a chapter for the book with a closing "Downloads" section that links the exact data
+    files it read and the table of values it glued (CSV)."""
+    folder = book / "downloads" / executed.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    links = []
+    for key, value in sorted(chapter_params.items()):
+        path = ROOT / value if isinstance(value, str) and value else None
+        if path is not None and path.is_file() and parameters.is_path_parameter(parameters.defaults()[executed.stem][key]):
+            shutil.copy2(path, folder / path.name)
+            links.append(f"- {key}: {{download}}`{path.name} <../downloads/{executed.stem}/{path.name}>`")
+    with open(folder / "results.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
+        writer.writeheader()
+        writer.writerows(chapter_rows)
+    links.append(f"- every value in this chapter's text: {{download}}`results.csv <../downloads/{executed.stem}/results.csv>`")
+    nb = nbformat.read(executed, as_version=4)
+    cell = nbformat.v4.new_markdown_cell("## Downloads\n\nThe exact files this chapter read and the values it computed (CSV).\n\n" + "\n".join(links))
+    cell.id = "downloads"
+    nb.cells.append(cell)
+    nbformat.write(nb, book / "chapters" / executed.name)
+
+
 def glued_values(executed: Path) -> list[dict]:
     """Every value a notebook glued (myst-nb ``glue``), as rows of key, value, chapter."""
     nb = nbformat.read(executed, as_version=4)
@@ -368,8 +391,9 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
         if failures:
             raise BuildError("\n\n".join(failures))
         for nb in nbs:
-            shutil.copy2(executed_dir / nb.name, book / "chapters" / nb.name)
-            rows.extend(glued_values(executed_dir / nb.name))
+            chapter_rows = glued_values(executed_dir / nb.name)
+            rows.extend(chapter_rows)
+            add_downloads(executed_dir / nb.name, book, resolved.get(nb.stem, {}), chapter_rows)
         with open(staging / "results.csv", "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
             writer.writeheader()

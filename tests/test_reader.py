@@ -120,3 +120,13 @@ def test_pdf_has_every_chapter_its_figures_and_tables_and_renders(built, tmp_pat
     overflow = [m for m in re.finditer(r'<word xMin="([\d.-]+)" yMin="[\d.-]+" xMax="([\d.-]+)"', bbox)
                 if float(m.group(1)) < 0 or float(m.group(2)) > max(widths) + 1]
     assert not overflow, f"{len(overflow)} words run off the page"
+
+
+def test_each_analysis_chapter_links_its_data_and_results(built):
+    for name in ("ssri-placebo", "cbt-control", "publication-bias", "summary-of-findings"):
+        html = (built / "html" / "chapters" / f"{name}.html").read_text()
+        links = re.findall(r'href="\.\./(_downloads/[^"]+)"', html)
+        assert any(link.endswith("/results.csv") for link in links), name
+        assert any(not link.endswith("/results.csv") for link in links), name
+        for link in links:
+            assert (built / "html" / link).is_file(), link
