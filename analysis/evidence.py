@@ -113,3 +113,40 @@ def turner(path: str, method: str = "REML") -> dict:
     yi, vi = effect_sizes(fda.trials, "GEN")
     out["fda_by_publication"] = subgroup_analysis(yi, vi, fda.trials["subgroup"], method=method)
     return out
+
+
+def claims_on_common_scale(register: pd.DataFrame, comparisons: dict, method: str = "REML") -> pd.DataFrame:
+    """Each quantitative claim and the re-derived estimate, both as a standardised mean difference.
+
+    Percentages are converted by the logit method (Chinn, 2000): the claim's two proportions give
+    an odds ratio, and the data's pooled log odds ratio (random effects) gives an SMD with its CI.
+    Claims reported as g are compared with the pooled g.
+
+    Parameters
+    ----------
+    register : DataFrame
+        The claims register (:func:`analysis.claims.read_claims`).
+    comparisons : dict
+        claim id -> (label, Evidence or None): the evidence that tests the claim, None where no
+        open data can.
+    """
+    from analysis.conversions import from_proportions, log_or_to_smd
+
+    rows = []
+    for cid, (label, ev) in comparisons.items():
+        claim = register.loc[cid]
+        if claim["measure"] == "percent":
+            claimed = from_proportions(claim["treat_value"] / 100, claim["ctrl_value"] / 100)["smd"]
+            low = high = np.nan
+        else:
+            claimed, low, high = claim["effect"], claim["ci_low"], claim["ci_high"]
+        est = lo = hi = np.nan
+        if ev is not None:
+            if {"treat_events", "ctrl_events"} <= set(ev.trials.columns):
+                m = rma(*effect_sizes(ev.trials, "OR"), method=method)
+                est, lo, hi = (float(log_or_to_smd(x)) for x in (m.estimate, m.ci_low[0], m.ci_high[0]))
+            else:
+                est, lo, hi = ev.model.estimate, float(ev.model.ci_low[0]), float(ev.model.ci_high[0])
+        rows.append({"claim": f"{cid} ({claim['source_id']}): {label}", "claimed": float(claimed), "claimed_low": float(low),
+                     "claimed_high": float(high), "data": est, "data_low": lo, "data_high": hi})
+    return pd.DataFrame(rows)

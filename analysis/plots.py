@@ -65,3 +65,25 @@ def funnel_plot(res: MetaResult, xlabel: str = "Log risk ratio"):
     ax.legend(loc="lower right", fontsize=7, title="contours around 0", title_fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def claims_plot(frame):
+    """Every headline claim beside its re-derived estimate, on one scale (SMD by the logit method)."""
+    fig, ax = plt.subplots(figsize=(7, 0.8 + 0.7 * len(frame)))
+    y = np.arange(len(frame))[::-1]
+    ax.scatter(frame["claimed"], y + 0.12, marker="D", color="#b03a2e", label="claimed", zorder=3)
+    has_ci = ~np.isnan(frame["claimed_low"].to_numpy(float))
+    ax.hlines((y + 0.12)[has_ci], frame["claimed_low"][has_ci], frame["claimed_high"][has_ci], color="#b03a2e")
+    ok = ~np.isnan(frame["data"].to_numpy(float))
+    ax.scatter(frame["data"][ok], (y - 0.12)[ok], marker="s", color="#1f4e79", label="open trial data (95% CI)", zorder=3)
+    ax.hlines((y - 0.12)[ok], frame["data_low"][ok], frame["data_high"][ok], color="#1f4e79")
+    for yi in y[~ok]:
+        ax.text(0.02, yi - 0.12, "no open data", va="center", fontsize=7, color="0.4", transform=ax.get_yaxis_transform())
+    ax.axvline(0, color="0.5", lw=0.8, ls="--")
+    ax.set_yticks(y)
+    ax.set_yticklabels(frame["claim"], fontsize=8)
+    ax.set_xlabel("Standardised mean difference (logit method for response rates)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=7, frameon=False)
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig
