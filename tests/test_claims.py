@@ -24,6 +24,11 @@ def test_register_holds_the_headline_claims():
     cbt = register.loc["C03"]
     assert (cbt["effect"], cbt["ci_low"], cbt["ci_high"], cbt["k"], cbt["n"]) == (0.79, 0.70, 0.89, 409, 52702)
     assert register.loc["C05", "k"] == 17
+    # every claim the source index lists: CBT vs drugs at 6-12 months, 80% public belief, 90% gut serotonin,
+    # chemical imbalance ranked last of thirteen factors
+    assert (register.loc["C10", "effect"], register.loc["C10", "comparator"]) == (0.34, "pharmacotherapy")
+    assert register.loc["C11", "treat_value"] == 80 and register.loc["C12", "treat_value"] == 90
+    assert register.loc["C13", "k"] == 13
     assert {"S0", "S1", "S2", "S3", "S4"} <= set(register["source_id"])
 
 
