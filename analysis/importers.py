@@ -205,7 +205,7 @@ def metapsy_comparisons(
     Returns
     -------
     DataFrame
-        ``study`` (the study, with the arms of a multi-arm trial), ``year``, ``subgroup`` (the
+        ``study`` (the study, with the arms of a multi-arm trial), ``trial`` (the study alone), ``year``, ``subgroup`` (the
         control: ``wl``, ``cau``, ``other ctr``), ``rob`` (``low`` or ``some``), ``effect``, ``se``.
         The effect sizes are the maintainers' ``.g``/``.g_se`` (Hedges' g at post-test).
 
@@ -230,6 +230,7 @@ def metapsy_comparisons(
     trials = pd.DataFrame(
         {
             "study": sel["label"],
+            "trial": sel["study"].str.strip(),
             "year": sel["year"] if "year" in sel.columns else np.nan,
             "subgroup": sel["condition_arm2"].str.strip(),
             "rob": np.where(rob >= low_rob_items, "low", np.where(rob.notna(), "some", "")),
