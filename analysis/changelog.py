@@ -66,6 +66,12 @@ def _escape(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _table(headers: list[str], rows: list[list]) -> list[str]:
+    """A markdown pipe table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    return lines + ["| " + " | ".join(_escape(cell) for cell in row) + " |" for row in rows]
+
+
 def render(diff: dict, first_build: bool) -> str:
     """The "What changed" page as MyST markdown."""
     lines = ["# What changed", ""]
@@ -80,14 +86,12 @@ def render(diff: dict, first_build: bool) -> str:
         "",
     ]
     if diff["flipped"]:
-        lines += ["| chapter | conclusion | before | now |", "|---|---|---|---|"]
-        lines += [f"| {_escape(v['chapter'])} | {_escape(v['key'])} | {_escape(v['old'])} | {_escape(v['new'])} |" for v in diff["flipped"]]
+        lines += _table(["chapter", "conclusion", "before", "now"], [[v["chapter"], v["key"], v["old"], v["new"]] for v in diff["flipped"]])
     else:
         lines.append("No conclusion (verdict, significance, direction or GRADE certainty) changed.")
     lines += ["", "## Datasets", ""]
     if diff["datasets"]:
-        lines += ["| file | before | now |", "|---|---|---|"]
-        lines += [f"| {_escape(d['file'])} | {_escape(d['old'])} | {_escape(d['new'])} |" for d in diff["datasets"]]
+        lines += _table(["file", "before", "now"], [[d["file"], d["old"], d["new"]] for d in diff["datasets"]])
     else:
         lines.append("No dataset changed.")
     lines += ["", "## Studies added and removed", ""]
@@ -98,8 +102,7 @@ def render(diff: dict, first_build: bool) -> str:
         lines.append("No study was added or removed.")
     lines += ["", "## Values in the text", ""]
     if diff["values"]:
-        lines += ["| chapter | key | before | now |", "|---|---|---|---|"]
-        lines += [f"| {_escape(v['chapter'])} | {_escape(v['key'])} | {_escape(v['old'])} | {_escape(v['new'])} |" for v in diff["values"]]
+        lines += _table(["chapter", "key", "before", "now"], [[v["chapter"], v["key"], v["old"], v["new"]] for v in diff["values"]])
     else:
         lines.append("No value in the text changed.")
     lines.append("")
