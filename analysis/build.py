@@ -35,6 +35,7 @@ def dataset_readers() -> dict:
     from analysis.claims import read_appraisal, read_claims
     from analysis.grade import read_grade
     from analysis.importers import read_cipriani_arms, read_linde, read_metapsy_psyctr, read_metapsy_response, read_turner
+    from analysis.prisma import read_search_flow
 
     return {
         "appraisal": read_appraisal,
@@ -45,6 +46,7 @@ def dataset_readers() -> dict:
         "response": read_metapsy_response,
         "turner": read_turner,
         "grade": read_grade,
+        "search_flow": read_search_flow,
     }
 
 
@@ -119,6 +121,8 @@ ID_COLUMNS = (("Drug", "Study"), ("author", "year", "id"), ("study.es",), ("Stud
 
 def study_ids(frame):
     """The identifiers of the studies (or claims, comparisons, sources) in a validated dataset."""
+    if not hasattr(frame, "columns"):  # e.g. a search flow (JSON counts)
+        return None
     for columns in ID_COLUMNS:
         if all(c in frame.columns for c in columns):
             return frame[list(columns)].astype(str).agg(" ".join, axis=1)

@@ -75,7 +75,8 @@ def primary_care(linde: str, active: str = "SSRI", method: str = "REML") -> Evid
 def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
                           low_rob_items: int = 4) -> Evidence:
     """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database."""
-    trials = metapsy_comparisons(read_metapsy_psyctr(ROOT / psyctr), therapy=therapy, low_rob_items=low_rob_items)
+    rows = read_metapsy_psyctr(ROOT / psyctr)
+    trials = metapsy_comparisons(rows, therapy=therapy, low_rob_items=low_rob_items)
     yi, vi = effect_sizes(trials, "GEN")
     model = rma(yi, vi, method=method, hksj=hksj)
     extra = {
@@ -84,6 +85,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "trimfill": trimfill(model),
         "checks": run_checks(trials, "GEN", method=method, hksj=hksj),
         "low_rob_share": float((trials["rob"] == "low").mean()),
+        "studies_in_file": int(rows["study"].str.strip().nunique()),
     }
     return Evidence(trials, model, extra)
 

@@ -71,8 +71,35 @@ def indicators(res: MetaResult, egger_p: float | None = None, low_rob_share: flo
     }
 
 
+def corresponding_risk(control_risk: float, rr: float, rr_low: float, rr_high: float, per: int = 1000) -> dict:
+    """The risk with the intervention implied by an assumed control risk and a risk ratio, per
+    ``per`` patients, as in the "anticipated absolute effects" of a GRADE Summary of Findings
+    table (GRADE Handbook, section 5.2.1: corresponding risk = assumed risk x RR, and the same
+    for the CI limits).
+
+    Returns
+    -------
+    dict
+        ``control``, ``intervention``, ``low``, ``high`` (per ``per``, rounded to whole patients,
+        and never above ``per``),
+        ``difference`` (intervention minus control).
+    """
+    def risk(ratio):  # a risk cannot exceed 1: capped, as GRADEpro does
+        return round(per * min(1.0, control_risk * ratio))
+
+    out = {"control": round(per * control_risk), "intervention": risk(rr), "low": risk(rr_low), "high": risk(rr_high)}
+    out["difference"] = out["intervention"] - out["control"]
+    return out
+
+
 def summary_rows(comparisons: dict, judgments: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows of a Summary of Findings table and the reasons for downgrading.
+    """Rows of a Summary of Findings table in the Cochrane/GRADE layout, and the reasons for
+    downgrading.
+
+    Columns: outcome (with the comparison), risk with control and with the intervention per
+    1,000 (for risk ratios, from the pooled control-group rate: :func:`corresponding_risk`),
+    relative effect (95% CI), participants (comparisons), certainty, and comments with the
+    indicators that inform the judgement (I², prediction interval, Egger p, low-RoB share).
 
     Parameters
     ----------
@@ -90,20 +117,33 @@ def summary_rows(comparisons: dict, judgments: pd.DataFrame) -> tuple[pd.DataFra
         egger_p = ev.extra["egger"]["p"] if "egger" in ev.extra else None
         ind = indicators(m, egger_p, ev.extra.get("low_rob_share"))
         pred = m.predict()
+        control = ev.extra.get("ctrl_rate", ev.extra.get("placebo_rate"))
+        if measure == "RR" and control is not None:
+            risk = corresponding_risk(control["rate"], *(float(back(x)) for x in (m.estimate, m.ci_low[0], m.ci_high[0])))
+            with_control = f"{risk['control']:,} per 1,000"
+            with_intervention = f"{risk['intervention']:,} per 1,000 ({risk['low']:,} to {risk['high']:,})"
+        else:
+            with_control = "—"
+            with_intervention = f"SMD {m.estimate:.2f} higher ({m.ci_low[0]:.2f} to {m.ci_high[0]:.2f} higher)"
+        comments = [f"I² {ind['i2']:.0f}%", f"PI {back(pred['pi_low']):.2f} to {back(pred['pi_high']):.2f}"]
+        if egger_p is not None:
+            comments.append("Egger p < 0.001" if egger_p < 0.001 else f"Egger p {egger_p:.3f}")
+        if ind["low_rob_share"] is not None:
+            comments.append(f"{100 * ind['low_rob_share']:.0f}% at low RoB")
+        participants = "— " if ev.participants is None else f"{ev.participants:,} "
+        comparison = " ".join(w.upper() if len(w) <= 4 and w != "vs" else w for w in key.split("_")[:1] + ["vs"] + key.split("_")[1:])
         rows.append(
             {
                 "key": key,
                 "effect": float(back(m.estimate)),
-                "comparison": key.replace("_", " vs "),
-                "outcome": j["outcome"],
-                "effect (95% CI)": f"{measure} {back(m.estimate):.2f} ({back(m.ci_low[0]):.2f} to {back(m.ci_high[0]):.2f})",
-                "prediction interval": f"{back(pred['pi_low']):.2f} to {back(pred['pi_high']):.2f}",
-                "comparisons": m.k,
-                "participants": "" if ev.participants is None else f"{ev.participants:,}",
-                "I²": f"{ind['i2']:.0f}%",
-                "Egger p": "" if egger_p is None else ("< 0.001" if egger_p < 0.001 else f"{egger_p:.3f}"),
-                "low-RoB share": "" if ind["low_rob_share"] is None else f"{100 * ind['low_rob_share']:.0f}%",
+                "outcome": f"{comparison}: {j['outcome']}",
+                "risk with control": with_control,
+                "risk with intervention (95% CI)": with_intervention,
+                "relative effect (95% CI)": f"{measure} {back(m.estimate):.2f} ({back(m.ci_low[0]):.2f} to {back(m.ci_high[0]):.2f})"
+                if measure == "RR" else "—",
+                "participants (comparisons)": f"{participants}({m.k})",
                 "certainty (GRADE)": certainty(j),
+                "comments": "; ".join(comments),
             }
         )
         notes.append({"comparison": key.replace("_", " vs "), "reasons for downgrading": reasons(j)})

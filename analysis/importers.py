@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.validate import LINE, DataError, Problem, read_rows, validate_trials
+from analysis.risk_of_bias import metapsy_domains
 
 CIPRIANI_REQUIRED = ("StudyID", "Year_Published", "Drug", "drug_base", "drug_class_ssri", "No_randomised_num", "Responders_num")
 
@@ -206,7 +207,9 @@ def metapsy_comparisons(
     -------
     DataFrame
         ``study`` (the study, with the arms of a multi-arm trial), ``trial`` (the study alone), ``year``, ``subgroup`` (the
-        control: ``wl``, ``cau``, ``other ctr``), ``rob`` (``low`` or ``some``), ``effect``, ``se``.
+        control: ``wl``, ``cau``, ``other ctr``), ``rob`` (``low`` or ``some``), ``effect``, ``se``, and
+        the four risk-of-bias items as judgements (``rob_sg``, ``rob_ac``, ``rob_ba``, ``rob_itt``;
+        :func:`analysis.risk_of_bias.metapsy_domains`) where the file has them.
         The effect sizes are the maintainers' ``.g``/``.g_se`` (Hedges' g at post-test).
 
     References
@@ -227,6 +230,7 @@ def metapsy_comparisons(
     sel["label"] = sel.apply(label, axis=1)
     sel["label"] = sel["label"] + sel.groupby("label").cumcount().map(lambda i: "" if i == 0 else f" #{i + 1}")
     rob = sel["rob"] if "rob" in sel.columns else pd.Series(np.nan, index=sel.index)
+    domains = metapsy_domains(sel, name)
     trials = pd.DataFrame(
         {
             "study": sel["label"],
@@ -236,6 +240,7 @@ def metapsy_comparisons(
             "rob": np.where(rob >= low_rob_items, "low", np.where(rob.notna(), "some", "")),
             "effect": sel[".g"],
             "se": sel[".g_se"],
+            **{col: domains[col] for col in domains.columns},
             LINE: sel[LINE],
         }
     )

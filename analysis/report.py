@@ -78,3 +78,12 @@ def significance(ci_low: float, ci_high: float, null: float = 0.0) -> str:
 def direction(estimate: float, null: float = 0.0) -> str:
     """Which arm the point estimate favours (higher = better outcome, e.g. response or g)."""
     return "favours the intervention" if estimate > null else "favours the control" if estimate < null else "no difference"
+
+
+def describe_prediction(pi_low: float, pi_high: float, null: float = 0.0) -> str:
+    """What a prediction interval says about the effect in a new study, in words."""
+    if pi_low > null:
+        return "a new trial would be expected to show benefit"
+    if pi_high < null:
+        return "a new trial would be expected to show harm"
+    return "the effect in a new trial could lie anywhere from harm to benefit"

@@ -67,6 +67,39 @@ def leave_one_out(res: MetaResult, labels=None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def leave_one_out_summary(loo: pd.DataFrame, res: MetaResult, null: float = 0.0) -> dict:
+    """What leave-one-out changes: the lowest and highest estimates (and the study omitted for
+    each), and how many omissions change whether the CI excludes ``null``.
+
+    Parameters
+    ----------
+    loo : DataFrame
+        From :func:`leave_one_out`.
+    res : MetaResult
+        The model fitted to every study.
+    null : float
+        The no-effect value on the model's scale (0 for log ratios and g).
+
+    Returns
+    -------
+    dict
+        ``min``, ``min_omitted``, ``max``, ``max_omitted``, ``max_shift`` (largest absolute
+        change of the estimate), ``flips`` (omissions after which the CI's exclusion of
+        ``null`` differs from the full model's).
+    """
+    full_excludes = not (res.ci_low[0] <= null <= res.ci_high[0])
+    excludes = ~((loo["ci_low"] <= null) & (null <= loo["ci_high"]))
+    lo, hi = loo["estimate"].idxmin(), loo["estimate"].idxmax()
+    return {
+        "min": float(loo.loc[lo, "estimate"]),
+        "min_omitted": loo.loc[lo, "omitted"],
+        "max": float(loo.loc[hi, "estimate"]),
+        "max_omitted": loo.loc[hi, "omitted"],
+        "max_shift": float((loo["estimate"] - res.estimate).abs().max()),
+        "flips": int((excludes != full_excludes)[loo["estimate"].notna()].sum()),
+    }
+
+
 def influence(res: MetaResult, labels=None) -> pd.DataFrame:
     """Case-deletion diagnostics (metafor's ``influence.rma.uni``).
 
@@ -140,6 +173,28 @@ def cumulative(res: MetaResult, order, labels=None) -> pd.DataFrame:
     for step in range(1, res.k + 1):
         rows.append({"added": labels[idx[step - 1]], "k": step, **_fit_row(_refit(res, idx[:step]))})
     return pd.DataFrame(rows)
+
+
+def cumulative_settled(cum: pd.DataFrame, null: float = 0.0) -> dict:
+    """From which step of a cumulative meta-analysis the CI excludes ``null`` for good.
+
+    Parameters
+    ----------
+    cum : DataFrame
+        From :func:`cumulative`.
+
+    Returns
+    -------
+    dict
+        ``k`` (the number of studies from which every later CI excludes ``null``; None if the
+        final one does not) and ``added`` (the study added at that step, or None).
+    """
+    excludes = (~((cum["ci_low"] <= null) & (null <= cum["ci_high"]))).to_numpy()
+    if not excludes[-1]:
+        return {"k": None, "added": None}
+    misses = np.flatnonzero(~excludes)
+    at = misses[-1] + 1 if len(misses) else 0
+    return {"k": int(cum["k"].iloc[at]), "added": cum["added"].iloc[at]}
 
 
 def egger(yi, vi) -> dict:

@@ -1,0 +1,191 @@
+"""PRISMA 2020 flow diagrams: the counts of a database's search flow, checked for arithmetic,
+and the boxes of the diagram (drawn by :func:`analysis.plots.flow_diagram`).
+
+The R packages that draw PRISMA diagrams (PRISMA2020, PRISMAstatement) have no Python
+counterpart, so the boxes are laid out here; the counts come from the files, never from prose.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from analysis.errors import DataError, Problem
+
+#: Keys of a Metapsy ``search_flow`` file (metapsyTools' convention, as in PRISMAstatement):
+#: ``database.hits.duplicates.removed`` is the number of records left after duplicates were removed.
+SEARCH_FLOW_COUNTS = (
+    "database.hits",
+    "additional.records",
+    "database.hits.duplicates.removed",
+    "records.screened",
+    "full.text.assessed.for.eligibility",
+    "included",
+)
+REASONS = "full.text.excluded.reasons"
+
+
+def _line_of_key(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if f'"{key}"' in line:
+            return number
+    return None
+
+
+def read_search_flow(path: str | Path) -> dict:
+    """Read a Metapsy search-flow file (JSON) and check that its counts add up.
+
+    Returns
+    -------
+    dict
+        The counts under :data:`SEARCH_FLOW_COUNTS` as ints, and ``full.text.excluded.reasons``
+        as a dict reason -> int.
+
+    Raises
+    ------
+    DataError
+        Missing file, invalid JSON (with its line), a missing key, a count that is not a
+        whole number >= 0, or counts that contradict each other (more records screened than
+        identified, exclusions at full text that do not add up to the reports assessed minus
+        the studies included), each naming the file, the line and the key.
+    """
+    path, name = Path(path), str(path)
+    if not path.is_file():
+        raise DataError([Problem(name, None, None, "file does not exist")])
+    text = path.read_text(encoding="utf-8")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise DataError([Problem(name, err.lineno, None, f"not valid JSON: {err.msg}")]) from None
+    if not isinstance(raw, dict):
+        raise DataError([Problem(name, 1, None, "expected a JSON object of counts")])
+    problems, flow = [], {}
+
+    def count(key, value, where):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(Problem(name, _line_of_key(text, where), where, f"{value!r} is not a whole number >= 0"))
+            return None
+        return value
+
+    for key in SEARCH_FLOW_COUNTS:
+        if key not in raw:
+            problems.append(Problem(name, None, key, "required key is missing"))
+        else:
+            flow[key] = count(key, raw[key], key)
+    reasons = raw.get(REASONS)
+    if not isinstance(reasons, dict):
+        problems.append(Problem(name, _line_of_key(text, REASONS), REASONS, "required: an object of reason -> count"))
+    else:
+        flow[REASONS] = {reason: count(reason, n, reason) for reason, n in reasons.items()}
+    if problems:
+        raise DataError(problems)
+    identified = flow["database.hits"] + flow["additional.records"]
+    order = [("database.hits.duplicates.removed", identified, "records identified"),
+             ("records.screened", flow["database.hits.duplicates.removed"], "records left after duplicates were removed"),
+             ("full.text.assessed.for.eligibility", flow["records.screened"], "records screened"),
+             ("included", flow["full.text.assessed.for.eligibility"], "reports assessed")]
+    for key, upper, what in order:
+        if flow[key] > upper:
+            problems.append(Problem(name, _line_of_key(text, key), key, f"{flow[key]} is more than the {upper} {what}"))
+    excluded = sum(flow[REASONS].values())
+    if not problems and excluded != flow["full.text.assessed.for.eligibility"] - flow["included"]:
+        problems.append(Problem(name, _line_of_key(text, REASONS), REASONS,
+                                f"the reasons add up to {excluded}, but {flow['full.text.assessed.for.eligibility']} reports "
+                                f"assessed minus {flow['included']} included is "
+                                f"{flow['full.text.assessed.for.eligibility'] - flow['included']}"))
+    if problems:
+        raise DataError(problems)
+    return flow
+
+
+def prisma_counts(flow: dict) -> dict:
+    """The numbers in each box of a PRISMA 2020 diagram, from a checked search flow.
+
+    Returns
+    -------
+    dict
+        ``databases``, ``other``, ``duplicates`` (removed before screening), ``screened``,
+        ``excluded_screening``, ``assessed``, ``excluded_full_text``, ``reasons`` (dict,
+        largest first), ``included``.
+
+    References
+    ----------
+    Page, M. J., et al. (2021). The PRISMA 2020 statement: an updated guideline for reporting
+    systematic reviews. *BMJ*, 372, n71.
+    """
+    identified = flow["database.hits"] + flow["additional.records"]
+    reasons = dict(sorted(flow[REASONS].items(), key=lambda kv: (-kv[1], kv[0])))
+    return {
+        "databases": flow["database.hits"],
+        "other": flow["additional.records"],
+        "duplicates": identified - flow["database.hits.duplicates.removed"],
+        "screened": flow["records.screened"],
+        "excluded_screening": flow["records.screened"] - flow["full.text.assessed.for.eligibility"],
+        "assessed": flow["full.text.assessed.for.eligibility"],
+        "excluded_full_text": sum(reasons.values()),
+        "reasons": reasons,
+        "included": flow["included"],
+    }
+
+
+def _n(value: int) -> str:
+    return f"(n\u00a0=\u00a0{value:,})"  # no-break spaces: wrapping keeps "(n = 5)" whole
+
+
+def prisma_boxes(counts: dict, released: int, analysed: int, comparisons: int, therapy: str) -> list[dict]:
+    """Rows of the PRISMA 2020 diagram for a Metapsy database and this review's analysis.
+
+    Parameters
+    ----------
+    counts : dict
+        From :func:`prisma_counts`.
+    released : int
+        Studies in the released data file the review reads.
+    analysed : int
+        Studies in this review's analysis; ``comparisons`` their comparisons.
+    therapy : str
+        The therapy analysed, for the last box.
+
+    Returns
+    -------
+    list of dict
+        One per row: ``stage`` (Identification, Screening, Included), ``main`` and ``side``
+        (text, or None) for :func:`analysis.plots.flow_diagram`.
+    """
+    reasons = "\n".join(f"  {reason} {_n(n)}" for reason, n in counts["reasons"].items())
+    return [
+        {"stage": "Identification",
+         "main": f"Records identified from databases {_n(counts['databases'])}\nand other sources {_n(counts['other'])}",
+         "side": f"Removed before screening:\n  duplicate records {_n(counts['duplicates'])}"},
+        {"stage": "Screening", "main": f"Records screened {_n(counts['screened'])}",
+         "side": f"Records excluded {_n(counts['excluded_screening'])}"},
+        {"stage": "Screening", "main": f"Reports assessed for eligibility {_n(counts['assessed'])}",
+         "side": f"Reports excluded {_n(counts['excluded_full_text'])}:\n{reasons}"},
+        {"stage": "Included", "main": f"Studies in the Metapsy depression database {_n(counts['included'])}",
+         "side": None},
+        {"stage": "Included", "main": f"Studies in the psychotherapy-vs-control data file {_n(released)}",
+         "side": f"Studies in the database's other files\n(other comparisons) {_n(counts['included'] - released)}"},
+        {"stage": "Included", "main": f"Studies in this review's {therapy} analysis {_n(analysed)},\n"
+                                      f"{comparisons:,} comparisons with a control condition",
+         "side": f"Studies of other therapies {_n(released - analysed)}"},
+    ]
+
+
+def source_boxes(flow: dict) -> list[dict]:
+    """Rows of the flow diagram for the source documents and their claims.
+
+    Parameters
+    ----------
+    flow : dict
+        From :func:`analysis.claims.screening_flow`.
+    """
+    return [
+        {"stage": "Identification", "main": f"Source documents given to the review {_n(flow['sources'])}", "side": None},
+        {"stage": "Screening", "main": f"Documents read in full {_n(flow['sources'])}",
+         "side": f"Documents with no claim recorded {_n(flow['sources'] - flow['sources_with_claims'])}"},
+        {"stage": "Screening", "main": f"Claims recorded, with verbatim quotes {_n(flow['claims'])}",
+         "side": f"Claims about mechanisms, synthesised\nnarratively {_n(flow['narrative'])}"},
+        {"stage": "Included", "main": f"Quantitative claims {_n(flow['quantitative'])}",
+         "side": f"Not testable: data not open {_n(flow['untestable'])}"},
+        {"stage": "Included", "main": f"Claims tested against open trial-level data {_n(flow['testable'])}", "side": None},
+    ]

@@ -1,0 +1,107 @@
+"""Risk of bias by domain: the Metapsy database's four Cochrane (RoB 1) items as judgements,
+and the share of studies (or of the pooled weight) at each judgement, as robvis summarises them.
+
+Nothing in statsmodels, PyMARE or pandas reads the Metapsy item codes, so they are mapped here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import DataError, Problem
+from analysis.validate import LINE
+
+#: Metapsy item column -> the Cochrane domain it scores.
+DOMAINS = {
+    "sg": "Random sequence generation",
+    "ac": "Allocation concealment",
+    "ba": "Blinding of outcome assessment",
+    "itt": "Incomplete outcome data (ITT)",
+}
+
+#: Metapsy's codes (variable_description_v22.json): 1 low risk, 0 high risk, ``sr`` a
+#: self-reported outcome (blinding of assessors; the database's ``rob`` score counts it as low).
+CODES = {"1": "low", "0": "high", "sr": "self-report", "": "not reported", "NA": "not reported"}
+
+#: Judgements from best to worst, the order of every table and plot.
+JUDGEMENTS = ("low", "self-report", "high", "not reported")
+
+
+def metapsy_domains(rows: pd.DataFrame, name: str = "metapsy") -> pd.DataFrame:
+    """The four risk-of-bias items of Metapsy rows as judgements (one column per item).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Rows of a Metapsy psychotherapy-vs-control file, as text, with ``_line``.
+    name : str
+        The file, for error messages.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``rob_sg``, ``rob_ac``, ``rob_ba``, ``rob_itt`` holding one of
+        :data:`JUDGEMENTS`; no columns when the file has none of the items.
+
+    Raises
+    ------
+    DataError
+        A code that is not 1, 0, sr or NA, naming the file, the line and the column.
+    """
+    out, problems = pd.DataFrame(index=rows.index), []
+    for item in DOMAINS:
+        if item not in rows.columns:
+            continue
+        codes = rows[item].astype(str).str.strip().str.lower().replace({"na": "NA", "nan": "NA"})
+        bad = ~codes.isin(list(CODES))
+        for line, code in zip(rows.loc[bad, LINE], rows.loc[bad, item]):
+            problems.append(Problem(name, int(line), item, f"'{code}' is not a risk-of-bias code (1, 0, sr or NA)"))
+        out[f"rob_{item}"] = codes.map(CODES)
+    if problems:
+        raise DataError(problems)
+    return out
+
+
+def domain_columns(trials: pd.DataFrame) -> list[str]:
+    """The risk-of-bias item columns a trial table carries, in :data:`DOMAINS` order."""
+    return [f"rob_{item}" for item in DOMAINS if f"rob_{item}" in trials.columns]
+
+
+def rob_summary(trials: pd.DataFrame, weights=None) -> pd.DataFrame:
+    """Per cent of studies at each judgement, per domain (robvis' summary plot).
+
+    Parameters
+    ----------
+    trials : DataFrame
+        A trial table with ``rob_*`` columns (:func:`metapsy_domains`).
+    weights : array_like, optional
+        Weight of each study, e.g. its weight in the pooled model; by default every study
+        counts once. robvis offers the same choice (``weighted = TRUE``).
+
+    Returns
+    -------
+    DataFrame
+        One row per domain (its name), one column per judgement; rows sum to 100.
+
+    References
+    ----------
+    McGuinness, L. A., & Higgins, J. P. T. (2021). Risk-of-bias VISualization (robvis).
+    *Research Synthesis Methods*, 12, 55-61.
+    """
+    cols = domain_columns(trials)
+    if not cols:
+        raise ValueError("the trial table has no risk-of-bias items")
+    w = np.ones(len(trials)) if weights is None else np.asarray(weights, dtype=float)
+    rows = {}
+    for col in cols:
+        share = pd.Series(w, index=trials.index).groupby(trials[col].to_numpy()).sum()
+        rows[DOMAINS[col.removeprefix("rob_")]] = [100 * share.get(j, 0.0) / w.sum() for j in JUDGEMENTS]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(JUDGEMENTS))
+
+
+def rob_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """Number of studies at each judgement, per domain, for a printed table."""
+    rows = [{"domain": DOMAINS[col.removeprefix("rob_")], **{j: int((trials[col] == j).sum()) for j in JUDGEMENTS}}
+            for col in domain_columns(trials)]
+    return pd.DataFrame(rows, columns=["domain", *JUDGEMENTS])
