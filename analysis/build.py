@@ -27,6 +27,7 @@ from analysis.errors import DataError
 
 ROOT = parameters.ROOT
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "favicon.png")
+BOOK_DIRS = ("_ext", "_static")  # local Sphinx extension; the book's own CSS
 
 
 def dataset_readers() -> dict:
@@ -348,7 +349,8 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
         shutil.copy2(ROOT / name, book / name)
     for md in (ROOT / "chapters").glob("*.md"):
         shutil.copy2(md, book / "chapters" / md.name)
-    shutil.copytree(ROOT / "_ext", book / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in BOOK_DIRS:
+        shutil.copytree(ROOT / folder, book / folder, ignore=shutil.ignore_patterns("__pycache__"))
     executed_dir = staging / "notebooks"
     executed_dir.mkdir()
     rows = []
@@ -457,8 +459,9 @@ def _book_key(executed_dir: Path, pdf: bool) -> str:
     digest = hashlib.sha256(b"pdf" if pdf else b"html")
     for path in sorted(executed_dir.glob("*.key")):
         digest.update(path.read_bytes())
-    for path in [ROOT / name for name in BOOK_FILES] + sorted((ROOT / "chapters").glob("*.md")) + sorted((ROOT / "_ext").glob("*.py")):
-        digest.update(path.name.encode())
+    extra = sorted(p for folder in BOOK_DIRS for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in [ROOT / name for name in BOOK_FILES] + sorted((ROOT / "chapters").glob("*.md")) + extra:
+        digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -1,5 +1,6 @@
 """The book pipeline end to end: build, a failing notebook, a changed parameter."""
 
+import re
 import hashlib
 import json
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_build_then_failure_keeps_previous_book_then_params_change_the_text(repo
     html = repo_copy / "_build" / "html"
     assert (html / "index.html").is_file()
     chapter = (html / "chapters" / "ssri-placebo.html").read_text()
-    assert "REML" in chapter and "Fig. 1" in chapter
+    assert "REML" in chapter and re.search(r"Fig\. \d+", chapter)
     results = (repo_copy / "_build" / "results.csv").read_text()
     assert "rr_ci_low" in results
     before = tree_hash(html)

@@ -120,6 +120,29 @@ def test_metapsy_release_in_its_own_format_with_a_bad_cell(built_repo, tmp_path)
     assert f"{bad}, line" in err and "column '.g_se': 'n/a' is not a number" in err, err
 
 
+def test_metapsy_risk_of_bias_code_that_is_not_one(built_repo, tmp_path):
+    bad = tmp_path / "metapsy.csv"
+
+    def edit(rows):
+        header = rows[0]
+        row = next(i for i, r in enumerate(rows) if i and r[header.index("condition_arm1")] == "cbt"
+                   and r[header.index("primary")] == "1")
+        return set_cell(rows, row, "ac", "unclear")
+
+    edit_csv(built_repo / PSYCTR, bad, edit, delimiter=";")
+    err, _ = refuse(built_repo, tmp_path, f"cbt-control:\n  psyctr: {bad}\n")
+    assert f"{bad}, line" in err and "column 'ac': 'unclear' is not a risk-of-bias code" in err, err
+
+
+def test_search_flow_that_does_not_add_up(built_repo, tmp_path):
+    flow = json.loads((built_repo / "data/trials/metapsy-psyctr/search_flow_v22.json").read_text())
+    flow["included"] += 1
+    bad = tmp_path / "flow.json"
+    bad.write_text(json.dumps(flow, indent=1))
+    err, _ = refuse(built_repo, tmp_path, f"cbt-control:\n  search_flow: {bad}\n")
+    assert f"{bad}, line" in err and "column 'full.text.excluded.reasons': the reasons add up to" in err, err
+
+
 @pytest.mark.parametrize(
     "override,words",
     [

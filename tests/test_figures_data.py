@@ -1,0 +1,129 @@
+"""The numbers behind the reader's figures: risk-of-bias judgements, PRISMA counts,
+leave-one-out and cumulative summaries, and the absolute effects of the Summary of Findings."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import DataError
+from analysis.grade import corresponding_risk
+from analysis.importers import metapsy_comparisons, read_metapsy_psyctr
+from analysis.pooling import rma
+from analysis.prisma import prisma_boxes, prisma_counts, read_search_flow, source_boxes
+from analysis.risk_of_bias import JUDGEMENTS, metapsy_domains, rob_summary, rob_table
+from analysis.sensitivity import cumulative, cumulative_settled, leave_one_out, leave_one_out_summary
+from analysis.validate import LINE
+from conftest import ROOT
+
+PSYCTR = ROOT / "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv"
+FLOW = ROOT / "data/trials/metapsy-psyctr/search_flow_v22.json"
+
+
+@pytest.fixture(scope="module")
+def cbt():
+    return metapsy_comparisons(read_metapsy_psyctr(PSYCTR), "cbt")
+
+
+def test_metapsy_items_become_judgements_and_agree_with_the_database_score(cbt):
+    rows = read_metapsy_psyctr(PSYCTR)
+    assert set(cbt.filter(like="rob_").columns) == {"rob_sg", "rob_ac", "rob_ba", "rob_itt"}
+    # the database's own 0-4 score counts low and self-report as low risk
+    sel = rows[(rows["condition_arm1"] == "cbt") & (rows["primary"] == 1)]
+    domains = metapsy_domains(sel)
+    low = domains.isin(["low", "self-report"]).sum(axis=1)
+    assert (low.to_numpy() == sel["rob"].to_numpy()).all()
+    table = rob_table(cbt).set_index("domain")
+    assert table.loc["Random sequence generation", "low"] == 152
+    assert table.loc["Blinding of outcome assessment", "self-report"] == 173
+    assert (table[list(JUDGEMENTS)].sum(axis=1) == len(cbt)).all()
+
+
+def test_rob_summary_shares_sum_to_100_and_weights_count():
+    trials = pd.DataFrame({"rob_sg": ["low", "high", "high", "not reported"]})
+    plain = rob_summary(trials)
+    assert plain.loc["Random sequence generation"].tolist() == [25.0, 0.0, 50.0, 25.0]
+    weighted = rob_summary(trials, weights=[2, 1, 1, 0])
+    assert weighted.loc["Random sequence generation"].tolist() == [50.0, 0.0, 50.0, 0.0]
+
+
+def test_unknown_risk_of_bias_code_names_the_line_and_column():
+    rows = pd.DataFrame({"sg": ["1", "maybe"], "ac": ["0", "NA"], LINE: [2, 3]})
+    with pytest.raises(DataError) as err:
+        metapsy_domains(rows, "x.csv")
+    assert str(err.value) == "x.csv, line 3, column 'sg': 'maybe' is not a risk-of-bias code (1, 0, sr or NA)"
+
+
+def test_prisma_counts_from_the_metapsy_search_flow():
+    counts = prisma_counts(read_search_flow(FLOW))
+    assert counts["databases"] == 30889 and counts["other"] == 126
+    assert counts["duplicates"] == 30889 + 126 - 21563
+    assert counts["excluded_screening"] == 21563 - 3584
+    assert counts["excluded_full_text"] == 3584 - 809 == sum(counts["reasons"].values())
+    assert list(counts["reasons"])[0] == "Companion papers"  # largest first
+    boxes = prisma_boxes(counts, released=415, analysed=222, comparisons=270, therapy="CBT")
+    assert [b["stage"] for b in boxes] == ["Identification", "Screening", "Screening", "Included", "Included", "Included"]
+    assert "(n\u00a0=\u00a0394)" in boxes[4]["side"] and "(n\u00a0=\u00a0193)" in boxes[5]["side"]
+
+
+def test_source_flow_boxes():
+    boxes = source_boxes({"sources": 5, "sources_with_claims": 4, "claims": 13, "quantitative": 9, "narrative": 4,
+                          "testable": 5, "untestable": 4})
+    assert "(n\u00a0=\u00a01)" in boxes[1]["side"] and "(n\u00a0=\u00a05)" in boxes[-1]["main"]
+
+
+@pytest.mark.parametrize(
+    "edit,words",
+    [
+        (lambda d: d.pop("included"), "column 'included': required key is missing"),
+        (lambda d: d.update({"records.screened": -1}), "line 5, column 'records.screened': -1 is not a whole number >= 0"),
+        (lambda d: d.update({"included": 810}), "the reasons add up to 2775, but 3584 reports assessed minus 810 included is 2774"),
+        (lambda d: d.update({"records.screened": 40000}), "column 'records.screened': 40000 is more than the 21563 records left"),
+    ],
+)
+def test_bad_search_flow_is_refused(tmp_path, edit, words):
+    data = json.loads(FLOW.read_text())
+    edit(data)
+    bad = tmp_path / "flow.json"
+    bad.write_text(json.dumps(data, indent=1))
+    with pytest.raises(DataError) as err:
+        read_search_flow(bad)
+    assert str(bad) in str(err.value) and words in str(err.value), str(err.value)
+
+
+def test_search_flow_that_is_not_json(tmp_path):
+    bad = tmp_path / "flow.json"
+    bad.write_text('{\n "included": 3,\n oops\n}')
+    with pytest.raises(DataError, match=r"flow.json, line 3: not valid JSON"):
+        read_search_flow(bad)
+
+
+def test_leave_one_out_summary_finds_the_study_that_matters():
+    yi = np.array([0.1, 0.12, 0.08, 0.11, 0.9])
+    vi = np.full(5, 0.01)
+    res = rma(yi, vi, method="DL")
+    loo = leave_one_out(res, list("abcde"))
+    summary = leave_one_out_summary(loo, res)
+    assert summary["min_omitted"] == "e" and summary["min"] == pytest.approx(loo["estimate"].min())
+    assert summary["max"] == pytest.approx(loo["estimate"].max())
+    assert summary["max_shift"] == pytest.approx(abs(loo.loc[4, "estimate"] - res.estimate))
+    expected = int(sum((lo <= 0 <= hi) != (res.ci_low[0] <= 0 <= res.ci_high[0]) for lo, hi in zip(loo["ci_low"], loo["ci_high"])))
+    assert summary["flips"] == expected
+
+
+def test_cumulative_settled_is_the_step_after_the_last_interval_that_includes_the_null():
+    cum = pd.DataFrame({"added": list("abcd"), "k": [1, 2, 3, 4], "ci_low": [0.1, -0.2, 0.05, 0.02],
+                        "ci_high": [0.9, 0.5, 0.6, 0.4]})
+    assert cumulative_settled(cum) == {"k": 3, "added": "c"}
+    cum.loc[3, "ci_low"] = -0.01
+    assert cumulative_settled(cum) == {"k": None, "added": None}
+    yi, vi = np.array([0.5, 0.4, 0.6]), np.array([0.01, 0.02, 0.01])
+    steps = cumulative(rma(yi, vi, method="REML"), [2001, 1999, 2000])
+    assert cumulative_settled(steps)["k"] == 1
+
+
+def test_corresponding_risk_as_grade_computes_it():
+    risk = corresponding_risk(0.366, 1.26, 1.22, 1.30)
+    assert risk == {"control": 366, "intervention": 461, "low": 447, "high": 476, "difference": 95}
+    assert corresponding_risk(0.5, 2.5, 1.5, 4.0)["high"] == 1000  # a risk never exceeds 1
