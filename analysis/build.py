@@ -143,9 +143,14 @@ def check_selections(resolved: dict, frames: dict) -> list:
             ("linde", "linde", lambda p, f: linde_vs_placebo(f, "SSRI", name=p["linde"])),
         ],
         "cbt-control": [
-            ("therapy", "psyctr", lambda p, f: metapsy_comparisons(f, p["therapy"], low_rob_items=p["low_rob_items"], name=p["psyctr"])),
+            ("therapy", "psyctr", lambda p, f: metapsy_comparisons(f, p["therapy"], low_rob_items=p["low_rob_items"],
+                                                                   name=p["psyctr"], require_rob=True)),
             ("pst_label", "response", lambda p, f: metapsy_response(f, p["pst_label"], name=p["response"])),
             ("cbt_label", "response", lambda p, f: metapsy_response(f, p["cbt_label"], name=p["response"])),
+        ],
+        "summary-of-findings": [
+            ("psyctr", "psyctr", lambda p, f: metapsy_comparisons(f, "cbt", name=p["psyctr"], require_rob=True)),
+            ("pst_label", "response", lambda p, f: metapsy_response(f, p["pst_label"], name=p["response"])),
         ],
         "publication-bias": [
             ("turner", "turner", lambda p, f: turner_trials(f, "fda", name=p["turner"])),

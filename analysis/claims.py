@@ -82,8 +82,8 @@ def read_appraisal(path: str | Path) -> pd.DataFrame:
 
 
 def screening_flow(register: pd.DataFrame, appraisal: pd.DataFrame) -> dict:
-    """Counts for the flow of sources and claims: sources, claims, quantitative claims, and those
-    that open trial-level data can test."""
+    """Counts for the flow of sources and claims: sources (and how many are peer-reviewed),
+    claims, quantitative claims, and those that open trial-level data can test."""
     quantitative = register["measure"].str.strip() != "narrative"
     testable = register.get("testable_with", pd.Series("", index=register.index)).fillna("").str.strip() != ""
     return {
@@ -94,4 +94,11 @@ def screening_flow(register: pd.DataFrame, appraisal: pd.DataFrame) -> dict:
         "narrative": int((~quantitative).sum()),
         "testable": int((quantitative & testable).sum()),
         "untestable": int((quantitative & ~testable).sum()),
+        "peer_reviewed": int((appraisal["peer_reviewed"].str.strip() == "yes").sum()),
     }
+
+
+def appraisal_weight(appraisal_text: str) -> str:
+    """The weight a source deserves: the appraisal's first clause, before its colon
+    (``"low: a vendor's blog ..."`` -> ``"low"``)."""
+    return appraisal_text.split(":")[0].strip()

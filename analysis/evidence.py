@@ -76,7 +76,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
                           low_rob_items: int = 4) -> Evidence:
     """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database."""
     rows = read_metapsy_psyctr(ROOT / psyctr)
-    trials = metapsy_comparisons(rows, therapy=therapy, low_rob_items=low_rob_items)
+    trials = metapsy_comparisons(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr, require_rob=True)
     yi, vi = effect_sizes(trials, "GEN")
     model = rma(yi, vi, method=method, hksj=hksj)
     extra = {
@@ -103,7 +103,12 @@ def psychotherapy_response(response: str, therapy: str, method: str = "REML", hk
 
 
 def turner(path: str, method: str = "REML") -> dict:
-    """Turner et al. (2008): every FDA-registered trial (FDA effect) vs the published ones (journal effect)."""
+    """Turner et al. (2008): every FDA-registered trial (FDA effect) vs the published ones (journal effect).
+
+    Returns a dict: ``fda`` and ``journal`` (:class:`Evidence`, with the fixed-effect fit, Egger
+    and trim-and-fill in ``extra``), ``fda_by_publication`` (subgroups of the FDA data) and
+    ``inflation_pct`` (journal over FDA fixed-effect estimate, minus 1, in per cent).
+    """
     rows = read_turner(ROOT / path)
     out = {}
     for source in ("fda", "journal"):
@@ -114,6 +119,9 @@ def turner(path: str, method: str = "REML") -> dict:
     fda = out["fda"]
     yi, vi = effect_sizes(fda.trials, "GEN")
     out["fda_by_publication"] = subgroup_analysis(yi, vi, fda.trials["subgroup"], method=method)
+    # Turner et al.'s measure of publication bias: how much larger the published (journal)
+    # fixed-effect estimate is than the FDA's, in per cent of the FDA's
+    out["inflation_pct"] = 100 * (out["journal"].extra["fe"].estimate / fda.extra["fe"].estimate - 1)
     return out
 
 

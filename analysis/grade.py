@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.pooling import MetaResult
+from analysis.report import comparison_label
 from analysis.validate import LINE, DataError, Problem, read_rows
 
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
@@ -131,12 +132,11 @@ def summary_rows(comparisons: dict, judgments: pd.DataFrame) -> tuple[pd.DataFra
         if ind["low_rob_share"] is not None:
             comments.append(f"{100 * ind['low_rob_share']:.0f}% at low RoB")
         participants = "— " if ev.participants is None else f"{ev.participants:,} "
-        comparison = " ".join(w.upper() if len(w) <= 4 and w != "vs" else w for w in key.split("_")[:1] + ["vs"] + key.split("_")[1:])
         rows.append(
             {
                 "key": key,
                 "effect": float(back(m.estimate)),
-                "outcome": f"{comparison}: {j['outcome']}",
+                "outcome": f"{comparison_label(key)}: {j['outcome']}",
                 "risk with control": with_control,
                 "risk with intervention (95% CI)": with_intervention,
                 "relative effect (95% CI)": f"{measure} {back(m.estimate):.2f} ({back(m.ci_low[0]):.2f} to {back(m.ci_high[0]):.2f})"
@@ -146,5 +146,5 @@ def summary_rows(comparisons: dict, judgments: pd.DataFrame) -> tuple[pd.DataFra
                 "comments": "; ".join(comments),
             }
         )
-        notes.append({"comparison": key.replace("_", " vs "), "reasons for downgrading": reasons(j)})
+        notes.append({"comparison": comparison_label(key), "reasons for downgrading": reasons(j)})
     return pd.DataFrame(rows), pd.DataFrame(notes)

@@ -187,6 +187,7 @@ def metapsy_comparisons(
     primary_only: bool = True,
     low_rob_items: int = 4,
     name: str = "metapsy",
+    require_rob: bool = False,
 ) -> pd.DataFrame:
     """Psychotherapy-vs-control comparisons in the trial schema (GEN: Hedges' g and its SE).
 
@@ -202,6 +203,8 @@ def metapsy_comparisons(
     low_rob_items : int
         A comparison is at low risk of bias when at least this many of the four Cochrane items
         (sequence generation, allocation concealment, blinding of assessors, ITT) are low risk.
+    require_rob : bool
+        Refuse a file that lacks any of the four item columns (``sg``, ``ac``, ``ba``, ``itt``).
 
     Returns
     -------
@@ -230,7 +233,7 @@ def metapsy_comparisons(
     sel["label"] = sel.apply(label, axis=1)
     sel["label"] = sel["label"] + sel.groupby("label").cumcount().map(lambda i: "" if i == 0 else f" #{i + 1}")
     rob = sel["rob"] if "rob" in sel.columns else pd.Series(np.nan, index=sel.index)
-    domains = metapsy_domains(sel, name)
+    domains = metapsy_domains(sel, name, required=require_rob)
     trials = pd.DataFrame(
         {
             "study": sel["label"],

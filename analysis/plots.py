@@ -8,9 +8,18 @@ from matplotlib.ticker import FuncFormatter
 import seaborn as sns
 
 from analysis.pooling import MetaResult
+from analysis.risk_of_bias import DOMAINS, domain_columns
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.0)
 plt.rcParams.update({"svg.hashsalt": "review", "figure.dpi": 110, "savefig.bbox": "tight"})
+
+
+def _largest(values, n: int) -> np.ndarray:
+    """Indices of the ``n`` largest values, in their original order (all of them if fewer)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) <= n:
+        return np.arange(len(values))
+    return np.sort(np.argsort(-values, kind="stable")[:n])
 
 
 def _plain_log_axis(axis):
@@ -27,8 +36,7 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
     pooled result always uses all studies); the title says so.
     """
     z = 1.959963984540054
-    order = np.argsort(-res.weights)[:max_rows] if res.k > max_rows else np.arange(res.k)
-    order = np.sort(order)
+    order = _largest(res.weights, max_rows)
     est, se = res.yi[order], np.sqrt(res.vi[order])
     w = res.weights_percent[order]
     n = len(order)
@@ -110,9 +118,7 @@ def leave_one_out_plot(loo, res: MetaResult, transform=np.exp, xlabel: str = "Ri
     loo : DataFrame
         From :func:`analysis.sensitivity.leave_one_out`.
     """
-    shift = (loo["estimate"] - res.estimate).abs().to_numpy()
-    order = np.argsort(-shift, kind="stable")[:max_rows] if len(loo) > max_rows else np.arange(len(loo))
-    rows = loo.iloc[np.sort(order)]
+    rows = loo.iloc[_largest((loo["estimate"] - res.estimate).abs(), max_rows)]
     n = len(rows)
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.22 * (n + 1)))
     ypos = np.arange(n)[::-1] + 1
@@ -139,7 +145,7 @@ def leave_one_out_plot(loo, res: MetaResult, transform=np.exp, xlabel: str = "Ri
     return fig
 
 
-def cumulative_plot(cum, years, transform=np.exp, xlabel: str = "Risk ratio", ref: float = 1.0):
+def cumulative_plot(cum, transform=np.exp, xlabel: str = "Risk ratio", ref: float = 1.0):
     """Cumulative meta-analysis by year: the pooled estimate and its CI as studies are added in
     order of publication (metafor's ``cumul``), drawn as a line with a band so that hundreds of
     steps stay legible.
@@ -147,11 +153,10 @@ def cumulative_plot(cum, years, transform=np.exp, xlabel: str = "Risk ratio", re
     Parameters
     ----------
     cum : DataFrame
-        From :func:`analysis.sensitivity.cumulative`, ordered by year.
-    years : array_like
-        The year of the study added at each step (NaN where unknown: those come last).
+        From :func:`analysis.sensitivity.cumulative` ordered by year: ``order`` holds the year
+        of the study added at each step (NaN where unknown: those come last).
     """
-    years = np.asarray(years, dtype=float)
+    years = cum["order"].to_numpy(float)
     step = cum["k"].to_numpy()
     fig, ax = plt.subplots(figsize=(7, 3.6))
     ax.fill_between(step, transform(cum["ci_low"]), transform(cum["ci_high"]), color="#1f4e79", alpha=0.18, lw=0,
@@ -202,19 +207,20 @@ def rob_summary_plot(summary, xlabel: str = "Per cent of studies"):
     return fig
 
 
-def rob_traffic_light(trials, labels, columns, names, domain_names, max_rows: int = 30, weights=None):
+def rob_traffic_light(trials, labels, max_rows: int = 30, weights=None):
     """Traffic-light plot: each study's judgement in each risk-of-bias domain (robvis'
     ``rob_traffic_light``); with more than ``max_rows`` studies, the ``max_rows`` heaviest.
 
     Parameters
     ----------
     trials : DataFrame
-        Holds the judgement ``columns``; ``names`` are the domains' short labels (D1, D2, ...)
-        and ``domain_names`` their full names, printed as a key.
+        Holds the ``rob_*`` judgement columns (:func:`analysis.risk_of_bias.metapsy_domains`);
+        the domains are labelled D1, D2, ... with their names printed as a key.
     """
-    idx = np.arange(len(trials))
-    if weights is not None and len(trials) > max_rows:
-        idx = np.sort(np.argsort(-np.asarray(weights))[:max_rows])
+    columns = domain_columns(trials)
+    names = [f"D{i + 1}" for i in range(len(columns))]
+    domain_names = [DOMAINS[c.removeprefix("rob_")] for c in columns]
+    idx = np.arange(len(trials)) if weights is None else _largest(weights, max_rows)
     n = len(idx)
     fig, ax = plt.subplots(figsize=(6.2, 1.3 + 0.22 * n))
     y = np.arange(n)[::-1]

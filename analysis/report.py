@@ -8,7 +8,6 @@ build reads the glued values back from the executed notebooks into ``_build/resu
 from __future__ import annotations
 
 import numpy as np
-from myst_nb import glue
 
 
 def plain(value):
@@ -18,6 +17,8 @@ def plain(value):
 
 def glue_value(key: str, value) -> None:
     """Glue one value under ``key`` without displaying it."""
+    from myst_nb import glue  # here, so that modules using the labels below need not load myst-nb
+
     glue(key, plain(value), display=False)
 
 
@@ -87,3 +88,14 @@ def describe_prediction(pi_low: float, pi_high: float, null: float = 0.0) -> str
     if pi_high < null:
         return "a new trial would be expected to show harm"
     return "the effect in a new trial could lie anywhere from harm to benefit"
+
+
+def acronym(name: str) -> str:
+    """A short one-word label in capitals (``cbt`` -> ``CBT``, ``ssri`` -> ``SSRI``); longer
+    names and phrases as they are (``placebo``, ``other psy``)."""
+    return name.upper() if name.isalpha() and len(name) <= 4 else name
+
+
+def comparison_label(key: str) -> str:
+    """``ssri_placebo`` -> ``SSRI vs placebo``."""
+    return " vs ".join(acronym(part) for part in key.split("_"))

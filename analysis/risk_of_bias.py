@@ -28,7 +28,7 @@ CODES = {"1": "low", "0": "high", "sr": "self-report", "": "not reported", "NA":
 JUDGEMENTS = ("low", "self-report", "high", "not reported")
 
 
-def metapsy_domains(rows: pd.DataFrame, name: str = "metapsy") -> pd.DataFrame:
+def metapsy_domains(rows: pd.DataFrame, name: str = "metapsy", required: bool = False) -> pd.DataFrame:
     """The four risk-of-bias items of Metapsy rows as judgements (one column per item).
 
     Parameters
@@ -37,6 +37,9 @@ def metapsy_domains(rows: pd.DataFrame, name: str = "metapsy") -> pd.DataFrame:
         Rows of a Metapsy psychotherapy-vs-control file, as text, with ``_line``.
     name : str
         The file, for error messages.
+    required : bool
+        Every item must be present (the risk-of-bias figures need them); otherwise missing
+        items are left out.
 
     Returns
     -------
@@ -47,9 +50,13 @@ def metapsy_domains(rows: pd.DataFrame, name: str = "metapsy") -> pd.DataFrame:
     Raises
     ------
     DataError
-        A code that is not 1, 0, sr or NA, naming the file, the line and the column.
+        A code that is not 1, 0, sr or NA, naming the file, the line and the column; with
+        ``required``, a missing item column, naming the file and the column.
     """
     out, problems = pd.DataFrame(index=rows.index), []
+    if required:
+        problems += [Problem(name, 1, item, "required column is missing (the risk-of-bias figures need it)")
+                     for item in DOMAINS if item not in rows.columns]
     for item in DOMAINS:
         if item not in rows.columns:
             continue

@@ -158,9 +158,10 @@ def influence(res: MetaResult, labels=None) -> pd.DataFrame:
 def cumulative(res: MetaResult, order, labels=None) -> pd.DataFrame:
     """Cumulative meta-analysis, adding studies in increasing ``order`` (metafor's ``cumul``).
 
-    Ties keep the input order. Returns one row per step: ``added``, ``k`` and the fit's
-    ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``pval``, ``q``, ``p_q``, ``tau2``, ``i2``, ``h2``
-    (NaN where the fit fails, as metafor).
+    Ties keep the input order and NaN comes last. Returns one row per step: ``added``,
+    ``order`` (its value for the study added, e.g. the year), ``k`` and the fit's ``estimate``,
+    ``se``, ``ci_low``, ``ci_high``, ``pval``, ``q``, ``p_q``, ``tau2``, ``i2``, ``h2`` (NaN
+    where the fit fails, as metafor).
 
     References
     ----------
@@ -168,33 +169,48 @@ def cumulative(res: MetaResult, order, labels=None) -> pd.DataFrame:
     infarction. *NEJM*, 327, 248-254.
     """
     labels = np.arange(1, res.k + 1) if labels is None else np.asarray(labels)
-    idx = np.argsort(np.asarray(order), kind="stable")
+    order = np.asarray(order, dtype=float)
+    idx = np.argsort(order, kind="stable")
     rows = []
     for step in range(1, res.k + 1):
-        rows.append({"added": labels[idx[step - 1]], "k": step, **_fit_row(_refit(res, idx[:step]))})
+        rows.append({"added": labels[idx[step - 1]], "order": order[idx[step - 1]], "k": step,
+                     **_fit_row(_refit(res, idx[:step]))})
     return pd.DataFrame(rows)
 
 
-def cumulative_settled(cum: pd.DataFrame, null: float = 0.0) -> dict:
-    """From which step of a cumulative meta-analysis the CI excludes ``null`` for good.
+def cumulative_summary(cum: pd.DataFrame, null: float = 0.0) -> dict:
+    """What a cumulative meta-analysis shows: from which step the CI excludes ``null`` for
+    good, and the estimate half-way through against the final one.
 
     Parameters
     ----------
     cum : DataFrame
         From :func:`cumulative`.
+    null : float
+        The no-effect value on the model's scale (0 for log ratios and g).
 
     Returns
     -------
     dict
-        ``k`` (the number of studies from which every later CI excludes ``null``; None if the
-        final one does not) and ``added`` (the study added at that step, or None).
+        ``settled_k`` (the number of studies from which every later CI excludes ``null``; None
+        if the final one does not), ``settled_added`` and ``settled_order`` (the study added at
+        that step and its ordering value, e.g. year; None likewise); ``half_k`` (half the
+        studies, rounded down), ``half_estimate`` and ``half_order`` (the fit and ordering value at
+        that step); ``final_estimate``; ``unordered`` (studies whose ordering value is NaN,
+        added last).
     """
     excludes = (~((cum["ci_low"] <= null) & (null <= cum["ci_high"]))).to_numpy()
-    if not excludes[-1]:
-        return {"k": None, "added": None}
-    misses = np.flatnonzero(~excludes)
-    at = misses[-1] + 1 if len(misses) else 0
-    return {"k": int(cum["k"].iloc[at]), "added": cum["added"].iloc[at]}
+    out = {"settled_k": None, "settled_added": None, "settled_order": None}
+    if excludes[-1]:
+        misses = np.flatnonzero(~excludes)
+        at = misses[-1] + 1 if len(misses) else 0
+        out = {"settled_k": int(cum["k"].iloc[at]), "settled_added": cum["added"].iloc[at],
+               "settled_order": float(cum["order"].iloc[at])}
+    half = max(len(cum) // 2, 1) - 1
+    out.update({"half_k": int(cum["k"].iloc[half]), "half_estimate": float(cum["estimate"].iloc[half]),
+                "half_order": float(cum["order"].iloc[half]), "final_estimate": float(cum["estimate"].iloc[-1]),
+                "unordered": int(cum["order"].isna().sum())})
+    return out
 
 
 def egger(yi, vi) -> dict:

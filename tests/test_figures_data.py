@@ -13,7 +13,8 @@ from analysis.importers import metapsy_comparisons, read_metapsy_psyctr
 from analysis.pooling import rma
 from analysis.prisma import prisma_boxes, prisma_counts, read_search_flow, source_boxes
 from analysis.risk_of_bias import JUDGEMENTS, metapsy_domains, rob_summary, rob_table
-from analysis.sensitivity import cumulative, cumulative_settled, leave_one_out, leave_one_out_summary
+from analysis.report import acronym, comparison_label
+from analysis.sensitivity import cumulative, cumulative_summary, leave_one_out, leave_one_out_summary
 from analysis.validate import LINE
 from conftest import ROOT
 
@@ -100,27 +101,47 @@ def test_search_flow_that_is_not_json(tmp_path):
 
 
 def test_leave_one_out_summary_finds_the_study_that_matters():
-    yi = np.array([0.1, 0.12, 0.08, 0.11, 0.9])
-    vi = np.full(5, 0.01)
-    res = rma(yi, vi, method="DL")
-    loo = leave_one_out(res, list("abcde"))
-    summary = leave_one_out_summary(loo, res)
-    assert summary["min_omitted"] == "e" and summary["min"] == pytest.approx(loo["estimate"].min())
-    assert summary["max"] == pytest.approx(loo["estimate"].max())
-    assert summary["max_shift"] == pytest.approx(abs(loo.loc[4, "estimate"] - res.estimate))
-    expected = int(sum((lo <= 0 <= hi) != (res.ci_low[0] <= 0 <= res.ci_high[0]) for lo, hi in zip(loo["ci_low"], loo["ci_high"])))
-    assert summary["flips"] == expected
+    # fixed effect, equal variances: the pooled estimate is the mean. With every study it is 0.1625
+    # (CI +-0.098, excludes 0); without the 0.5 study it is 0.05 (CI +-0.113, includes 0).
+    yi = np.array([0.5, 0.05, 0.0, 0.1])
+    res = rma(yi, np.full(4, 0.01), method="FE")
+    summary = leave_one_out_summary(leave_one_out(res, list("abcd")), res)
+    assert summary["min_omitted"] == "a" and summary["min"] == pytest.approx(0.05)
+    assert summary["max_omitted"] == "c" and summary["max"] == pytest.approx(0.65 / 3)
+    assert summary["max_shift"] == pytest.approx(0.1625 - 0.05)
+    assert summary["flips"] == 1
 
 
-def test_cumulative_settled_is_the_step_after_the_last_interval_that_includes_the_null():
-    cum = pd.DataFrame({"added": list("abcd"), "k": [1, 2, 3, 4], "ci_low": [0.1, -0.2, 0.05, 0.02],
-                        "ci_high": [0.9, 0.5, 0.6, 0.4]})
-    assert cumulative_settled(cum) == {"k": 3, "added": "c"}
+def test_cumulative_summary_settles_after_the_last_interval_that_includes_the_null():
+    cum = pd.DataFrame({"added": list("abcd"), "order": [1990, 1991, 1992, np.nan], "k": [1, 2, 3, 4],
+                        "estimate": [0.5, 0.15, 0.3, 0.2], "ci_low": [0.1, -0.2, 0.05, 0.02], "ci_high": [0.9, 0.5, 0.6, 0.4]})
+    summary = cumulative_summary(cum)
+    assert (summary["settled_k"], summary["settled_added"], summary["settled_order"]) == (3, "c", 1992)
+    assert (summary["half_k"], summary["half_estimate"], summary["half_order"]) == (2, 0.15, 1991)
+    assert summary["final_estimate"] == 0.2 and summary["unordered"] == 1
     cum.loc[3, "ci_low"] = -0.01
-    assert cumulative_settled(cum) == {"k": None, "added": None}
-    yi, vi = np.array([0.5, 0.4, 0.6]), np.array([0.01, 0.02, 0.01])
-    steps = cumulative(rma(yi, vi, method="REML"), [2001, 1999, 2000])
-    assert cumulative_settled(steps)["k"] == 1
+    assert cumulative_summary(cum)["settled_k"] is None
+
+
+def test_cumulative_orders_by_year_with_unknown_years_last():
+    yi, vi = np.array([0.5, 0.4, 0.6, 0.3]), np.array([0.01, 0.02, 0.01, 0.02])
+    steps = cumulative(rma(yi, vi, method="REML"), [2001, 1999, np.nan, 2000], list("abcd"))
+    assert steps["added"].tolist() == ["b", "d", "a", "c"]
+    assert steps["order"].tolist()[:3] == [1999, 2000, 2001] and np.isnan(steps["order"].iloc[3])
+    assert cumulative_summary(steps)["settled_k"] == 1
+
+
+def test_labels():
+    assert comparison_label("ssri_placebo") == "SSRI vs placebo"
+    assert acronym("cbt") == "CBT" and acronym("other psy") == "other psy"
+
+
+def test_missing_risk_of_bias_column_is_refused_when_required():
+    rows = pd.DataFrame({"sg": ["1"], "ac": ["0"], "itt": ["1"], LINE: [2]})
+    assert list(metapsy_domains(rows, "x.csv").columns) == ["rob_sg", "rob_ac", "rob_itt"]
+    with pytest.raises(DataError) as err:
+        metapsy_domains(rows, "x.csv", required=True)
+    assert str(err.value) == "x.csv, line 1, column 'ba': required column is missing (the risk-of-bias figures need it)"
 
 
 def test_corresponding_risk_as_grade_computes_it():

@@ -134,6 +134,13 @@ def test_metapsy_risk_of_bias_code_that_is_not_one(built_repo, tmp_path):
     assert f"{bad}, line" in err and "column 'ac': 'unclear' is not a risk-of-bias code" in err, err
 
 
+def test_metapsy_release_without_a_risk_of_bias_item(built_repo, tmp_path):
+    bad = tmp_path / "metapsy.csv"
+    edit_csv(built_repo / PSYCTR, bad, lambda r: drop_column(r, "ba"), delimiter=";")
+    err, _ = refuse(built_repo, tmp_path, f"cbt-control:\n  psyctr: {bad}\n")
+    assert f"{bad}, line 1, column 'ba': required column is missing" in err, err
+
+
 def test_search_flow_that_does_not_add_up(built_repo, tmp_path):
     flow = json.loads((built_repo / "data/trials/metapsy-psyctr/search_flow_v22.json").read_text())
     flow["included"] += 1
