@@ -91,19 +91,21 @@ def validate_datasets(resolved: dict) -> dict:
 
     problems = []
     readers = dataset_readers()
-    frames, manifest = {}, {}
+    frames, manifest, seen = {}, {}, set()
     for chapter, values in resolved.items():
         for key, value in values.items():
             reader = readers.get(key)
-            if reader is None or value in frames or key in manifest:
+            if reader is None or value in seen:
                 continue
+            seen.add(value)  # each file is read once, whichever chapters name it
             try:
                 frames[value] = frame = reader(ROOT / value)
             except DataError as err:
                 problems.extend(err.problems)
                 continue
             ids = study_ids(frame)
-            manifest[key] = {
+            # a second file under the same parameter (one chapter overridden) is recorded as chapter.parameter
+            manifest[key if key not in manifest else f"{chapter}.{key}"] = {
                 "file": value,
                 "sha256": sha256(ROOT / value),
                 "rows": int(len(frame)),
