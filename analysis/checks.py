@@ -11,9 +11,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.effect_sizes import effect_sizes
-from analysis.pooling import METHODS, MetaResult, rma
-from analysis.sensitivity import influence, outliers, trimfill
+from analysis.meta.effect_sizes import effect_sizes
+from analysis.meta.fit import METHODS, MetaResult, rma
+from analysis.meta import influence, outliers, trimfill
 
 ROW_FIELDS = ("k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "p")
 
@@ -111,7 +111,7 @@ def run_checks(data: pd.DataFrame, measure: str, method: str = "REML", hksj: boo
     data : DataFrame
         A validated trial table (see :func:`analysis.validate.load_trials`).
     measure, method, hksj
-        As for :func:`analysis.effect_sizes.effect_sizes` and :func:`analysis.pooling.rma`.
+        As for :func:`analysis.meta.effect_sizes.effect_sizes` and :func:`analysis.meta.fit.rma`.
     which : list of str, optional
         Names from :data:`CHECKS`.
     """

@@ -34,8 +34,8 @@ def _records(frame, columns) -> list[dict]:
 
 
 def _fit(args):
-    from analysis.effect_sizes import effect_sizes
-    from analysis.pooling import rma
+    from analysis.meta.effect_sizes import effect_sizes
+    from analysis.meta.fit import rma
     from analysis.validate import load_trials
 
     data = load_trials(args.file, args.measure, min_studies=1 if args.method == "FE" else 2)
@@ -45,12 +45,12 @@ def _fit(args):
 
 def cmd_pool(args) -> dict:
     _, res = _fit(args)
-    return res.summary()
+    return res.to_dict()
 
 
 def cmd_sensitivity(args) -> dict:
     from analysis.checks import run_checks
-    from analysis.sensitivity import cumulative, egger, influence, leave_one_out, outliers, trimfill
+    from analysis.meta import cumulative, egger, influence, leave_one_out, outliers, trimfill
 
     data, res = _fit(args)
     labels = data["study"].tolist()

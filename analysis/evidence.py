@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.checks import run_checks
-from analysis.effect_sizes import effect_sizes
+from analysis.meta.effect_sizes import effect_sizes
 from analysis.importers import (
     cipriani_vs_placebo,
     metapsy_comparisons,
@@ -23,9 +23,9 @@ from analysis.importers import (
     turner_trials,
 )
 from analysis.params import ROOT
-from analysis.pooling import MetaResult, pooled_proportion, rma
-from analysis.sensitivity import egger, trimfill
-from analysis.subgroups import subgroup_analysis
+from analysis.meta.fit import MetaResult, pooled_proportion, rma
+from analysis.meta import egger, trimfill
+from analysis.meta.subgroups import subgroup_analysis
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def claims_on_common_scale(register: pd.DataFrame, comparisons: dict, method: st
         claim id -> (label, Evidence or None): the evidence that tests the claim, None where no
         open data can.
     """
-    from analysis.conversions import from_proportions, log_or_to_smd
+    from analysis.meta.conversions import from_proportions, log_or_to_smd
 
     rows = []
     for cid, (label, ev) in comparisons.items():

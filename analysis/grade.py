@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.pooling import MetaResult
+from analysis.meta.fit import MetaResult
 from analysis.report import comparison_label
 from analysis.validate import LINE, DataError, Problem, read_rows
 

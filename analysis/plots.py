@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 import seaborn as sns
 
-from analysis.pooling import MetaResult
+from analysis.meta.fit import MetaResult
 from analysis.risk_of_bias import DOMAINS, domain_columns
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.0)
@@ -116,7 +116,7 @@ def leave_one_out_plot(loo, res: MetaResult, transform=np.exp, xlabel: str = "Ri
     Parameters
     ----------
     loo : DataFrame
-        From :func:`analysis.sensitivity.leave_one_out`.
+        From :func:`analysis.meta.leave_one_out`.
     """
     rows = loo.iloc[_largest((loo["estimate"] - res.estimate).abs(), max_rows)]
     n = len(rows)
@@ -153,7 +153,7 @@ def cumulative_plot(cum, transform=np.exp, xlabel: str = "Risk ratio", ref: floa
     Parameters
     ----------
     cum : DataFrame
-        From :func:`analysis.sensitivity.cumulative` ordered by year: ``order`` holds the year
+        From :func:`analysis.meta.cumulative` ordered by year: ``order`` holds the year
         of the study added at each step (NaN where unknown: those come last).
     """
     years = cum["order"].to_numpy(float)

@@ -2,7 +2,7 @@
 
 A trial table is a CSV with one row per study (or comparison): ``study`` (unique), optional
 ``year``, ``subgroup``, ``rob`` (``low``/``some``/``high``), ``published``, and the columns of
-one measure (see :data:`analysis.effect_sizes.COLUMNS_FOR_MEASURE`). Checks are a pandera
+one measure (see :data:`analysis.meta.effect_sizes.COLUMNS_FOR_MEASURE`). Checks are a pandera
 schema; the file is read with the :mod:`csv` module first so that each row keeps the line
 of the file it starts on (quoted fields may span lines).
 """
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis.effect_sizes import BINARY_COLUMNS, COLUMNS_FOR_MEASURE, CONTINUOUS_COLUMNS
+from analysis.meta.effect_sizes import BINARY_COLUMNS, COLUMNS_FOR_MEASURE, CONTINUOUS_COLUMNS
 from analysis.errors import DataError, Problem
 
 LINE = "_line"  # column holding each row's line number in the file

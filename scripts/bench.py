@@ -24,8 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.pooling import rma  # noqa: E402
-from analysis.sensitivity import leave_one_out  # noqa: E402
+from analysis.meta.fit import rma  # noqa: E402
+from analysis.meta import leave_one_out  # noqa: E402
 
 
 def simulate(k: int, seed: int = 20261121):

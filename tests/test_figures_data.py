@@ -10,11 +10,11 @@ import pytest
 from analysis.errors import DataError
 from analysis.grade import corresponding_risk
 from analysis.importers import metapsy_comparisons, read_metapsy_psyctr
-from analysis.pooling import rma
+from analysis.meta.fit import rma
 from analysis.prisma import prisma_boxes, prisma_counts, read_search_flow, source_boxes
 from analysis.risk_of_bias import JUDGEMENTS, metapsy_domains, rob_summary, rob_table
 from analysis.report import acronym, comparison_label
-from analysis.sensitivity import cumulative, cumulative_summary, leave_one_out, leave_one_out_summary
+from analysis.meta import cumulative, cumulative_summary, leave_one_out, leave_one_out_summary
 from analysis.validate import LINE
 from conftest import ROOT
 

@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 
-from analysis.effect_sizes import effect_sizes
+from analysis.meta.effect_sizes import effect_sizes
 from analysis.importers import (
     metapsy_comparisons,
     read_metapsy_psyctr,
@@ -13,7 +13,7 @@ from analysis.importers import (
     turner_trials,
 )
 from analysis.params import ROOT
-from analysis.pooling import rma
+from analysis.meta.fit import rma
 from analysis.validate import DataError
 
 PSYCTR = ROOT / "data" / "trials" / "metapsy-psyctr" / "data_v22.0.2_raw.csv"

@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.effect_sizes import effect_sizes
-from analysis.pooling import METHODS, rma
-from analysis.sensitivity import cumulative, egger, influence, leave_one_out, trimfill
-from analysis.subgroups import subgroup_analysis
+from analysis.meta.effect_sizes import effect_sizes
+from analysis.meta.fit import METHODS, rma
+from analysis.meta import cumulative, egger, influence, leave_one_out, trimfill
+from analysis.meta.subgroups import subgroup_analysis
 from analysis.validate import load_trials
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
@@ -73,7 +73,7 @@ def test_fit_matches_metafor(case, fit):
     data, yi, vi = load_case(case)
     res = rma(yi, vi, method=fit["method"], hksj=fit["hksj"])
     for key, expected in fit["pool"].items():
-        assert_close(res.summary()[key] if key != "h2" else res.h2, expected, f"pool.{key}")
+        assert_close(res.to_dict()[key], expected, f"pool.{key}")
     if "tau2_ci" in fit:
         ci = res.tau2_ci()
         for key, expected in fit["tau2_ci"].items():

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from analysis import build, params
-from analysis.effect_sizes import effect_sizes
+from analysis.meta.effect_sizes import effect_sizes
 from analysis.importers import cipriani_vs_placebo, read_cipriani_arms
-from analysis.pooling import pooled_proportion, rma
+from analysis.meta.fit import pooled_proportion, rma
 
 NOTEBOOKS = build.notebooks()
 

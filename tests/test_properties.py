@@ -5,10 +5,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from analysis.conversions import from_proportions, log_or_to_smd, nnt_from_smd, smd_to_log_or
-from analysis.effect_sizes import binary_effects, smd_effects
-from analysis.pooling import rma
-from analysis.tau2 import project
+from analysis.meta.conversions import from_proportions, log_or_to_smd, nnt_from_smd, smd_to_log_or
+from analysis.meta.effect_sizes import binary_effects, smd_effects
+from analysis.meta.fit import rma
+from analysis.meta.tau2 import project
 
 counts = st.integers(min_value=0, max_value=500)
 sizes = st.integers(min_value=1, max_value=500)

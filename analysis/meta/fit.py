@@ -2,7 +2,7 @@
 
 statsmodels' ``combine_effects`` pools with DL or PM only, has no REML, no
 prediction interval and no Q-profile interval for tau², so pooling is written
-here (see :mod:`analysis.tau2`); it follows metafor 3.8 line by line.
+here (see :mod:`analysis.meta.tau2`); it follows metafor 3.8 line by line.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from analysis.tau2 import ESTIMATORS, project, q_gen, estimate_tau2
-from analysis.zeroin import zeroin
+from analysis.meta.tau2 import ESTIMATORS, project, q_gen, estimate_tau2
+from analysis.meta.zeroin import zeroin
 
 METHODS = ("FE",) + ESTIMATORS
 
@@ -184,8 +184,10 @@ class MetaResult:
             return {"qm": qm / m, "df1": m, "df2": self.k - self.p, "p": float(stats.f.sf(qm / m, m, self.k - self.p))}
         return {"qm": qm, "df1": m, "df2": None, "p": float(stats.chi2.sf(qm, m))}
 
-    def summary(self) -> dict:
-        """The headline numbers of an intercept-only model as a flat dict (the CLI's ``pool`` output)."""
+    def to_dict(self) -> dict:
+        """The headline numbers of the intercept as a flat dict: ``k``, ``estimate``, ``se``,
+        ``ci_low``, ``ci_high``, ``p``, ``pi_low``, ``pi_high`` (NaN for the fixed-effect model),
+        ``tau2``, ``i2``, ``h2``, ``q``, ``p_q``. The one conversion of a fit to a row."""
         pred = self.predict()
         return {
             "k": self.k,
@@ -193,27 +195,48 @@ class MetaResult:
             "se": float(self.se[0]),
             "ci_low": float(self.ci_low[0]),
             "ci_high": float(self.ci_high[0]),
-            "pi_low": None if np.isnan(pred["pi_low"]) else pred["pi_low"],
-            "pi_high": None if np.isnan(pred["pi_high"]) else pred["pi_high"],
+            "p": float(self.pval[0]),
+            "pi_low": pred["pi_low"],
+            "pi_high": pred["pi_high"],
             "tau2": self.tau2,
             "i2": self.i2,
+            "h2": self.h2,
             "q": self.q,
             "p_q": self.p_q,
         }
 
-    def summary_frame(self) -> pd.DataFrame:
-        """Coefficient table (statsmodels' ``summary_frame`` convention)."""
+    def to_frame(self) -> pd.DataFrame:
+        """Coefficient table, one row per coefficient (statsmodels' ``summary_frame`` convention)."""
         return pd.DataFrame(
             {
                 "estimate": self.beta,
                 "se": self.se,
                 "stat": self.stat,
-                "pval": self.pval,
+                "p": self.pval,
                 "ci_low": self.ci_low,
                 "ci_high": self.ci_high,
             },
             index=["intercept"] + [f"mod{j}" for j in range(1, self.p)],
         )
+
+    def refit(self, keep) -> "MetaResult | None":
+        """Refit on a subset of studies (an index or boolean mask, in the given order) with the
+        same method, inference and level; None where the fit fails (metafor's ``try``)."""
+        mods = self.X[keep, 1:] if self.p > 1 else None
+        try:
+            return rma(self.yi[keep], self.vi[keep], mods=mods, method=self.method, hksj=self.hksj,
+                       level=self.level)
+        except (RuntimeError, ValueError, np.linalg.LinAlgError):
+            return None
+
+
+NAN_ROW = dict.fromkeys(("k", "estimate", "se", "ci_low", "ci_high", "p", "pi_low", "pi_high", "tau2", "i2",
+                         "h2", "q", "p_q"), np.nan)
+
+
+def fit_row(fit: MetaResult | None) -> dict:
+    """``fit.to_dict()``, or a row of NaN where a refit failed."""
+    return dict(NAN_ROW) if fit is None else fit.to_dict()
 
 
 def rma(

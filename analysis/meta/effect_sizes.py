@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
-from statsmodels.stats.meta_analysis import effectsize_2proportions
 
 MEASURES = ("RR", "OR", "RD", "SMD", "GEN")
 RATIO_MEASURES = ("RR", "OR")
@@ -60,6 +59,8 @@ def binary_effects(treat_events, treat_n, ctrl_events, ctrl_n, measure: str):
     add = np.where(zero, ADD, 0.0)
     ai, bi, ci, di = ai + add, bi + add, ci + add, di + add
     statistic = {"RR": "risk-ratio", "OR": "odds-ratio", "RD": "diff"}[measure]
+    from statsmodels.stats.meta_analysis import effectsize_2proportions  # lazy: the CLI's pool avoids it for GEN
+
     yi, vi = effectsize_2proportions(ai, ai + bi, ci, ci + di, statistic=statistic, zero_correction=None)
     return np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
 

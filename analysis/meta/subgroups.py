@@ -4,7 +4,7 @@ Each subgroup is pooled on its own (its own tau²); the test for subgroup differ
 the Q statistic of a fixed-effect meta-analysis of the subgroup estimates, with g - 1
 degrees of freedom, as in Cochrane's RevMan and metafor's "separate tau²" approach
 (``rma(estimates, sei = ses, method = "FE")``). Meta-regression on one moderator is
-:func:`analysis.pooling.rma` with ``mods``.
+:func:`analysis.meta.fit.rma` with ``mods``.
 
 References
 ----------
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.pooling import rma
+from analysis.meta.fit import rma
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def subgroup_analysis(yi, vi, subgroup, method: str = "REML", hksj: bool = False
     subgroup : array_like
         Subgroup label of each study; groups are reported in sorted order.
     method, hksj
-        As for :func:`analysis.pooling.rma`, applied within each subgroup.
+        As for :func:`analysis.meta.fit.rma`, applied within each subgroup.
 
     Returns
     -------

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.zeroin import R_DEFAULT_TOL, zeroin
+from analysis.meta.zeroin import R_DEFAULT_TOL, zeroin
 
 ESTIMATORS = ("DL", "REML", "PM", "ML", "SJ", "HE", "EB")
 THRESHOLD = 1e-5  # metafor's control$threshold for Fisher scoring
