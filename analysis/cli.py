@@ -8,12 +8,11 @@ import sys
 
 import numpy as np
 
-from analysis.errors import DataError
+from analysis.review.errors import DataError
 
 # Kept here rather than imported from the statistics modules, so that `build` starts without them.
-MEASURES = ("RR", "OR", "RD", "SMD", "GEN")
-RATIO_MEASURES = ("RR", "OR")
-METHODS = ("FE", "DL", "REML", "PM", "ML", "SJ", "HE", "EB")
+from analysis.meta.effect_sizes import MEASURES, RATIO_MEASURES
+from analysis.meta.fit import METHODS
 
 
 def _clean(obj):
@@ -36,7 +35,7 @@ def _records(frame, columns) -> list[dict]:
 def _fit(args):
     from analysis.meta.effect_sizes import effect_sizes
     from analysis.meta.fit import rma
-    from analysis.validate import load_trials
+    from analysis.review.trials import load_trials
 
     data = load_trials(args.file, args.measure, min_studies=1 if args.method == "FE" else 2)
     yi, vi = effect_sizes(data, args.measure)
@@ -49,7 +48,7 @@ def cmd_pool(args) -> dict:
 
 
 def cmd_sensitivity(args) -> dict:
-    from analysis.checks import run_checks
+    from analysis.review.robustness import run_checks
     from analysis.meta import cumulative, egger, influence, leave_one_out, outliers, trimfill
 
     data, res = _fit(args)
@@ -114,7 +113,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command in ("build", "validate"):
-            from analysis import build
+            from analysis.book import pipeline as build
 
             return build.main(args)
         result = _clean({"pool": cmd_pool, "sensitivity": cmd_sensitivity}[args.command](args))

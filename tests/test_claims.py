@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from analysis.claims import normalise_whitespace, read_claims
-from analysis.params import ROOT
-from analysis.validate import DataError
+from analysis.review.claims import normalise_whitespace, read_claims
+from analysis.book.params import ROOT
+from analysis.review.trials import DataError
 
 CLAIMS = ROOT / "data" / "claims.csv"
 

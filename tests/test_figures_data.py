@@ -7,15 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import DataError
-from analysis.grade import corresponding_risk
-from analysis.importers import metapsy_comparisons, read_metapsy_psyctr
+from analysis.review.errors import DataError
+from analysis.review.grade import corresponding_risk
+from analysis.review.importers import metapsy_comparisons, read_metapsy_psyctr
 from analysis.meta.fit import rma
-from analysis.prisma import prisma_boxes, prisma_counts, read_search_flow, source_boxes
-from analysis.risk_of_bias import JUDGEMENTS, metapsy_domains, rob_summary, rob_table
-from analysis.report import acronym, comparison_label
+from analysis.review.prisma import prisma_boxes, prisma_counts, read_search_flow, source_boxes
+from analysis.review.risk_of_bias import JUDGEMENTS, metapsy_domains, rob_summary, rob_table
+from analysis.review.wording import acronym, comparison_label
 from analysis.meta import cumulative, cumulative_summary, leave_one_out, leave_one_out_summary
-from analysis.validate import LINE
+from analysis.review.trials import LINE
 from conftest import ROOT
 
 PSYCTR = ROOT / "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv"

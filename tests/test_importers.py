@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 
 from analysis.meta.effect_sizes import effect_sizes
-from analysis.importers import (
+from analysis.review.importers import (
     metapsy_comparisons,
     read_metapsy_psyctr,
     read_turner,
     turner_trials,
 )
-from analysis.params import ROOT
+from analysis.book.params import ROOT
 from analysis.meta.fit import rma
-from analysis.validate import DataError
+from analysis.review.trials import DataError
 
 PSYCTR = ROOT / "data" / "trials" / "metapsy-psyctr" / "data_v22.0.2_raw.csv"
 
@@ -35,7 +35,7 @@ def test_metapsy_own_format_and_standard_csv_give_the_same_comparisons(tmp_path)
     standard = tmp_path / "standard.csv"
     with open(PSYCTR, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh, delimiter=";"))
-    from analysis.importers import PSYCTR_NUMERIC
+    from analysis.review.importers.metapsy import PSYCTR_NUMERIC
 
     g = [rows[0].index(c) for c in PSYCTR_NUMERIC if c in rows[0]]
     with open(standard, "w", newline="", encoding="utf-8") as fh:

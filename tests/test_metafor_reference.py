@@ -16,7 +16,7 @@ from analysis.meta.effect_sizes import effect_sizes
 from analysis.meta.fit import METHODS, rma
 from analysis.meta import cumulative, egger, influence, leave_one_out, trimfill
 from analysis.meta.subgroups import subgroup_analysis
-from analysis.validate import load_trials
+from analysis.review.trials import load_trials
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 REFERENCE = json.loads((REFERENCE_DIR / "metafor_reference.json").read_text())

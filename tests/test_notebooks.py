@@ -4,9 +4,10 @@ equals what the analysis package computes."""
 import numpy as np
 import pytest
 
-from analysis import build, params
+from analysis.book import params
+from analysis.book import pipeline as build
 from analysis.meta.effect_sizes import effect_sizes
-from analysis.importers import cipriani_vs_placebo, read_cipriani_arms
+from analysis.review.importers import cipriani_vs_placebo, read_cipriani_arms
 from analysis.meta.fit import pooled_proportion, rma
 
 NOTEBOOKS = build.notebooks()
@@ -58,7 +59,7 @@ def test_reproducibility_appendix_hashes_every_data_file(executed):
 
 def test_primary_care_trials_match_the_dataset_source(executed):
     # SOURCE.txt of the Linde data: 7 SSRI-vs-placebo trials, SSRI 553/1046 vs placebo 367/900 responders
-    from analysis.importers import linde_vs_placebo, read_linde
+    from analysis.review.importers import linde_vs_placebo, read_linde
 
     trials = linde_vs_placebo(read_linde(params.ROOT / params.defaults_for("ssri-placebo")["linde"]))
     assert len(trials) == 7 == int(executed["ssri-placebo"]["pc_k"])

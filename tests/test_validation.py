@@ -3,7 +3,7 @@
 import pytest
 
 from analysis.cli import main
-from analysis.validate import DataError, load_trials
+from analysis.review.trials import DataError, load_trials
 
 HEADER = "study,treat_events,treat_n,ctrl_events,ctrl_n\n"
 

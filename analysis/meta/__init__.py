@@ -9,20 +9,35 @@ frozen results (``to_dict()``, ``to_frame()``) or data frames out.
 0.2917
 """
 
-from analysis.meta.conversions import from_proportions, log_or_to_smd, nnt_from_smd, smd_to_log_or
-from analysis.meta.cumul import cumulative, cumulative_summary
-from analysis.meta.effect_sizes import MEASURES, RATIO_MEASURES, COLUMNS_FOR_MEASURE, effect_sizes
-from analysis.meta.fit import METHODS, MetaResult, fit_row, pooled_proportion, rma
-from analysis.meta.influence import influence
-from analysis.meta.leave1out import leave_one_out, leave_one_out_summary
-from analysis.meta.outliers import outliers
-from analysis.meta.regtest import egger
-from analysis.meta.subgroups import SubgroupResult, subgroup_analysis
-from analysis.meta.trimfill import trimfill
+from importlib import import_module
 
-__all__ = [
-    "COLUMNS_FOR_MEASURE", "MEASURES", "METHODS", "RATIO_MEASURES", "MetaResult", "SubgroupResult",
-    "cumulative", "cumulative_summary", "effect_sizes", "egger", "fit_row", "from_proportions", "influence",
-    "leave_one_out", "leave_one_out_summary", "log_or_to_smd", "nnt_from_smd", "outliers", "pooled_proportion",
-    "rma", "smd_to_log_or", "subgroup_analysis", "trimfill",
-]
+# Public name -> the module that defines it. Imported on first use (PEP 562), so that
+# ``import analysis.meta`` stays light and each verb loads only what it needs.
+_WHERE = {
+    "from_proportions": "conversions", "log_or_to_smd": "conversions", "nnt_from_smd": "conversions",
+    "smd_to_log_or": "conversions",
+    "cumulative": "cumul", "cumulative_summary": "cumul",
+    "MEASURES": "effect_sizes", "RATIO_MEASURES": "effect_sizes", "COLUMNS_FOR_MEASURE": "effect_sizes",
+    "effect_sizes": "effect_sizes",
+    "METHODS": "fit", "MetaResult": "fit", "fit_row": "fit", "pooled_proportion": "fit", "rma": "fit",
+    "influence": "influence",
+    "leave_one_out": "leave1out", "leave_one_out_summary": "leave1out",
+    "outliers": "outliers",
+    "egger": "regtest",
+    "SubgroupResult": "subgroups", "subgroup_analysis": "subgroups",
+    "trimfill": "trimfill",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'analysis.meta' has no attribute {name!r}")
+    value = getattr(import_module(f"analysis.meta.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

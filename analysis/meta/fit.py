@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 from analysis.meta.tau2 import ESTIMATORS, project, q_gen, estimate_tau2
 from analysis.meta.zeroin import zeroin
@@ -128,6 +127,8 @@ class MetaResult:
         Viechtbauer, W. (2007). Confidence intervals for the amount of heterogeneity in
         meta-analysis. *Statistics in Medicine*, 26, 37-52.
         """
+        from scipy import stats
+
         if self.method == "FE":
             raise ValueError("the fixed-effect model has no tau²")
         k, p = self.X.shape
@@ -174,6 +175,8 @@ class MetaResult:
         dict
             ``qm`` (the F statistic under HKSJ), ``df1``, ``df2`` (None for chi-square) and ``p``.
         """
+        from scipy import stats
+
         if self.p < 2:
             raise ValueError("the model has no moderators")
         b = self.beta[1:]
@@ -205,8 +208,10 @@ class MetaResult:
             "p_q": self.p_q,
         }
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> "pd.DataFrame":  # noqa: F821 (pandas imported on use)
         """Coefficient table, one row per coefficient (statsmodels' ``summary_frame`` convention)."""
+        import pandas as pd
+
         return pd.DataFrame(
             {
                 "estimate": self.beta,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from analysis.meta.fit import MetaResult, rma
 

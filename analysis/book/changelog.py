@@ -13,6 +13,8 @@ import csv
 import json
 from pathlib import Path
 
+from analysis.book.escape import markdown, markdown_table
+
 CONCLUSION_MARKERS = ("verdict_", "_significant", "_direction", "_certainty")
 
 
@@ -62,14 +64,8 @@ def compare(old_results: dict, new_results: dict, old_manifest: dict, new_manife
     return {"datasets": datasets, "studies": studies, "values": values, "flipped": flipped}
 
 
-def _escape(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _table(headers: list[str], rows: list[list]) -> list[str]:
-    """A markdown pipe table."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    return lines + ["| " + " | ".join(_escape(cell) for cell in row) + " |" for row in rows]
+    return markdown_table(headers, rows).splitlines()
 
 
 def render(diff: dict, first_build: bool) -> str:
@@ -97,7 +93,9 @@ def render(diff: dict, first_build: bool) -> str:
     lines += ["", "## Studies added and removed", ""]
     if diff["studies"]:
         for s in diff["studies"]:
-            lines.append(f"- `{s['file']}`: added {', '.join(s['added']) or 'none'}; removed {', '.join(s['removed']) or 'none'}.")
+            added = ", ".join(markdown(x) for x in s["added"]) or "none"
+            removed = ", ".join(markdown(x) for x in s["removed"]) or "none"
+            lines.append(f"- {markdown(s['file'])}: added {added}; removed {removed}.")
     else:
         lines.append("No study was added or removed.")
     lines += ["", "## Values in the text", ""]

@@ -1,58 +1,12 @@
-"""Glue computed values into the book (myst-nb ``glue``), as plain Python values.
-
-numpy 2 scalars print as ``np.float64(...)``, which myst-nb cannot format; every value is
-turned into the Python number, string or object it stands for before it is glued. The
-build reads the glued values back from the executed notebooks into ``_build/results.csv``.
-"""
+"""The wording of data-dependent phrases: each word is a tested function of the numbers."""
 
 from __future__ import annotations
-
-import numpy as np
-
-
-def plain(value):
-    """A numpy scalar as the Python scalar it holds; anything else unchanged."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def glue_value(key: str, value) -> None:
-    """Glue one value under ``key`` without displaying it."""
-    from myst_nb import glue  # here, so that modules using the labels below need not load myst-nb
-
-    glue(key, plain(value), display=False)
 
 
 def format_p(p: float) -> str:
     """A p-value as reported in the text: three decimals, or "< 0.001"."""
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
-
-class Table:
-    """A data frame shown without its index: HTML for the web book, LaTeX for the PDF."""
-
-    def __init__(self, frame):
-        self.frame = frame.reset_index(drop=True)
-
-    def _repr_html_(self) -> str:
-        return self.frame.to_html(index=False, border=0, classes="table", na_rep="")
-
-    def _repr_latex_(self) -> str:
-        return self.frame.to_latex(index=False, na_rep="", escape=True)
-
-    def _repr_markdown_(self) -> str:
-        """A pipe table, so that a ``{table}`` directive around ``{glue:md}`` numbers it as a table."""
-
-        def cell(value) -> str:
-            text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-            return text.replace("|", "\\|").replace("\n", " ")
-
-        header = "| " + " | ".join(cell(c) for c in self.frame.columns) + " |"
-        rule = "|" + "|".join("---" for _ in self.frame.columns) + "|"
-        body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in self.frame.itertuples(index=False)]
-        return "\n".join([header, rule, *body])
-
-    def __repr__(self) -> str:
-        return self.frame.to_string(index=False)
 
 
 def describe_i2(i2: float) -> str:

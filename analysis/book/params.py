@@ -11,9 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from analysis.errors import DataError, Problem
+from analysis.review.errors import DataError, Problem
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: analysis/book/params.py
 DEFAULTS = ROOT / "params" / "defaults.yml"
 # Parameters (in any chapter) that take one of a fixed set of values.
 CHOICES = {

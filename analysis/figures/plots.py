@@ -8,7 +8,7 @@ from matplotlib.ticker import FuncFormatter
 import seaborn as sns
 
 from analysis.meta.fit import MetaResult
-from analysis.risk_of_bias import DOMAINS, domain_columns
+from analysis.review.risk_of_bias import DOMAINS, domain_columns
 
 sns.set_theme(context="paper", style="whitegrid", font_scale=1.0)
 plt.rcParams.update({"svg.hashsalt": "review", "figure.dpi": 110, "savefig.bbox": "tight"})
@@ -214,7 +214,7 @@ def rob_traffic_light(trials, labels, max_rows: int = 30, weights=None):
     Parameters
     ----------
     trials : DataFrame
-        Holds the ``rob_*`` judgement columns (:func:`analysis.risk_of_bias.metapsy_domains`);
+        Holds the ``rob_*`` judgement columns (:func:`analysis.review.risk_of_bias.metapsy_domains`);
         the domains are labelled D1, D2, ... with their names printed as a key.
     """
     columns = domain_columns(trials)
@@ -258,7 +258,7 @@ def flow_diagram(rows, title: str | None = None):
     ----------
     rows : list of dict
         ``stage``, ``main`` and ``side`` (text or None), e.g. from
-        :func:`analysis.prisma.prisma_boxes`.
+        :func:`analysis.review.prisma.prisma_boxes`.
     """
     import textwrap
 

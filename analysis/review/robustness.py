@@ -109,7 +109,7 @@ def run_checks(data: pd.DataFrame, measure: str, method: str = "REML", hksj: boo
     Parameters
     ----------
     data : DataFrame
-        A validated trial table (see :func:`analysis.validate.load_trials`).
+        A validated trial table (see :func:`analysis.review.trials.load_trials`).
     measure, method, hksj
         As for :func:`analysis.meta.effect_sizes.effect_sizes` and :func:`analysis.meta.fit.rma`.
     which : list of str, optional

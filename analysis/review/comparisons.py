@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.checks import run_checks
+from analysis.review.robustness import run_checks
 from analysis.meta.effect_sizes import effect_sizes
-from analysis.importers import (
+from analysis.review.importers import (
     cipriani_vs_placebo,
     metapsy_comparisons,
     metapsy_response,
@@ -22,7 +22,6 @@ from analysis.importers import (
     read_turner,
     turner_trials,
 )
-from analysis.params import ROOT
 from analysis.meta.fit import MetaResult, pooled_proportion, rma
 from analysis.meta import egger, trimfill
 from analysis.meta.subgroups import subgroup_analysis
@@ -46,7 +45,7 @@ class Evidence:
 
 def ssri_placebo(cipriani_arms: str, active_class: str = "SSRI", method: str = "REML", hksj: bool = False) -> Evidence:
     """SSRI (or any antidepressant) vs placebo, response, from GRISELDA (risk ratio)."""
-    trials = cipriani_vs_placebo(read_cipriani_arms(ROOT / cipriani_arms), active_class=active_class)
+    trials = cipriani_vs_placebo(read_cipriani_arms(cipriani_arms), active_class=active_class)
     yi, vi = effect_sizes(trials, "RR")
     model = rma(yi, vi, method=method, hksj=hksj)
     labels = np.where(trials["published"], "published", "unpublished")
@@ -62,7 +61,7 @@ def ssri_placebo(cipriani_arms: str, active_class: str = "SSRI", method: str = "
 
 def primary_care(linde: str, active: str = "SSRI", method: str = "REML") -> Evidence:
     """SSRI vs placebo in primary care, response, from Linde et al. (2015) (risk ratio)."""
-    trials = linde_vs_placebo(read_linde(ROOT / linde), active=active, name=linde)
+    trials = linde_vs_placebo(read_linde(linde), active=active, name=linde)
     yi, vi = effect_sizes(trials, "RR")
     model = rma(yi, vi, method=method)
     extra = {
@@ -75,7 +74,7 @@ def primary_care(linde: str, active: str = "SSRI", method: str = "REML") -> Evid
 def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
                           low_rob_items: int = 4) -> Evidence:
     """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database."""
-    rows = read_metapsy_psyctr(ROOT / psyctr)
+    rows = read_metapsy_psyctr(psyctr)
     trials = metapsy_comparisons(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr, require_rob=True)
     yi, vi = effect_sizes(trials, "GEN")
     model = rma(yi, vi, method=method, hksj=hksj)
@@ -92,7 +91,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
 
 def psychotherapy_response(response: str, therapy: str, method: str = "REML", hksj: bool = False) -> Evidence:
     """Response rates of a psychotherapy vs control, from the Metapsy total-response database."""
-    trials = metapsy_response(read_metapsy_response(ROOT / response), therapy=therapy)
+    trials = metapsy_response(read_metapsy_response(response), therapy=therapy)
     yi, vi = effect_sizes(trials, "RR")
     model = rma(yi, vi, method=method, hksj=hksj)
     extra = {
@@ -109,7 +108,7 @@ def turner(path: str, method: str = "REML") -> dict:
     and trim-and-fill in ``extra``), ``fda_by_publication`` (subgroups of the FDA data) and
     ``inflation_pct`` (journal over FDA fixed-effect estimate, minus 1, in per cent).
     """
-    rows = read_turner(ROOT / path)
+    rows = read_turner(path)
     out = {}
     for source in ("fda", "journal"):
         trials = turner_trials(rows, source)
@@ -135,7 +134,7 @@ def claims_on_common_scale(register: pd.DataFrame, comparisons: dict, method: st
     Parameters
     ----------
     register : DataFrame
-        The claims register (:func:`analysis.claims.read_claims`).
+        The claims register (:func:`analysis.review.claims.read_claims`).
     comparisons : dict
         claim id -> (label, Evidence or None): the evidence that tests the claim, None where no
         open data can.

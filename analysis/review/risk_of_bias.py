@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.errors import DataError, Problem
-from analysis.validate import LINE
+from analysis.review.errors import DataError, Problem
+from analysis.review.trials import LINE
 
 #: Metapsy item column -> the Cochrane domain it scores.
 DOMAINS = {

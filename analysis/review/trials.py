@@ -13,12 +13,11 @@ import csv
 import io
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis.meta.effect_sizes import BINARY_COLUMNS, COLUMNS_FOR_MEASURE, CONTINUOUS_COLUMNS
-from analysis.errors import DataError, Problem
+from analysis.meta.effect_sizes import COLUMNS_FOR_MEASURE, CONTINUOUS_COLUMNS
+from analysis.review.errors import DataError, Problem
 
 LINE = "_line"  # column holding each row's line number in the file
 ROB_LEVELS = ("low", "some", "high")

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.meta.fit import MetaResult
-from analysis.report import comparison_label
-from analysis.validate import LINE, DataError, Problem, read_rows
+from analysis.review.wording import comparison_label
+from analysis.review.trials import LINE, DataError, Problem, read_rows
 
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 LEVELS = ("very low", "low", "moderate", "high")
@@ -105,7 +105,7 @@ def summary_rows(comparisons: dict, judgments: pd.DataFrame) -> tuple[pd.DataFra
     Parameters
     ----------
     comparisons : dict
-        key -> (:class:`analysis.evidence.Evidence`, measure), with measure ``"RR"`` (log scale
+        key -> (:class:`analysis.review.comparisons.Evidence`, measure), with measure ``"RR"`` (log scale
         in the model, shown as a ratio) or ``"g"``.
     judgments : DataFrame
         From :func:`read_grade`, indexed by the same keys.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.params import ROOT
+from analysis.book.params import ROOT
 
 PACKAGES = (
     "jupyter-book", "sphinx", "myst-nb", "papermill", "numpy", "scipy", "pandas", "statsmodels",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.validate import DataError, LINE, Problem, read_rows
+from analysis.review.trials import DataError, LINE, Problem, read_rows
 
 CLAIM_COLUMNS = ("claim_id", "source_id", "source_file", "location", "quote", "measure", "treat_value", "ctrl_value")
 NUMERIC = ("treat_value", "ctrl_value", "effect", "ci_low", "ci_high", "k", "n")

@@ -1,5 +1,5 @@
 """PRISMA 2020 flow diagrams: the counts of a database's search flow, checked for arithmetic,
-and the boxes of the diagram (drawn by :func:`analysis.plots.flow_diagram`).
+and the boxes of the diagram (drawn by :func:`analysis.figures.plots.flow_diagram`).
 
 The R packages that draw PRISMA diagrams (PRISMA2020, PRISMAstatement) have no Python
 counterpart, so the boxes are laid out here; the counts come from the files, never from prose.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from analysis.errors import DataError, Problem
+from analysis.review.errors import DataError, Problem
 
 #: Keys of a Metapsy ``search_flow`` file (metapsyTools' convention, as in PRISMAstatement):
 #: ``database.hits.duplicates.removed`` is the number of records left after duplicates were removed.
@@ -150,7 +150,7 @@ def prisma_boxes(counts: dict, released: int, analysed: int, comparisons: int, t
     -------
     list of dict
         One per row: ``stage`` (Identification, Screening, Included), ``main`` and ``side``
-        (text, or None) for :func:`analysis.plots.flow_diagram`.
+        (text, or None) for :func:`analysis.figures.plots.flow_diagram`.
     """
     reasons = "\n".join(f"  {reason} {_n(n)}" for reason, n in counts["reasons"].items())
     return [
@@ -177,7 +177,7 @@ def source_boxes(flow: dict) -> list[dict]:
     Parameters
     ----------
     flow : dict
-        From :func:`analysis.claims.screening_flow`.
+        From :func:`analysis.review.claims.screening_flow`.
     """
     return [
         {"stage": "Identification", "main": f"Source documents given to the review {_n(flow['sources'])}", "side": None},

@@ -1,0 +1,48 @@
+"""Cache keys: a notebook's executed copy is reused only when everything it depends on is unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from analysis.book.params import ROOT
+
+BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "favicon.png")
+BOOK_DIRS = ("_ext", "_static")  # local Sphinx extension; the book's own CSS
+
+
+
+def dependency_key(notebook: Path, chapter_params: dict) -> str:
+    """Hash of everything a chapter's executed copy depends on: the notebook, its parameters,
+    every file or folder a parameter names, the analysis package and the locked environment."""
+    digest = hashlib.sha256()
+
+    def add_file(path: Path) -> None:
+        digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode())
+        digest.update(path.read_bytes())
+
+    add_file(notebook)
+    digest.update(json.dumps(chapter_params, sort_keys=True).encode())
+    for value in chapter_params.values():
+        if isinstance(value, str) and value and (ROOT / value).exists() and (ROOT / value).resolve() != ROOT:
+            target = ROOT / value
+            for path in sorted(target.rglob("*")) if target.is_dir() else [target]:
+                if path.is_file():
+                    add_file(path)
+    for path in sorted((ROOT / "analysis").rglob("*.py")):
+        add_file(path)
+    add_file(ROOT / "requirements.lock")
+    return digest.hexdigest()
+
+
+def book_key(executed_dir: Path, pdf: bool) -> str:
+    """Hash of what the rendered book depends on beyond the notebooks' own keys."""
+    digest = hashlib.sha256(b"pdf" if pdf else b"html")
+    for path in sorted(executed_dir.glob("*.key")):
+        digest.update(path.read_bytes())
+    extra = sorted(p for folder in BOOK_DIRS for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for path in [ROOT / name for name in BOOK_FILES] + sorted((ROOT / "chapters").glob("*.md")) + extra:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,75 @@
+"""Execute one chapter notebook with papermill, deterministically; a failure names the notebook and the cell."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import nbformat
+
+from analysis.book.params import ROOT
+
+
+
+class BuildError(RuntimeError):
+    """A step of the build failed; the message says which and why."""
+
+
+def tidy_executed(path: Path) -> None:
+    """Make an executed notebook deterministic and tidy: remove the timestamps and durations
+    papermill and the kernel write, give papermill's injected cell a fixed id (it draws a random
+    one) and hide it (the reproducibility appendix lists the parameters), and drop the stderr of
+    hidden cells (warnings name temporary files that differ from run to run)."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags:
+            cell.id = "injected-parameters"
+            if "remove-cell" not in tags:
+                cell.metadata["tags"] = tags = tags + ["remove-cell"]
+        if "remove-cell" in tags and cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+    nbformat.write(nb, path)
+
+
+def execute(notebook: Path, chapter_params: dict, out: Path) -> float:
+    """Run one notebook with papermill; raise BuildError naming the notebook and cell on failure."""
+    import papermill as pm
+
+    start = time.perf_counter()
+    try:
+        for attempt in (1, 2):
+            try:
+                pm.execute_notebook(
+                    str(notebook),
+                    str(out),
+                    parameters=chapter_params,
+                    cwd=str(ROOT),
+                    kernel_name="python3",
+                    progress_bar=False,
+                    log_output=False,
+                    # the kernel's own log (TCP without encryption, KeyboardInterrupt at shutdown) is noise here
+                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                )
+                break
+            except pm.PapermillExecutionError:
+                raise
+            except Exception as err:  # the kernel did not start (e.g. a port taken meanwhile): try once more
+                if attempt == 2:
+                    raise BuildError(f"{notebook.relative_to(ROOT)}: the kernel failed: {err!r}") from None
+    except pm.PapermillExecutionError as err:
+        executed = nbformat.read(out, as_version=4)
+        injected = sum(
+            "injected-parameters" in c.metadata.get("tags", []) for c in executed.cells[: err.cell_index]
+        )
+        source_line = executed.cells[err.cell_index].source.strip().splitlines()[0][:100]
+        raise BuildError(
+            f"{notebook.relative_to(ROOT)}: cell {err.cell_index - injected} (counting from 0 in the committed "
+            f"notebook; it begins `{source_line}`) failed\n"
+            f"{err.ename}: {err.evalue}\nThe executed copy with the error marked: {out}"
+        ) from None
+    tidy_executed(out)
+    return time.perf_counter() - start

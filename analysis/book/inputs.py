@@ -1,0 +1,135 @@
+"""Validate every parameter and every dataset the parameters name, and each chapter's selection of
+studies from them, before any notebook runs: every problem at once, by file, line and column."""
+
+from __future__ import annotations
+
+from analysis.book import params as parameters
+from analysis.review.errors import DataError, Problem
+
+ROOT = parameters.ROOT
+
+
+
+def dataset_readers() -> dict:
+    """The reader that validates each kind of dataset a parameter can name (by parameter name).
+    Imported here, not at the top, so that a build with nothing to do starts fast."""
+    from analysis.review.claims import read_appraisal, read_claims
+    from analysis.review.grade import read_grade
+    from analysis.review.importers import read_cipriani_arms, read_linde, read_metapsy_psyctr, read_metapsy_response, read_turner
+    from analysis.review.prisma import read_search_flow
+
+    return {
+        "appraisal": read_appraisal,
+        "cipriani_arms": read_cipriani_arms,
+        "linde": read_linde,
+        "claims": read_claims,
+        "psyctr": read_metapsy_psyctr,
+        "response": read_metapsy_response,
+        "turner": read_turner,
+        "grade": read_grade,
+        "search_flow": read_search_flow,
+    }
+
+
+def validate_all(override=None) -> dict:
+    """Check the parameters and every dataset they name; report all problems together."""
+    resolved = parameters.resolve(override)
+    validate_datasets(resolved)
+    return resolved
+
+
+def validate_datasets(resolved: dict) -> dict:
+    """Validate every dataset the resolved parameters name, and every chapter's selection of
+    studies from them; raise one DataError with every problem.
+
+    Returns
+    -------
+    dict
+        The manifest: dataset parameter -> file, sha256, rows and study ids, for the changelog.
+    """
+    from analysis.book.provenance import sha256
+
+    problems = []
+    readers = dataset_readers()
+    frames, manifest, seen = {}, {}, set()
+    for chapter, values in resolved.items():
+        for key, value in values.items():
+            reader = readers.get(key)
+            if reader is None or value in seen:
+                continue
+            seen.add(value)  # each file is read once, whichever chapters name it
+            try:
+                frames[value] = frame = reader(ROOT / value)
+            except DataError as err:
+                problems.extend(err.problems)
+                continue
+            ids = study_ids(frame)
+            # a second file under the same parameter (one chapter overridden) is recorded as chapter.parameter
+            manifest[key if key not in manifest else f"{chapter}.{key}"] = {
+                "file": value,
+                "sha256": sha256(ROOT / value),
+                "rows": int(len(frame)),
+                "studies": sorted(set(map(str, ids))) if ids is not None else [],
+            }
+    if not problems:
+        problems.extend(check_selections(resolved, frames))
+    if problems:
+        raise DataError(problems)
+    return manifest
+
+
+MIN_STUDIES = 2  # a random-effects model needs at least two studies
+ID_COLUMNS = (("Drug", "Study"), ("author", "year", "id"), ("study.es",), ("StudyID",), ("study",), ("claim_id",), ("comparison",), ("source_id",))
+
+
+def study_ids(frame):
+    """The identifiers of the studies (or claims, comparisons, sources) in a validated dataset."""
+    if not hasattr(frame, "columns"):  # e.g. a search flow (JSON counts)
+        return None
+    for columns in ID_COLUMNS:
+        if all(c in frame.columns for c in columns):
+            return frame[list(columns)].astype(str).agg(" ".join, axis=1)
+    return None
+
+
+def check_selections(resolved: dict, frames: dict) -> list:
+    """Run each chapter's selection of studies (e.g. which drug class, which therapy) on the
+    validated data, before any notebook runs; a selection that leaves fewer than two studies is
+    a problem naming the parameter file, the parameter and the dataset."""
+    from analysis.review.importers import cipriani_vs_placebo, linde_vs_placebo, metapsy_comparisons, metapsy_response, turner_trials
+
+    selections = {
+        "ssri-placebo": [
+            ("active_class", "cipriani_arms", lambda p, f: cipriani_vs_placebo(f, p["active_class"], name=p["cipriani_arms"])),
+            ("linde", "linde", lambda p, f: linde_vs_placebo(f, "SSRI", name=p["linde"])),
+        ],
+        "cbt-control": [
+            ("therapy", "psyctr", lambda p, f: metapsy_comparisons(f, p["therapy"], low_rob_items=p["low_rob_items"],
+                                                                   name=p["psyctr"], require_rob=True)),
+            ("pst_label", "response", lambda p, f: metapsy_response(f, p["pst_label"], name=p["response"])),
+            ("cbt_label", "response", lambda p, f: metapsy_response(f, p["cbt_label"], name=p["response"])),
+        ],
+        "summary-of-findings": [
+            ("psyctr", "psyctr", lambda p, f: metapsy_comparisons(f, "cbt", name=p["psyctr"], require_rob=True)),
+            ("pst_label", "response", lambda p, f: metapsy_response(f, p["pst_label"], name=p["response"])),
+        ],
+        "publication-bias": [
+            ("turner", "turner", lambda p, f: turner_trials(f, "fda", name=p["turner"])),
+            ("turner", "turner", lambda p, f: turner_trials(f, "journal", name=p["turner"])),
+        ],
+    }
+    problems = []
+    for chapter, checks in selections.items():
+        params = resolved.get(chapter, {})
+        for parameter, dataset, select in checks:
+            try:
+                k = len(select(params, frames[params[dataset]]))
+            except DataError as err:
+                problems.extend(err.problems)
+                continue
+            if k < MIN_STUDIES:
+                problems.append(
+                    Problem(params[dataset], None, f"{chapter}.{parameter}",
+                            f"the selection {parameter}={params[parameter]!r} leaves {k} studies; at least {MIN_STUDIES} are needed")
+                )
+    return problems

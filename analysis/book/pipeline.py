@@ -1,0 +1,215 @@
+"""The book pipeline: validate every input, execute the notebooks with papermill, build the book.
+
+Everything is built in a staging folder inside the build folder and moved into place only
+when every step succeeded, so a failed build leaves the last good book, its results table
+and its executed notebooks as they were. ``data/`` is only read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import yaml
+
+from analysis.book import changelog
+from analysis.book import params as parameters
+from analysis.book.cache import BOOK_DIRS, BOOK_FILES, book_key, dependency_key
+from analysis.book.execute import BuildError, execute
+from analysis.book.inputs import validate_all, validate_datasets
+from analysis.book.publish import swap
+from analysis.book.render import add_downloads, glued_values, run_jupyter_book, source_date_epoch
+from analysis.review.errors import DataError
+
+ROOT = parameters.ROOT
+PUBLISHED = ("html", "notebooks", "results.csv", "pdf", "book.key", "manifest.json", "changes.json")
+
+
+def toc_documents() -> list[str]:
+    """Book documents in table-of-contents order, as paths without suffix (``chapters/intro``)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    docs = [toc["root"]]
+    for entry in toc.get("chapters", []):
+        docs.append(entry["file"])
+    for part in toc.get("parts", []):
+        docs.extend(e["file"] for e in part["chapters"])
+    return docs
+
+
+def notebooks() -> list[Path]:
+    """Chapter notebooks in book order."""
+    return [ROOT / f"{d}.ipynb" for d in toc_documents() if (ROOT / f"{d}.ipynb").exists()]
+
+
+def chapter_parameters(resolved: dict, notebook: Path) -> dict:
+    """The parameters papermill injects into one chapter (the appendix also gets all of them)."""
+    chapter_params = dict(resolved.get(notebook.stem, {}))
+    if notebook.stem == "reproducibility":
+        chapter_params["params_json"] = json.dumps(resolved, sort_keys=True)
+    return chapter_params
+
+
+def stage_sources(staging: Path) -> Path:
+    """Copy the book's configuration, pages and static folders into a fresh staging folder."""
+    if staging.exists():
+        shutil.rmtree(staging)
+    book = staging / "book"
+    (book / "chapters").mkdir(parents=True)
+    for name in BOOK_FILES:
+        shutil.copy2(ROOT / name, book / name)
+    for md in (ROOT / "chapters").glob("*.md"):
+        shutil.copy2(md, book / "chapters" / md.name)
+    for folder in BOOK_DIRS:
+        shutil.copytree(ROOT / folder, book / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (staging / "notebooks").mkdir()
+    return book
+
+
+def plan(resolved: dict, executed_dir: Path, previous: Path) -> tuple[dict, list[str]]:
+    """Which notebooks must run: a cached executed copy whose key matches is reused."""
+    jobs, reused = {}, []
+    for nb in notebooks():
+        chapter_params = chapter_parameters(resolved, nb)
+        key = dependency_key(nb, chapter_params)
+        cached, cached_key = previous / nb.name, previous / f"{nb.stem}.key"
+        if cached.is_file() and cached_key.is_file() and cached_key.read_text() == key:
+            shutil.copy2(cached, executed_dir / nb.name)
+            reused.append(nb.stem)
+        else:
+            jobs[nb] = chapter_params
+        (executed_dir / f"{nb.stem}.key").write_text(key)
+    return jobs, reused
+
+
+def run_notebooks(jobs: dict, executed_dir: Path) -> None:
+    """Execute the notebooks two at a time (one per core), one line each; raise on any failure."""
+    failures = []
+    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+        futures = {pool.submit(execute, nb, p, executed_dir / nb.name): nb for nb, p in jobs.items()}
+        for future in as_completed(futures):
+            nb = futures[future]
+            try:
+                print(f"  {nb.relative_to(ROOT)}: {future.result():.1f} s", flush=True)
+            except BuildError as err:
+                (executed_dir / f"{nb.stem}.key").unlink(missing_ok=True)
+                failures.append(str(err))
+                print(f"  {nb.relative_to(ROOT)}: FAILED", flush=True)
+    if failures:
+        raise BuildError("\n\n".join(failures))
+
+
+def write_results(resolved: dict, staging: Path, book: Path, build_dir: Path, manifest: dict) -> None:
+    """Collect the glued values, add the downloads, and write the changelog against the last good build."""
+    rows = []
+    for nb in notebooks():
+        chapter_rows = glued_values(staging / "notebooks" / nb.name)
+        rows.extend(chapter_rows)
+        add_downloads(staging / "notebooks" / nb.name, book, resolved.get(nb.stem, {}), chapter_rows)
+    with open(staging / "results.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
+        writer.writeheader()
+        writer.writerows(rows)
+    (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    previous_results = build_dir / "results.csv"
+    diff = changelog.compare(
+        changelog.read_results(previous_results),
+        changelog.read_results(staging / "results.csv"),
+        changelog.read_manifest(build_dir / "manifest.json"),
+        manifest,
+    )
+    (book / "chapters" / "changes.md").write_text(changelog.render(diff, first_build=not previous_results.is_file()))
+    (staging / "changes.json").write_text(json.dumps(diff, indent=1))
+    if previous_results.is_file():
+        print(f"since the last good build: {len(diff['values'])} values changed, "
+              f"{len(diff['flipped'])} conclusions flipped", flush=True)
+
+
+def render(book: Path, staging: Path, pdf: bool) -> None:
+    """Build the HTML book (and the PDF) from the staged sources."""
+    steps = [("html", "HTML")] + ([("pdflatex", "PDF")] if pdf else [])
+    for builder, name in steps:
+        t1 = time.perf_counter()
+        run_jupyter_book(book, staging / "out", builder)
+        print(f"  {name}: {time.perf_counter() - t1:.1f} s", flush=True)
+    shutil.move(staging / "out" / "_build" / "html", staging / "html")
+    if pdf:
+        (staging / "pdf").mkdir()
+        shutil.copy2(staging / "out" / "_build" / "latex" / "book.pdf", staging / "pdf" / "book.pdf")
+
+
+def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> dict:
+    """Validate, execute every chapter notebook, build the HTML (and PDF) book, then swap it in.
+
+    Returns
+    -------
+    dict
+        Paths of the HTML index, the PDF and the results table.
+    """
+    build_dir = Path(build_dir or ROOT / "_build")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("SOURCE_DATE_EPOCH", source_date_epoch())
+    t0 = time.perf_counter()
+    resolved = parameters.resolve(override)
+    staging = build_dir / ".staging"
+    book = stage_sources(staging)
+    try:
+        jobs, reused = plan(resolved, staging / "notebooks", build_dir / "notebooks")
+        key = book_key(staging / "notebooks", pdf)
+        if not jobs and _up_to_date(build_dir, key, pdf):
+            shutil.rmtree(staging)
+            print(f"nothing changed: the book in {build_dir} is up to date ({time.perf_counter() - t0:.1f} s)", flush=True)
+            return _outputs(build_dir, pdf)
+        (staging / "book.key").write_text(key)
+        manifest = validate_datasets(resolved)
+        print(f"validated parameters and inputs; {len(jobs)} notebook(s) to execute, {len(reused)} reused "
+              f"({time.perf_counter() - t0:.1f} s)", flush=True)
+        run_notebooks(jobs, staging / "notebooks")
+        write_results(resolved, staging, book, build_dir, manifest)
+        render(book, staging, pdf)
+    except DataError:
+        shutil.rmtree(staging, ignore_errors=True)  # refused before anything ran: leave no trace
+        raise
+    for name in PUBLISHED:
+        if (staging / name).exists():
+            swap(staging / name, build_dir / name)
+    shutil.rmtree(staging)
+    print(f"done in {time.perf_counter() - t0:.1f} s", flush=True)
+    return _outputs(build_dir, pdf)
+
+
+def _up_to_date(build_dir: Path, key: str, pdf: bool) -> bool:
+    outputs = [build_dir / "html" / "index.html"] + ([build_dir / "pdf" / "book.pdf"] if pdf else [])
+    stamp = build_dir / "book.key"
+    return stamp.is_file() and stamp.read_text() == key and all(p.is_file() for p in outputs)
+
+
+def _outputs(build_dir: Path, pdf: bool) -> dict:
+    result = {"html": build_dir / "html" / "index.html", "results": build_dir / "results.csv"}
+    if pdf:
+        result["pdf"] = build_dir / "pdf" / "book.pdf"
+    return result
+
+
+def main(args) -> int:
+    """Entry point of ``python -m analysis build`` and ``python -m analysis validate``."""
+    try:
+        if args.command == "validate":
+            validate_all(args.params)
+            print("all parameters and inputs are valid")
+            return 0
+        out = build(args.params, pdf=args.pdf)
+    except DataError as err:
+        print(f"error: invalid input; nothing was built and the previous book is unchanged\n{err}", file=sys.stderr)
+        return 1
+    except BuildError as err:
+        print(f"error: build failed; the previous book is unchanged\n{err}", file=sys.stderr)
+        return 1
+    for key, path in out.items():
+        print(f"{key:>8}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return 0

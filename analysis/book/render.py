@@ -1,0 +1,81 @@
+"""Stage the book's sources, add each chapter's downloads, read the glued values back, run jupyter-book."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+from analysis.book import params as parameters
+from analysis.book.execute import BuildError
+from analysis.book.params import ROOT
+
+
+
+def source_date_epoch() -> str:
+    """The date stamped into the PDF: the last commit's time, so that two builds of the same
+    commit are byte-identical (a fixed date outside a git checkout)."""
+    try:
+        out = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        if out.returncode == 0 and out.stdout.strip().isdigit():
+            return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return "1767225600"  # 2026-01-01T00:00:00Z
+
+
+def add_downloads(executed: Path, book: Path, chapter_params: dict, chapter_rows: list[dict]) -> None:
+    """Stage a chapter for the book with a closing "Downloads" section that links the exact data
+    files it read and the table of values it glued (CSV)."""
+    folder = book / "downloads" / executed.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    links = []
+    for key, value in sorted(chapter_params.items()):
+        path = ROOT / value if isinstance(value, str) and value else None
+        if path is not None and path.is_file() and parameters.is_path_parameter(parameters.defaults()[executed.stem][key]):
+            shutil.copy2(path, folder / path.name)
+            links.append(f"- {key}: {{download}}`{path.name} <../downloads/{executed.stem}/{path.name}>`")
+    with open(folder / "results.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
+        writer.writeheader()
+        writer.writerows(chapter_rows)
+    links.append(f"- every value in this chapter's text: {{download}}`results.csv <../downloads/{executed.stem}/results.csv>`")
+    nb = nbformat.read(executed, as_version=4)
+    cell = nbformat.v4.new_markdown_cell("## Downloads\n\nThe exact files this chapter read and the values it computed (CSV).\n\n" + "\n".join(links))
+    cell.id = "downloads"
+    nb.cells.append(cell)
+    nbformat.write(nb, book / "chapters" / executed.name)
+
+
+def glued_values(executed: Path) -> list[dict]:
+    """Every value a notebook glued (myst-nb ``glue``), as rows of key, value, chapter."""
+    nb = nbformat.read(executed, as_version=4)
+    rows = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name:
+                prefix = output["metadata"]["scrapbook"].get("mime_prefix", "")
+                data = {k[len(prefix) :]: v for k, v in output.get("data", {}).items()}
+                if "image/png" in data or "text/html" in data:
+                    continue  # figures and tables; the numbers they show are glued one by one too
+                value = data.get("text/plain", "")
+                if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                    value = value[1:-1]
+                rows.append({"key": name, "value": value, "chapter": executed.stem})
+    return rows
+
+
+def run_jupyter_book(book: Path, out: Path, builder: str) -> None:
+    cmd = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build", str(book), "--path-output", str(out), "--builder", builder, "-W", "-n", "--keep-going",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        log = (proc.stdout + proc.stderr)[-4000:]
+        raise BuildError(f"jupyter-book {builder} build failed:\n{log}")

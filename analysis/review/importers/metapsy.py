@@ -1,0 +1,159 @@
+"""Metapsy databases (psychotherapy vs control; response), in their own ';'/',' format or standard CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.review.errors import DataError, Problem
+from analysis.review.trials import LINE, read_rows
+from analysis.review.importers.common import _check_columns, _numeric, _validate_mapped
+from analysis.review.risk_of_bias import metapsy_domains
+
+
+def sniff_format(path: str | Path) -> tuple[str, str]:
+    """Delimiter and decimal mark of a Metapsy release: its own ';' with ',' decimals, or standard CSV."""
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline()
+    return (";", ",") if header.count(";") > header.count(",") else (",", ".")
+
+
+def read_metapsy(path: str | Path, required, numeric) -> pd.DataFrame:
+    """Read a Metapsy database file in either format; check the required and numeric columns.
+
+    Columns not named are kept as text, so a release that adds or drops optional columns
+    still reads; a missing required column is an error naming the file and the column.
+    """
+    name = str(path)
+    delimiter, decimal = sniff_format(path)
+    rows = read_rows(path, delimiter=delimiter)
+    _check_columns(rows, required, name)
+    problems: list[Problem] = []
+    for col in numeric:
+        if col in rows.columns:
+            if decimal != ".":
+                rows[col] = rows[col].str.replace(decimal, ".", regex=False)
+            rows[col] = _numeric(rows, col, name, problems)
+    if problems:
+        raise DataError(problems)
+    return rows
+
+
+PSYCTR_REQUIRED = ("study", "condition_arm1", "condition_arm2", ".g", ".g_se", "primary")
+PSYCTR_NUMERIC = (".g", ".g_se", "primary", "rob", "year", "n_arm1", "n_arm2")
+
+
+def read_metapsy_psyctr(path: str | Path) -> pd.DataFrame:
+    """The Metapsy psychotherapy-vs-control database (one row per comparison and instrument)."""
+    return read_metapsy(path, PSYCTR_REQUIRED, PSYCTR_NUMERIC)
+
+
+def metapsy_comparisons(
+    rows: pd.DataFrame,
+    therapy: str = "cbt",
+    primary_only: bool = True,
+    low_rob_items: int = 4,
+    name: str = "metapsy",
+    require_rob: bool = False,
+) -> pd.DataFrame:
+    """Psychotherapy-vs-control comparisons in the trial schema (GEN: Hedges' g and its SE).
+
+    Parameters
+    ----------
+    rows : DataFrame
+        From :func:`read_metapsy_psyctr`.
+    therapy : str
+        ``condition_arm1`` value (``cbt``, ``pst``, ``ipt``, ``bat``, ...) or ``"any"``.
+    primary_only : bool
+        Keep one outcome per comparison: the database's ``primary`` flag (HAM-D > BDI > other
+        clinician-rated > other self-report).
+    low_rob_items : int
+        A comparison is at low risk of bias when at least this many of the four Cochrane items
+        (sequence generation, allocation concealment, blinding of assessors, ITT) are low risk.
+    require_rob : bool
+        Refuse a file that lacks any of the four item columns (``sg``, ``ac``, ``ba``, ``itt``).
+
+    Returns
+    -------
+    DataFrame
+        ``study`` (the study, with the arms of a multi-arm trial), ``trial`` (the study alone), ``year``, ``subgroup`` (the
+        control: ``wl``, ``cau``, ``other ctr``), ``rob`` (``low`` or ``some``), ``effect``, ``se``, and
+        the four risk-of-bias items as judgements (``rob_sg``, ``rob_ac``, ``rob_ba``, ``rob_itt``;
+        :func:`analysis.review.risk_of_bias.metapsy_domains`) where the file has them.
+        The effect sizes are the maintainers' ``.g``/``.g_se`` (Hedges' g at post-test).
+
+    References
+    ----------
+    Cuijpers, P., et al. (2023). Cognitive behavior therapy vs. control conditions ... *World
+    Psychiatry*, 22, 105-115. Metapsy data standard: docs.metapsy.org.
+    """
+    keep = rows["condition_arm1"].str.strip().str.lower() == therapy if therapy != "any" else rows["condition_arm1"].notna()
+    if primary_only:
+        keep &= rows["primary"] == 1
+    sel = rows[keep & rows[".g"].notna() & rows[".g_se"].notna()].copy()
+    arms = [c for c in ("multi_arm1", "multi_arm2") if c in sel.columns]
+
+    def label(r):
+        extra = [str(r[c]).strip() for c in arms if str(r[c]).strip() not in ("", "NA", "nan")]
+        return f"{r['study']} ({' vs '.join(extra)})" if extra else r["study"]
+
+    sel["label"] = sel.apply(label, axis=1)
+    sel["label"] = sel["label"] + sel.groupby("label").cumcount().map(lambda i: "" if i == 0 else f" #{i + 1}")
+    rob = sel["rob"] if "rob" in sel.columns else pd.Series(np.nan, index=sel.index)
+    domains = metapsy_domains(sel, name, required=require_rob)
+    trials = pd.DataFrame(
+        {
+            "study": sel["label"],
+            "trial": sel["study"].str.strip(),
+            "year": sel["year"] if "year" in sel.columns else np.nan,
+            "subgroup": sel["condition_arm2"].str.strip(),
+            "rob": np.where(rob >= low_rob_items, "low", np.where(rob.notna(), "some", "")),
+            "effect": sel[".g"],
+            "se": sel[".g_se"],
+            **{col: domains[col] for col in domains.columns},
+            LINE: sel[LINE],
+        }
+    )
+    if trials.empty:
+        raise DataError([Problem(name, None, "condition_arm1", f"no comparisons for therapy '{therapy}'")])
+    return _validate_mapped(trials.reset_index(drop=True), "GEN", name, {"effect": ".g", "se": ".g_se"})
+
+
+RESPONSE_REQUIRED = ("study", "disorder", "therapy", "improved.ig", "n.ig", "improved.cg", "n.cg")
+
+
+def read_metapsy_response(path: str | Path) -> pd.DataFrame:
+    """The Metapsy total-response database (responders per arm, psychotherapy vs control)."""
+    return read_metapsy(path, RESPONSE_REQUIRED, ("improved.ig", "n.ig", "improved.cg", "n.cg", "year"))
+
+
+def metapsy_response(rows: pd.DataFrame, therapy: str, disorder: str = "Depression", name: str = "metapsy") -> pd.DataFrame:
+    """Response comparisons (binary, trial schema) for one therapy and disorder.
+
+    ``therapy`` is the database's label (e.g. ``Problem-Solving Therapy``, ``Cognitive Behavior
+    Therapy``) or ``"any"``; ``study.es`` identifies a comparison.
+    """
+    keep = rows["disorder"].str.strip() == disorder
+    if therapy != "any":
+        keep &= rows["therapy"].str.strip() == therapy
+    sel = rows[keep]
+    label = sel["study.es"] if "study.es" in sel.columns else sel["study"]
+    trials = pd.DataFrame(
+        {
+            "study": label.str.strip(),
+            "year": sel["year"] if "year" in sel.columns else np.nan,
+            "treat_events": sel["improved.ig"],
+            "treat_n": sel["n.ig"],
+            "ctrl_events": sel["improved.cg"],
+            "ctrl_n": sel["n.cg"],
+            LINE: sel[LINE],
+        }
+    )
+    if trials.empty:
+        raise DataError([Problem(name, None, "therapy", f"no '{therapy}' comparisons for {disorder}")])
+    mapping = {"study": "study.es", "treat_events": "improved.ig", "treat_n": "n.ig", "ctrl_events": "improved.cg", "ctrl_n": "n.cg"}
+    return _validate_mapped(trials.reset_index(drop=True), "RR", name, mapping)
+
+
