@@ -94,42 +94,23 @@ def study_ids(frame):
 
 def check_selections(resolved: dict, frames: dict) -> list:
     """Run each chapter's selection of studies (e.g. which drug class, which therapy) on the
-    validated data, before any notebook runs; a selection that leaves fewer than two studies is
-    a problem naming the parameter file, the parameter and the dataset."""
-    from analysis.review.importers import cipriani_vs_placebo, linde_vs_placebo, metapsy_comparisons, metapsy_response, turner_trials
+    validated data before any notebook runs, by calling the selectors the chapters' analyses
+    call (:data:`analysis.review.selections.CHAPTER_SELECTIONS`); a selection that leaves fewer
+    than two studies is a problem naming the dataset, the chapter and the parameter."""
+    from analysis.review.selections import CHAPTER_SELECTIONS
 
-    selections = {
-        "ssri-placebo": [
-            ("active_class", "cipriani_arms", lambda p, f: cipriani_vs_placebo(f, p["active_class"], name=p["cipriani_arms"])),
-            ("linde", "linde", lambda p, f: linde_vs_placebo(f, "SSRI", name=p["linde"])),
-        ],
-        "cbt-control": [
-            ("therapy", "psyctr", lambda p, f: metapsy_comparisons(f, p["therapy"], low_rob_items=p["low_rob_items"],
-                                                                   name=p["psyctr"], require_rob=True)),
-            ("pst_label", "response", lambda p, f: metapsy_response(f, p["pst_label"], name=p["response"])),
-            ("cbt_label", "response", lambda p, f: metapsy_response(f, p["cbt_label"], name=p["response"])),
-        ],
-        "summary-of-findings": [
-            ("psyctr", "psyctr", lambda p, f: metapsy_comparisons(f, "cbt", name=p["psyctr"], require_rob=True)),
-            ("pst_label", "response", lambda p, f: metapsy_response(f, p["pst_label"], name=p["response"])),
-        ],
-        "publication-bias": [
-            ("turner", "turner", lambda p, f: turner_trials(f, "fda", name=p["turner"])),
-            ("turner", "turner", lambda p, f: turner_trials(f, "journal", name=p["turner"])),
-        ],
-    }
     problems = []
-    for chapter, checks in selections.items():
+    for chapter, selections in CHAPTER_SELECTIONS.items():
         params = resolved.get(chapter, {})
-        for parameter, dataset, select in checks:
+        for dataset, select, arguments in selections:
+            kwargs = {arg: params[parameter] for arg, parameter in arguments.items()}
             try:
-                k = len(select(params, frames[params[dataset]]))
+                k = len(select(frames[params[dataset]], name=params[dataset], **kwargs))
             except DataError as err:
                 problems.extend(err.problems)
                 continue
             if k < MIN_STUDIES:
-                problems.append(
-                    Problem(params[dataset], None, f"{chapter}.{parameter}",
-                            f"the selection {parameter}={params[parameter]!r} leaves {k} studies; at least {MIN_STUDIES} are needed")
-                )
+                shown = ", ".join(f"{parameter}={params[parameter]!r}" for parameter in arguments.values()) or dataset
+                problems.append(Problem(params[dataset], None, f"{chapter}.{next(iter(arguments.values()), dataset)}",
+                                        f"the selection {shown} leaves {k} studies; at least {MIN_STUDIES} are needed"))
     return problems

@@ -10,17 +10,9 @@ import pandas as pd
 
 from analysis.review.robustness import run_checks
 from analysis.meta.effect_sizes import effect_sizes
-from analysis.review.importers import (
-    cipriani_vs_placebo,
-    metapsy_comparisons,
-    metapsy_response,
-    read_cipriani_arms,
-    read_metapsy_psyctr,
-    read_metapsy_response,
-    linde_vs_placebo,
-    read_linde,
-    read_turner,
-    turner_trials,
+from analysis.review.importers import read_cipriani_arms, read_linde, read_metapsy_psyctr, read_metapsy_response, read_turner
+from analysis.review.selections import (
+    primary_care_trials, psychotherapy_trials, response_trials, ssri_trials, turner_fda, turner_published,
 )
 from analysis.meta.fit import MetaResult, pooled_proportion, rma
 from analysis.meta import egger, trimfill
@@ -45,7 +37,7 @@ class Evidence:
 
 def ssri_placebo(cipriani_arms: str, active_class: str = "SSRI", method: str = "REML", hksj: bool = False) -> Evidence:
     """SSRI (or any antidepressant) vs placebo, response, from GRISELDA (risk ratio)."""
-    trials = cipriani_vs_placebo(read_cipriani_arms(cipriani_arms), active_class=active_class)
+    trials = ssri_trials(read_cipriani_arms(cipriani_arms), active_class=active_class, name=cipriani_arms)
     yi, vi = effect_sizes(trials, "RR")
     model = rma(yi, vi, method=method, hksj=hksj)
     labels = np.where(trials["published"], "published", "unpublished")
@@ -61,7 +53,7 @@ def ssri_placebo(cipriani_arms: str, active_class: str = "SSRI", method: str = "
 
 def primary_care(linde: str, active: str = "SSRI", method: str = "REML") -> Evidence:
     """SSRI vs placebo in primary care, response, from Linde et al. (2015) (risk ratio)."""
-    trials = linde_vs_placebo(read_linde(linde), active=active, name=linde)
+    trials = primary_care_trials(read_linde(linde), active=active, name=linde)
     yi, vi = effect_sizes(trials, "RR")
     model = rma(yi, vi, method=method)
     extra = {
@@ -75,7 +67,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
                           low_rob_items: int = 4) -> Evidence:
     """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database."""
     rows = read_metapsy_psyctr(psyctr)
-    trials = metapsy_comparisons(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr, require_rob=True)
+    trials = psychotherapy_trials(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr)
     yi, vi = effect_sizes(trials, "GEN")
     model = rma(yi, vi, method=method, hksj=hksj)
     extra = {
@@ -91,7 +83,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
 
 def psychotherapy_response(response: str, therapy: str, method: str = "REML", hksj: bool = False) -> Evidence:
     """Response rates of a psychotherapy vs control, from the Metapsy total-response database."""
-    trials = metapsy_response(read_metapsy_response(response), therapy=therapy)
+    trials = response_trials(read_metapsy_response(response), therapy=therapy, name=response)
     yi, vi = effect_sizes(trials, "RR")
     model = rma(yi, vi, method=method, hksj=hksj)
     extra = {
@@ -111,7 +103,7 @@ def turner(path: str, method: str = "REML") -> dict:
     rows = read_turner(path)
     out = {}
     for source in ("fda", "journal"):
-        trials = turner_trials(rows, source)
+        trials = (turner_fda if source == "fda" else turner_published)(rows, name=path)
         yi, vi = effect_sizes(trials, "GEN")
         model = rma(yi, vi, method=method)
         out[source] = Evidence(trials, model, {"fe": rma(yi, vi, method="FE"), "egger": egger(yi, vi), "trimfill": trimfill(model)})

@@ -1,5 +1,5 @@
 """PRISMA 2020 flow diagrams: the counts of a database's search flow, checked for arithmetic,
-and the boxes of the diagram (drawn by :func:`analysis.figures.plots.flow_diagram`).
+and the boxes of the diagram (drawn by :func:`analysis.figures.flow_diagram`).
 
 The R packages that draw PRISMA diagrams (PRISMA2020, PRISMAstatement) have no Python
 counterpart, so the boxes are laid out here; the counts come from the files, never from prose.
@@ -150,7 +150,7 @@ def prisma_boxes(counts: dict, released: int, analysed: int, comparisons: int, t
     -------
     list of dict
         One per row: ``stage`` (Identification, Screening, Included), ``main`` and ``side``
-        (text, or None) for :func:`analysis.figures.plots.flow_diagram`.
+        (text, or None) for :func:`analysis.figures.flow_diagram`.
     """
     reasons = "\n".join(f"  {reason} {_n(n)}" for reason, n in counts["reasons"].items())
     return [

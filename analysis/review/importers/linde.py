@@ -3,28 +3,49 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
 
 from analysis.review.errors import DataError, Problem
 from analysis.review.trials import LINE, read_rows
-from analysis.review.importers.common import _check_columns, _numeric, _validate_mapped
+from analysis.review.importers.common import _validate_mapped
+from analysis.review.schemas import Base, check, events_within, number
 
 
-LINDE_REQUIRED = ("id", "author", "year", "treatment1", "treatment2", "n1", "resp1", "n2", "resp2")
+class LindeTrials(Base):
+    """netmeta's Linde2015/Linde2016 wide format: one row per trial, up to three arms."""
+
+    id: Series[str]
+    author: Series[str]
+    year: Series[str]
+    treatment1: Series[str]
+    treatment2: Series[str]
+    n1: Series[float] = number(nullable=True, gt=0)
+    resp1: Series[float] = number(nullable=True, ge=0)
+    n2: Series[float] = number(nullable=True, gt=0)
+    resp2: Series[float] = number(nullable=True, ge=0)
+    n3: Optional[Series[float]] = number(nullable=True, gt=0)
+    resp3: Optional[Series[float]] = number(nullable=True, ge=0)
+
+    @pa.dataframe_check(error="resp1: responders exceed n1")
+    def arm1_within(cls, df):
+        return events_within(df, "resp1", "n1")
+
+    @pa.dataframe_check(error="resp2: responders exceed n2")
+    def arm2_within(cls, df):
+        return events_within(df, "resp2", "n2")
+
+    @pa.dataframe_check(error="resp3: responders exceed n3")
+    def arm3_within(cls, df):
+        return events_within(df, "resp3", "n3") if "resp3" in df else True
 
 
 def read_linde(path: str | Path) -> pd.DataFrame:
     """Linde et al. (2015): primary-care antidepressant trials, wide format (up to three arms)."""
-    name = str(path)
-    rows = read_rows(path)
-    _check_columns(rows, LINDE_REQUIRED, name)
-    problems: list[Problem] = []
-    for col in [c for c in rows.columns if c[:-1] in ("n", "resp")]:
-        rows[col] = _numeric(rows, col, name, problems)
-    if problems:
-        raise DataError(problems)
-    return rows
+    return check(read_rows(path), LindeTrials, str(path))
 
 
 def linde_vs_placebo(rows: pd.DataFrame, active: str = "SSRI", name: str = "linde") -> pd.DataFrame:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
 
 from analysis.review.errors import DataError, Problem
 from analysis.review.trials import LINE, read_rows
-from analysis.review.importers.common import _check_columns, _numeric, _validate_mapped
+from analysis.review.importers.common import _validate_mapped
+from analysis.review.schemas import Base, check, events_within, number
 from analysis.review.risk_of_bias import metapsy_domains
 
 
@@ -20,34 +24,38 @@ def sniff_format(path: str | Path) -> tuple[str, str]:
     return (";", ",") if header.count(";") > header.count(",") else (",", ".")
 
 
-def read_metapsy(path: str | Path, required, numeric) -> pd.DataFrame:
-    """Read a Metapsy database file in either format; check the required and numeric columns.
+def read_metapsy(path: str | Path, model) -> pd.DataFrame:
+    """Read a Metapsy database file in either format and check it against ``model``.
 
-    Columns not named are kept as text, so a release that adds or drops optional columns
-    still reads; a missing required column is an error naming the file and the column.
+    Columns the model does not name are kept as text, so a release that adds or drops
+    optional columns still reads; a missing required column is an error naming the file and
+    the column.
     """
-    name = str(path)
     delimiter, decimal = sniff_format(path)
-    rows = read_rows(path, delimiter=delimiter)
-    _check_columns(rows, required, name)
-    problems: list[Problem] = []
-    for col in numeric:
-        if col in rows.columns:
-            if decimal != ".":
-                rows[col] = rows[col].str.replace(decimal, ".", regex=False)
-            rows[col] = _numeric(rows, col, name, problems)
-    if problems:
-        raise DataError(problems)
-    return rows
+    return check(read_rows(path, delimiter=delimiter), model, str(path), decimal=decimal)
 
 
-PSYCTR_REQUIRED = ("study", "condition_arm1", "condition_arm2", ".g", ".g_se", "primary")
+class MetapsyPsyctr(Base):
+    """Metapsy psychotherapy vs control: one row per comparison and outcome instrument."""
+
+    study: Series[str]
+    condition_arm1: Series[str]
+    condition_arm2: Series[str]
+    g: Series[float] = number(nullable=True, alias=".g")
+    g_se: Series[float] = number(nullable=True, gt=0, alias=".g_se")
+    primary: Series[float] = number(nullable=True, isin=[0, 1])
+    rob: Optional[Series[float]] = number(nullable=True, ge=0)
+    year: Optional[Series[float]] = number(nullable=True)
+    n_arm1: Optional[Series[float]] = number(nullable=True, gt=0)
+    n_arm2: Optional[Series[float]] = number(nullable=True, gt=0)
+
+
 PSYCTR_NUMERIC = (".g", ".g_se", "primary", "rob", "year", "n_arm1", "n_arm2")
 
 
 def read_metapsy_psyctr(path: str | Path) -> pd.DataFrame:
     """The Metapsy psychotherapy-vs-control database (one row per comparison and instrument)."""
-    return read_metapsy(path, PSYCTR_REQUIRED, PSYCTR_NUMERIC)
+    return read_metapsy(path, MetapsyPsyctr)
 
 
 def metapsy_comparisons(
@@ -121,12 +129,30 @@ def metapsy_comparisons(
     return _validate_mapped(trials.reset_index(drop=True), "GEN", name, {"effect": ".g", "se": ".g_se"})
 
 
-RESPONSE_REQUIRED = ("study", "disorder", "therapy", "improved.ig", "n.ig", "improved.cg", "n.cg")
+class MetapsyResponse(Base):
+    """Metapsy total response: responders and totals per arm, one row per comparison."""
+
+    study: Series[str]
+    disorder: Series[str]
+    therapy: Series[str]
+    improved_ig: Series[float] = number(nullable=True, ge=0, alias="improved.ig")
+    n_ig: Series[float] = number(nullable=True, gt=0, alias="n.ig")
+    improved_cg: Series[float] = number(nullable=True, ge=0, alias="improved.cg")
+    n_cg: Series[float] = number(nullable=True, gt=0, alias="n.cg")
+    year: Optional[Series[float]] = number(nullable=True)
+
+    @pa.dataframe_check(error="improved.ig: responders exceed n.ig")
+    def ig_within(cls, df):
+        return events_within(df, "improved.ig", "n.ig")
+
+    @pa.dataframe_check(error="improved.cg: responders exceed n.cg")
+    def cg_within(cls, df):
+        return events_within(df, "improved.cg", "n.cg")
 
 
 def read_metapsy_response(path: str | Path) -> pd.DataFrame:
     """The Metapsy total-response database (responders per arm, psychotherapy vs control)."""
-    return read_metapsy(path, RESPONSE_REQUIRED, ("improved.ig", "n.ig", "improved.cg", "n.cg", "year"))
+    return read_metapsy(path, MetapsyResponse)
 
 
 def metapsy_response(rows: pd.DataFrame, therapy: str, disorder: str = "Depression", name: str = "metapsy") -> pd.DataFrame:

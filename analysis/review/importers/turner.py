@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
+from pandera.typing import Series
 
-from analysis.review.errors import DataError, Problem
 from analysis.review.trials import LINE, read_rows
-from analysis.review.importers.common import _check_columns, _numeric, _validate_mapped
+from analysis.review.importers.common import _validate_mapped
+from analysis.review.schemas import Base, check, number
 
 
-TURNER_REQUIRED = ("Drug", "Study", "Published", "Nonstandardized_effect_size", "Nonstandardized_SE")
+class TurnerTrials(Base):
+    """Turner et al.'s table: one row per FDA-registered trial, FDA and journal effects."""
+
+    Drug: Series[str]
+    Study: Series[str]
+    Published: Series[float] = number(isin=[0, 1])
+    Nonstandardized_effect_size: Series[float] = number(nullable=True)
+    Nonstandardized_SE: Series[float] = number(nullable=True, gt=0)
+    Standardized_effect_size: Optional[Series[float]] = number(nullable=True)
+    Standardized_SE: Optional[Series[float]] = number(nullable=True, gt=0)
 
 
 def read_turner(path: str | Path) -> pd.DataFrame:
     """Turner et al. (2008): FDA-registered antidepressant trials with FDA and journal effect sizes."""
-    name = str(path)
-    rows = read_rows(path)
-    _check_columns(rows, TURNER_REQUIRED, name)
-    problems: list[Problem] = []
-    for col in ("Published", "Nonstandardized_effect_size", "Nonstandardized_SE", "Standardized_effect_size", "Standardized_SE"):
-        if col in rows.columns:
-            rows[col] = _numeric(rows, col, name, problems)
-    if problems:
-        raise DataError(problems)
-    return rows
+    return check(read_rows(path), TurnerTrials, str(path))
 
 
 def turner_trials(rows: pd.DataFrame, source: str = "fda", name: str = "turner") -> pd.DataFrame:

@@ -1,0 +1,142 @@
+"""Forest, funnel, leave-one-out and cumulative plots drawn from fitted models."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from analysis.figures.style import label, largest, plain_log_axis, styled
+from analysis.meta.fit import MetaResult
+
+
+@styled
+def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk ratio", max_rows: int = 60, ref: float = 1.0):
+    """Forest plot: each study's estimate and CI sized by weight, the pooled diamond and the prediction interval.
+
+    With more than ``max_rows`` studies only the ``max_rows`` heaviest are drawn (the
+    pooled result always uses all studies); the title says so.
+    """
+    z = 1.959963984540054
+    order = largest(res.weights, max_rows)
+    est, se = res.yi[order], np.sqrt(res.vi[order])
+    w = res.weights_percent[order]
+    n = len(order)
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.22 * (n + 3)))
+    ypos = np.arange(n)[::-1] + 3
+    ax.hlines(ypos, transform(est - z * se), transform(est + z * se), color="0.3", lw=1)
+    ax.scatter(transform(est), ypos, s=10 + 12 * w, marker="s", color="#1f4e79", zorder=3)
+    pred = res.predict()
+    lo, hi, mid = transform(pred["ci_low"]), transform(pred["ci_high"]), transform(pred["pred"])
+    ax.fill([lo, mid, hi, mid], [1, 1.35, 1, 0.65], color="#b03a2e", zorder=3)
+    if not np.isnan(pred["pi_low"]):
+        ax.hlines(0.2, transform(pred["pi_low"]), transform(pred["pi_high"]), color="#b03a2e", lw=2)
+    ax.axvline(ref, color="0.5", ls="--", lw=0.8)
+    ax.set_yticks(list(ypos) + [1, 0.2])
+    ax.set_yticklabels([label(labels[i]) for i in order] + ["Pooled (95% CI)", "Prediction interval"], fontsize=7)
+    if transform is np.exp:
+        ax.set_xscale("log")
+        plain_log_axis(ax.xaxis)
+    ax.set_xlabel(xlabel)
+    title = f"{res.k} studies, {res.method}{' + HKSJ' if res.hksj else ''}"
+    if res.k > max_rows:
+        title += f" (the {max_rows} heaviest shown)"
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="y", visible=False)
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def funnel_plot(res: MetaResult, xlabel: str = "Log risk ratio"):
+    """Contour-enhanced funnel plot: the pooled estimate with 90/95/99% significance contours around zero."""
+    se = np.sqrt(res.vi)
+    top = se.max() * 1.05
+    grid = np.linspace(0, top, 50)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for level, shade in ((0.99, "0.92"), (0.95, "0.85"), (0.90, "0.75")):
+        zq = {0.90: 1.6448536269514722, 0.95: 1.959963984540054, 0.99: 2.5758293035489004}[level]
+        ax.fill_betweenx(grid, -zq * grid, zq * grid, color=shade, label=f"p > {1 - level:.2f}", lw=0)
+    ax.scatter(res.yi, se, s=14, color="#1f4e79", zorder=3)
+    ax.axvline(res.estimate, color="#b03a2e", lw=1)
+    ax.set_ylim(top, 0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("Standard error")
+    ax.legend(loc="lower right", fontsize=7, title="contours around 0", title_fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def leave_one_out_plot(loo, res: MetaResult, transform=np.exp, xlabel: str = "Risk ratio", max_rows: int = 30, ref: float = 1.0):
+    """Leave-one-out plot: the pooled estimate and CI with each study omitted (metafor's
+    ``forest(leave1out(res))``), against the full model's estimate and CI (shaded).
+
+    With more than ``max_rows`` studies only the ``max_rows`` omissions that move the
+    estimate most are drawn; the title says so.
+
+    Parameters
+    ----------
+    loo : DataFrame
+        From :func:`analysis.meta.leave_one_out`.
+    """
+    rows = loo.iloc[largest((loo["estimate"] - res.estimate).abs(), max_rows)]
+    n = len(rows)
+    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.22 * (n + 1)))
+    ypos = np.arange(n)[::-1] + 1
+    ax.axvspan(transform(res.ci_low[0]), transform(res.ci_high[0]), color="#b03a2e", alpha=0.12, lw=0,
+               label="all studies: 95% CI")
+    ax.axvline(transform(res.estimate), color="#b03a2e", lw=1, label="all studies: estimate")
+    ax.hlines(ypos, transform(rows["ci_low"]), transform(rows["ci_high"]), color="0.3", lw=1)
+    ax.scatter(transform(rows["estimate"]), ypos, s=14, marker="s", color="#1f4e79", zorder=3)
+    ax.axvline(ref, color="0.5", ls="--", lw=0.8)
+    ax.set_yticks(ypos)
+    ax.set_yticklabels([f"without {label(omitted)}" for omitted in rows["omitted"]], fontsize=7)
+    if transform is np.exp:
+        ax.set_xscale("log")
+        plain_log_axis(ax.xaxis)
+    ax.set_xlabel(xlabel)
+    title = f"Leave-one-out, k = {res.k}"
+    if len(loo) > max_rows:
+        title += f" (the {max_rows} omissions that move the estimate most)"
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="y", visible=False)
+    height = fig.get_size_inches()[1]
+    fig.tight_layout(rect=(0, 0.3 / height, 1, 1))
+    fig.legend(loc="lower center", ncol=2, fontsize=7, frameon=False)
+    return fig
+
+
+@styled
+def cumulative_plot(cum, transform=np.exp, xlabel: str = "Risk ratio", ref: float = 1.0):
+    """Cumulative meta-analysis by year: the pooled estimate and its CI as studies are added in
+    order of publication (metafor's ``cumul``), drawn as a line with a band so that hundreds of
+    steps stay legible.
+
+    Parameters
+    ----------
+    cum : DataFrame
+        From :func:`analysis.meta.cumulative` ordered by year: ``order`` holds the year
+        of the study added at each step (NaN where unknown: those come last).
+    """
+    years = cum["order"].to_numpy(float)
+    step = cum["k"].to_numpy()
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    ax.fill_between(step, transform(cum["ci_low"]), transform(cum["ci_high"]), color="#1f4e79", alpha=0.18, lw=0,
+                    label="95% CI")
+    ax.plot(step, transform(cum["estimate"]), color="#1f4e79", lw=1.5, label="pooled estimate")
+    ax.axhline(ref, color="0.5", ls="--", lw=0.8)
+    if transform is np.exp:
+        ax.set_yscale("log")
+        plain_log_axis(ax.yaxis)
+    ax.set_ylabel(xlabel)
+    known = ~np.isnan(years)
+    ticks = np.unique(np.linspace(0, max(known.sum() - 1, 0), 6).round().astype(int))
+    ax.set_xticks(step[ticks])
+    ax.set_xticklabels([f"{step[i]}\n({years[i]:.0f})" for i in ticks], fontsize=7)
+    ax.set_xlabel("Studies included (year of the last one added)")
+    if (~known).any():
+        ax.axvspan(step[known.sum()] - 0.5, step[-1] + 0.5, color="0.93", lw=0, zorder=0, label="studies with no year")
+    ax.set_title(f"Cumulative meta-analysis by year, k = {len(cum)}", fontsize=9)
+    ax.legend(loc="upper right", fontsize=7)
+    fig.tight_layout()
+    return fig
