@@ -11,21 +11,23 @@ frozen results (``to_dict()``, ``to_frame()``) or data frames out.
 
 from analysis.meta.conversions import from_proportions, log_or_to_smd, nnt_from_smd, smd_to_log_or
 from analysis.meta.cumul import cumulative, cumulative_summary
-from analysis.meta.effect_sizes import MEASURES, RATIO_MEASURES, COLUMNS_FOR_MEASURE, effect_sizes
+from analysis.meta.effect_sizes import COLUMNS_FOR_MEASURE, MEASURES, RATIO_MEASURES, effect_sizes
 from analysis.meta.fit import METHODS, MetaResult, fit_row, pooled_proportion, rma
 from analysis.meta.influence import influence
 from analysis.meta.leave1out import leave_one_out, leave_one_out_summary
 from analysis.meta.outliers import outliers
 from analysis.meta.regtest import egger
+from analysis.meta.selmodel import SelectionResult, selmodel
 from analysis.meta.small_study import WLSIntercept, peese, pet, pet_peese
 from analysis.meta.subgroups import SubgroupResult, subgroup_analysis
 from analysis.meta.trimfill import trimfill
 from analysis.meta.waap import WAAPResult, waap_wls, wls
 
 __all__ = [
-    "COLUMNS_FOR_MEASURE", "MEASURES", "METHODS", "RATIO_MEASURES", "MetaResult", "SubgroupResult",
-    "WAAPResult", "WLSIntercept",
+    "COLUMNS_FOR_MEASURE", "MEASURES", "METHODS", "RATIO_MEASURES", "MetaResult", "SelectionResult",
+    "SubgroupResult", "WAAPResult", "WLSIntercept",
     "cumulative", "cumulative_summary", "effect_sizes", "egger", "fit_row", "from_proportions", "influence",
     "leave_one_out", "leave_one_out_summary", "log_or_to_smd", "nnt_from_smd", "outliers", "peese", "pet",
-    "pet_peese", "pooled_proportion", "rma", "smd_to_log_or", "subgroup_analysis", "trimfill", "waap_wls", "wls",
+    "pet_peese", "pooled_proportion", "rma", "selmodel", "smd_to_log_or", "subgroup_analysis", "trimfill",
+    "waap_wls", "wls",
 ]

@@ -11,8 +11,8 @@ the standard errors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -52,6 +52,21 @@ def _bfgs_update(B: np.ndarray, t: np.ndarray, c: np.ndarray) -> bool:
     return True
 
 
+def _line_search(fn: Callable, X: np.ndarray, t: np.ndarray, f: float, fmin: float, gradproj: float):
+    """Backtracking (step x 0.2) until the Armijo condition holds or the point no longer moves;
+    ``f`` stays the last value computed, as in R, when the first step already does not move."""
+    n, steplength = len(X), 1.0
+    while True:
+        b = X + steplength * t
+        count = int(np.sum(10.0 + X == 10.0 + b))
+        if count == n:
+            return b, f, count, steplength
+        f = fn(b)
+        if np.isfinite(f) and f <= fmin + gradproj * steplength * 1e-4:
+            return b, f, count, steplength
+        steplength *= 0.2
+
+
 def bfgs(fn: Callable, x0, fixed=None, maxit: int = 100, reltol: float = RELTOL) -> OptimResult:
     """Minimise ``fn`` as R's ``optim(x0, fn, method = "BFGS")`` does (numerical gradient).
 
@@ -79,17 +94,7 @@ def bfgs(fn: Callable, x0, fixed=None, maxit: int = 100, reltol: float = RELTOL)
         t = -B @ g
         gradproj = float(t @ g)
         if gradproj < 0:
-            steplength, accpoint = 1.0, False
-            while True:
-                b = X + steplength * t
-                count = int(np.sum(10.0 + X == 10.0 + b))
-                if count < n:
-                    f = fn(b)
-                    accpoint = bool(np.isfinite(f) and f <= fmin + gradproj * steplength * 1e-4)
-                    if not accpoint:
-                        steplength *= 0.2
-                if count == n or accpoint:
-                    break
+            b, f, count, steplength = _line_search(fn, X, t, f, fmin, gradproj)
             if not abs(f - fmin) > reltol * (abs(fmin) + reltol):
                 count, fmin = n, f
             if count < n:

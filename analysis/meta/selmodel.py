@@ -189,8 +189,8 @@ def _fit(y, v, steps, group, counts, cuts, base, level) -> SelectionResult:
     ll = -negll(opt.par)
     eps4 = np.finfo(float).eps ** 0.25
     if np.any(delta <= eps4) or np.any(delta >= DELTA_MAX - 100 * eps4):
-        warnings.warn("selection model: one or more delta estimates are (almost) equal to their bound 0 or 100",
-                      RuntimeWarning, stacklevel=3)
+        warnings.warn("selection model: one or more delta estimates are (almost) equal to their bound "
+                      "0 or 100", RuntimeWarning, stacklevel=3)
     se = _standard_errors(lambda th: negll(th, transformed=False), np.r_[beta, tau2, delta])
     crit = -special.ndtri((1 - level / 100) / 2)
     fe = base.to_dict()

@@ -50,7 +50,8 @@ def _inputs(yi, vi, minimum: int) -> tuple[np.ndarray, np.ndarray]:
     return y, v
 
 
-def wls_intercept(y: np.ndarray, X: np.ndarray, w: np.ndarray, method: str, level: float = 95.0) -> WLSIntercept:
+def wls_intercept(y: np.ndarray, X: np.ndarray, w: np.ndarray, method: str,
+                  level: float = 95.0) -> WLSIntercept:
     """Weighted least squares of ``y`` on ``X`` (first column the intercept), inference as ``lm``:
     residual variance sum(w e²)/(k - p), t with k - p degrees of freedom."""
     k, p = X.shape

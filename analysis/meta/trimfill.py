@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-from scipy import stats
 
 from analysis.meta.fit import MetaResult, rma
 
@@ -25,21 +23,13 @@ def trimfill(res: MetaResult, estimator: str = "L0") -> dict:
 
     The side is chosen as metafor does, from the sign of the slope of a meta-regression on
     the standard error fitted with the model's method; the filled model is refitted with
-    the model's method and z-based inference (metafor does not pass ``test`` on).
-
-    Parameters
-    ----------
-    res : MetaResult
-        An intercept-only model.
-    estimator : {"L0", "R0"}
-        The estimator of the number of missing studies: L0 from the Wilcoxon rank sum,
-        R0 from the length of the rightmost run of ranks (metafor's ``estimator``).
+    the model's method and z-based inference (metafor does not pass ``test`` on). ``estimator``
+    (metafor's): "L0" from the Wilcoxon rank sum, "R0" from the rightmost run of ranks.
 
     Returns
     -------
     dict
-        ``k0``, ``side``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``tau2``, and the
-        filled studies ``filled_yi``, ``filled_vi``.
+        k0, side, estimate, se, ci_low, ci_high, tau2, and the filled studies filled_yi, filled_vi.
 
     References
     ----------
