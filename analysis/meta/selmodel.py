@@ -16,6 +16,7 @@ from scipy import special
 
 from analysis.meta.fit import rma
 from analysis.meta.optim import bfgs, hessian
+from analysis.meta.tau2 import ESTIMATORS
 
 DELTA_MAX = 100.0  # metafor's delta.max for step functions (delta.min is 0)
 
@@ -132,7 +133,9 @@ def selmodel(yi, vi, steps=(0.025,), method: str = "ML", level: float = 95.0) ->
     Studies are grouped by their one-sided p-value for a positive effect (metafor's
     ``alternative = "greater"``) at ``steps``; each interval after the first has a selection
     weight delta relative to the first (fixed at 1), estimated jointly with the mean and tau².
-    ``steps = (0.025,)`` is the three-parameter model (3PSM), ``(0.025, 0.5)`` the 4PSM.
+    ``steps = (0.025,)`` is the three-parameter model (3PSM), ``(0.025, 0.5)`` the 4PSM. Any
+    random-effects ``method`` gives the same fit: metafor refits the model by ML (the fixed-effect
+    selection model is not implemented). Only ``alternative = "greater"`` is implemented.
 
     As metafor, an empty interval other than the first stops the fit (ValueError: its delta is
     not identified); an empty first interval is allowed. The fit also stops when R's BFGS would
@@ -151,8 +154,8 @@ def selmodel(yi, vi, steps=(0.025,), method: str = "ML", level: float = 95.0) ->
     the presence of publication bias. *Psychometrika*, 60, 419-435.
     Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. *JSS*, 36(3).
     """
-    if method != "ML":
-        raise ValueError("metafor refits selection models by maximum likelihood: method must be 'ML'")
+    if method not in ESTIMATORS:  # metafor refits any random-effects model by ML
+        raise ValueError(f"method must be a tau² estimator ({', '.join(ESTIMATORS)}); the fit is by ML")
     y = np.asarray(yi, dtype=float).ravel()
     v = np.asarray(vi, dtype=float).ravel()
     steps_arr = np.unique(np.asarray(steps, dtype=float))

@@ -191,3 +191,10 @@ def test_selection_model_refuses_empty_intervals_but_not_an_empty_first_one():
         selmodel(-y, v)  # every p <= .025: the second interval is empty
     with pytest.raises(ValueError, match="too small"):
         selmodel(y[:2], v[:2], steps=(0.025, 0.5))
+
+
+def test_selection_model_refits_any_random_effects_model_by_ml():
+    y, v = data(CASES[0])
+    assert selmodel(y, v, method="REML").to_dict() == selmodel(y, v, method="ML").to_dict()
+    with pytest.raises(ValueError):
+        selmodel(y, v, method="FE")
