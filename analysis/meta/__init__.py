@@ -26,6 +26,9 @@ _WHERE = {
     "egger": "regtest",
     "SubgroupResult": "subgroups", "subgroup_analysis": "subgroups",
     "trimfill": "trimfill",
+    "SelectionResult": "selmodel", "selmodel": "selmodel",
+    "WLSIntercept": "small_study", "peese": "small_study", "pet": "small_study", "pet_peese": "small_study",
+    "WAAPResult": "waap", "waap_wls": "waap", "wls": "waap",
 }
 
 __all__ = sorted(_WHERE)

@@ -7,18 +7,29 @@ import numpy as np
 from analysis.meta.fit import MetaResult, rma
 
 
-def trimfill(res: MetaResult) -> dict:
-    """Duval and Tweedie's trim-and-fill with the L0 estimator (metafor's ``trimfill`` defaults).
+def _k0(signed: np.ndarray, k: int, estimator: str) -> int:
+    """Number of missing studies from the signed ranks of the centred effects (Duval & Tweedie, 2000)."""
+    if estimator == "L0":
+        sr = signed[signed > 0].sum()
+        return max(0, int(round((4 * sr - k * (k + 1)) / (2 * k - 1))))
+    negative = signed[signed < 0]
+    if len(negative) == 0:  # metafor's max() of nothing is -Inf and the next refit fails
+        raise RuntimeError("trim-and-fill (R0) found no study below the estimate")
+    return max(0, int(k - np.max(-negative) - 1))  # R0: the rightmost run of positive ranks, less one
+
+
+def trimfill(res: MetaResult, estimator: str = "L0") -> dict:
+    """Duval and Tweedie's trim-and-fill with the L0 (default) or R0 estimator, as metafor's ``trimfill``.
 
     The side is chosen as metafor does, from the sign of the slope of a meta-regression on
     the standard error fitted with the model's method; the filled model is refitted with
-    the model's method and z-based inference (metafor does not pass ``test`` on).
+    the model's method and z-based inference (metafor does not pass ``test`` on). ``estimator``
+    (metafor's): "L0" from the Wilcoxon rank sum, "R0" from the rightmost run of ranks.
 
     Returns
     -------
     dict
-        ``k0``, ``side``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``tau2``, and the
-        filled studies ``filled_yi``, ``filled_vi``.
+        k0, side, estimate, se, ci_low, ci_high, tau2, and the filled studies filled_yi, filled_vi.
 
     References
     ----------
@@ -27,6 +38,8 @@ def trimfill(res: MetaResult) -> dict:
     """
     if res.p != 1:
         raise ValueError("trim-and-fill applies to models without moderators")
+    if estimator not in ("L0", "R0"):
+        raise ValueError(f"unknown estimator {estimator!r}; choose L0 or R0")
     y0, v0, k = res.yi, res.vi, res.k
     slope = rma(y0, v0, method=res.method, mods=np.sqrt(v0)).beta[1]
     side = "right" if slope < 0 else "left"
@@ -44,9 +57,7 @@ def trimfill(res: MetaResult) -> dict:
         yc = y - beta
         ranks = np.empty(k)
         ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)
-        signed = np.sign(yc) * ranks
-        sr = signed[signed > 0].sum()
-        k0 = max(0, int(round((4 * sr - k * (k + 1)) / (2 * k - 1))))
+        k0 = _k0(np.sign(yc) * ranks, k, estimator)
     if k0 == 0:
         fit = res  # metafor returns the model itself, with its own inference
         filled_y, filled_v = np.array([]), np.array([])
