@@ -59,19 +59,25 @@ def read_cipriani_arms(path: str | Path) -> pd.DataFrame:
     return arms
 
 
-def cipriani_vs_placebo(arms: pd.DataFrame, active_class: str = "SSRI", drugs=None, name: str = "cipriani") -> pd.DataFrame:
-    """Active-vs-placebo response comparisons from the GRISELDA arms, one row per trial.
+OUTCOMES = {"response": "responders", "dropout": "Dropouts_total_num", "dropout_ae": "Dropouts_sideeffects_num"}
+
+
+def cipriani_vs_placebo(arms: pd.DataFrame, active_class: str = "SSRI", drugs=None, name: str = "cipriani",
+                        outcome: str = "response") -> pd.DataFrame:
+    """Active-vs-placebo comparisons from the GRISELDA arms, one row per trial.
 
     Parameters
     ----------
     arms : DataFrame
         From :func:`read_cipriani_arms`.
     active_class : {"SSRI", "any"}
-        Which arms count as active: the SSRIs (citalopram, escitalopram, fluoxetine,
-        fluvoxamine, paroxetine, sertraline, vilazodone and vortioxetine as classed in the
-        dataset's ``drug_class_ssri``) or every antidepressant.
+        Which arms count as active: the SSRIs as classed in the dataset's ``drug_class_ssri``,
+        or every antidepressant.
     drugs : list of str, optional
         Restrict to these drugs (``drug_base`` names).
+    outcome : {"response", "dropout", "dropout_ae"}
+        Responders (imputed for dropouts by the authors), all-cause dropouts, or dropouts due to
+        adverse events; the denominator is the number randomised (intention to treat).
 
     Returns
     -------
@@ -81,45 +87,42 @@ def cipriani_vs_placebo(arms: pd.DataFrame, active_class: str = "SSRI", drugs=No
 
     Notes
     -----
-    Multi-arm trials: all eligible active arms of a trial (e.g. several doses) are combined
-    into one arm by summing responders and patients, and so are placebo arms, so that no
-    placebo group is counted twice (Cochrane Handbook, section 23.3.4). Arms without a
-    response count are left out. The denominator is the number randomised (intention to
-    treat), as in Cipriani et al. (2018), whose responders were imputed for dropouts.
+    All eligible active arms of a multi-arm trial (e.g. several doses) are combined by summing
+    events and patients, and so are placebo arms, so that no placebo group is counted twice
+    (Cochrane Handbook, section 23.3.4). Arms without the outcome are left out.
 
     References
     ----------
     Cipriani, A., Furukawa, T. A., Salanti, G., et al. (2018). Comparative efficacy and
     acceptability of 21 antidepressant drugs. *Lancet*, 391, 1357-1366.
     """
-    usable = arms.dropna(subset=["responders", "n"])
+    events = OUTCOMES[outcome]
+    usable = arms.dropna(subset=[events, "n"])
     is_placebo = usable["drug_class_ssri"] == "placebo"
     is_active = ~is_placebo if active_class == "any" else usable["drug_class_ssri"] == active_class
     if drugs:
         is_active &= usable["drug_base"].isin([d.lower() for d in drugs])
-    rows = []
-    for study, group in usable.groupby("StudyID", sort=True):
-        act = group[is_active.loc[group.index]]
-        pla = group[is_placebo.loc[group.index]]
-        if act.empty or pla.empty:
-            continue
-        drug_names = sorted(act["drug_base"].unique())
-        rows.append(
-            {
-                "study": study,
-                "year": group["year"].iloc[0],
-                "published": bool(group["published"].iloc[0]),
-                "subgroup": drug_names[0] if len(drug_names) == 1 else "multiple",
-                "treat_events": act["responders"].sum(),
-                "treat_n": act["n"].sum(),
-                "ctrl_events": pla["responders"].sum(),
-                "ctrl_n": pla["n"].sum(),
-                LINE: int(group[LINE].iloc[0]),
-            }
-        )
-    trials = pd.DataFrame(rows)
+    rows = [_combine(study, group, group[is_active.loc[group.index]], group[is_placebo.loc[group.index]], events)
+            for study, group in usable.groupby("StudyID", sort=True)]
+    trials = pd.DataFrame([r for r in rows if r is not None])
     if trials.empty:
         raise DataError([Problem(name, None, "drug_class_ssri", f"no placebo-controlled trial with a '{active_class}' arm")])
     return validate_trials(trials, "RR", name)
 
 
+def _combine(study, group, act, pla, events) -> dict | None:
+    """One trial's active arms summed against its placebo arms (None without both)."""
+    if act.empty or pla.empty:
+        return None
+    drug_names = sorted(act["drug_base"].unique())
+    return {
+        "study": study,
+        "year": group["year"].iloc[0],
+        "published": bool(group["published"].iloc[0]),
+        "subgroup": drug_names[0] if len(drug_names) == 1 else "multiple",
+        "treat_events": act[events].sum(),
+        "treat_n": act["n"].sum(),
+        "ctrl_events": pla[events].sum(),
+        "ctrl_n": pla["n"].sum(),
+        LINE: int(group[LINE].iloc[0]),
+    }
