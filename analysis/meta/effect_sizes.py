@@ -12,7 +12,7 @@ is computed here.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+
 from scipy.special import gammaln
 
 MEASURES = ("RR", "OR", "RD", "SMD", "GEN")
@@ -93,7 +93,7 @@ def smd_effects(treat_mean, treat_sd, treat_n, ctrl_mean, ctrl_sd, ctrl_n):
     return g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
 
 
-def effect_sizes(data: pd.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarray]:
+def effect_sizes(data, measure: str) -> tuple[np.ndarray, np.ndarray]:
     """Effect sizes and variances for every row of a trial table in the project schema.
 
     Parameters
@@ -109,7 +109,14 @@ def effect_sizes(data: pd.DataFrame, measure: str) -> tuple[np.ndarray, np.ndarr
     """
     if measure not in MEASURES:
         raise ValueError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}")
-    cols = [data[c].to_numpy(dtype=float) for c in COLUMNS_FOR_MEASURE[measure]]
+    return effect_arrays({c: data[c].to_numpy(dtype=float) for c in COLUMNS_FOR_MEASURE[measure]}, measure)
+
+
+def effect_arrays(columns: dict, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`effect_sizes` from a dict of arrays (the columns of ``measure``), without pandas."""
+    if measure not in MEASURES:
+        raise ValueError(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}")
+    cols = [np.asarray(columns[c], dtype=float) for c in COLUMNS_FOR_MEASURE[measure]]
     if measure in ("RR", "OR", "RD"):
         return binary_effects(*cols, measure=measure)
     if measure == "SMD":
