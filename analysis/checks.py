@@ -40,7 +40,8 @@ def _row(analysis: str, res: MetaResult | None, note: str = "") -> dict:
 def _subset(res: MetaResult, keep: np.ndarray, analysis: str, note: str) -> dict:
     if keep.sum() < 2:
         return _row(analysis, None, f"{int(keep.sum())} studies left; not pooled")
-    return _row(analysis, rma(res.yi[keep], res.vi[keep], method=res.method, hksj=res.hksj), note)
+    fit = rma(res.yi[keep], res.vi[keep], method=res.method, hksj=res.hksj, exact=res.exact)
+    return _row(analysis, fit, note)
 
 
 def check_overall(res, data):
@@ -48,11 +49,12 @@ def check_overall(res, data):
 
 
 def check_estimators(res, data):
-    return [_row(f"tau2 estimator {m}", rma(res.yi, res.vi, method=m, hksj=res.hksj)) for m in METHODS if m != res.method]
+    return [_row(f"tau2 estimator {m}", rma(res.yi, res.vi, method=m, hksj=res.hksj, exact=res.exact))
+            for m in METHODS if m != res.method]
 
 
 def check_hksj(res, data):
-    other = rma(res.yi, res.vi, method=res.method, hksj=not res.hksj)
+    other = rma(res.yi, res.vi, method=res.method, hksj=not res.hksj, exact=res.exact)
     return [_row("with HKSJ" if other.hksj else "without HKSJ", other)]
 
 

@@ -9,6 +9,7 @@ frozen results (``to_dict()``, ``to_frame()``) or data frames out.
 0.2917
 """
 
+from analysis.meta.confint import q_profile
 from analysis.meta.conversions import from_proportions, log_or_to_smd, nnt_from_smd, smd_to_log_or
 from analysis.meta.cumul import cumulative, cumulative_summary
 from analysis.meta.effect_sizes import MEASURES, RATIO_MEASURES, COLUMNS_FOR_MEASURE, effect_sizes
@@ -16,6 +17,7 @@ from analysis.meta.fit import METHODS, MetaResult, fit_row, pooled_proportion, r
 from analysis.meta.influence import influence
 from analysis.meta.leave1out import leave_one_out, leave_one_out_summary
 from analysis.meta.outliers import outliers
+from analysis.meta.predict import predict, prop_above, se_tau2
 from analysis.meta.regtest import egger
 from analysis.meta.subgroups import SubgroupResult, subgroup_analysis
 from analysis.meta.trimfill import trimfill
@@ -24,5 +26,6 @@ __all__ = [
     "COLUMNS_FOR_MEASURE", "MEASURES", "METHODS", "RATIO_MEASURES", "MetaResult", "SubgroupResult",
     "cumulative", "cumulative_summary", "effect_sizes", "egger", "fit_row", "from_proportions", "influence",
     "leave_one_out", "leave_one_out_summary", "log_or_to_smd", "nnt_from_smd", "outliers", "pooled_proportion",
-    "rma", "smd_to_log_or", "subgroup_analysis", "trimfill",
+    "predict", "prop_above", "q_profile", "rma", "se_tau2", "smd_to_log_or", "subgroup_analysis",
+    "trimfill",
 ]
