@@ -14,8 +14,7 @@ def trimfill(res: MetaResult) -> dict:
 
     The side is chosen as metafor does, from the sign of the slope of a meta-regression on
     the standard error fitted with the model's method; the filled model is refitted with
-    the model's method and z-based inference (metafor does not pass ``test`` on), and with the
-    model's ``exact`` (in metafor, ``trimfill(res, control = ...)``).
+    the model's method and ``exact`` and z-based inference (metafor does not pass ``test`` on).
 
     Returns
     -------
@@ -31,7 +30,8 @@ def trimfill(res: MetaResult) -> dict:
     if res.p != 1:
         raise ValueError("trim-and-fill applies to models without moderators")
     y0, v0, k = res.yi, res.vi, res.k
-    slope = rma(y0, v0, method=res.method, mods=np.sqrt(v0), exact=res.exact).beta[1]
+    how = {"method": res.method, "exact": res.exact}
+    slope = rma(y0, v0, mods=np.sqrt(v0), **how).beta[1]
     side = "right" if slope < 0 else "left"
     y = -y0 if side == "right" else y0.copy()
     ix = np.argsort(y, kind="stable")
@@ -43,7 +43,7 @@ def trimfill(res: MetaResult) -> dict:
         iteration += 1
         if iteration > 100:
             raise RuntimeError("trim-and-fill did not converge")
-        beta = rma(y[: k - k0], v[: k - k0], method=res.method, exact=res.exact).estimate
+        beta = rma(y[: k - k0], v[: k - k0], **how).estimate
         yc = y - beta
         ranks = np.empty(k)
         ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)
@@ -57,8 +57,7 @@ def trimfill(res: MetaResult) -> dict:
         mirrored = 2 * beta - y[k - k0 :]
         filled_y = -mirrored if side == "right" else mirrored
         filled_v = v[k - k0 :]
-        fit = rma(np.concatenate([y0, filled_y]), np.concatenate([v0, filled_v]), method=res.method,
-                  exact=res.exact)
+        fit = rma(np.concatenate([y0, filled_y]), np.concatenate([v0, filled_v]), **how)
     return {
         "k0": k0,
         "side": side,
