@@ -32,7 +32,8 @@ def check_overall(res, rob):
 
 
 def check_estimators(res, rob):
-    return [_row(f"tau2 estimator {m}", rma(res.yi, res.vi, method=m, hksj=res.hksj, exact=res.exact)) for m in METHODS if m != res.method]
+    return [_row(f"tau2 estimator {m}", rma(res.yi, res.vi, method=m, hksj=res.hksj, exact=res.exact))
+            for m in METHODS if m != res.method]
 
 
 def check_hksj(res, rob):
