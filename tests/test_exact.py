@@ -17,7 +17,7 @@ from scipy import stats
 from analysis.meta import cumulative, leave_one_out, prop_above, se_tau2, trimfill
 from analysis.meta.effect_sizes import effect_sizes
 from analysis.meta.fit import METHODS, rma
-from analysis.validate import load_trials
+from analysis.review.trials import load_trials
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 EXACT = json.loads((REFERENCE_DIR / "metafor_exact_reference.json").read_text())
