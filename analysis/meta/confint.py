@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy import special
 
 from analysis.meta.tau2 import EXACT_CI_TOL, q_gen
 from analysis.meta.zeroin import R_DEFAULT_TOL, zeroin
@@ -37,7 +38,6 @@ def q_profile(res: MetaResult) -> dict:
     Viechtbauer, W. (2007). Confidence intervals for the amount of heterogeneity in
     meta-analysis. *Statistics in Medicine*, 26, 37-52.
     """
-    from scipy import stats  # here: fitting a model does not need scipy.stats
 
     if res.method == "FE":
         raise ValueError("the fixed-effect model has no tau²")
@@ -47,8 +47,8 @@ def q_profile(res: MetaResult) -> dict:
     alpha = 1 - res.level / 100
     tol = EXACT_CI_TOL if res.exact else R_DEFAULT_TOL
     tau2_min, tau2_max = min(0.0, res.tau2), max(100.0, res.tau2 * 10)
-    crit_u = stats.chi2.isf(alpha / 2, k - p)
-    crit_l = stats.chi2.ppf(alpha / 2, k - p)
+    crit_u = special.chdtri(k - p, alpha / 2)  # chi-square upper quantile (scipy.stats' chi2.isf)
+    crit_l = special.chdtri(k - p, 1 - alpha / 2)  # lower quantile (chi2.ppf)
 
     def qf(t):
         return q_gen(t, res.yi, res.vi, res.X)

@@ -65,7 +65,8 @@ def _header(header: list[str], name: str, column_map: dict) -> dict:
             raise DataError([Problem(name, 1, old, "column named in --map is missing")])
     index = {}
     for i, h in enumerate(names):
-        index[renamed.get(h, METAFOR.get(h, h))] = i
+        new = renamed.get(h, h)
+        index[METAFOR.get(new, new)] = i
     return index
 
 
