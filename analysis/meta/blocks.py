@@ -63,7 +63,7 @@ class Grouping:
             out.append(block)
         return out
 
-    def nested_in(self, other: "Grouping") -> bool:
+    def nested_in(self, other: Grouping) -> bool:
         """True when every cluster of ``self`` lies within one cluster of ``other``."""
         first = np.full(self.n_clusters, -1)
         first[self.codes] = other.codes
