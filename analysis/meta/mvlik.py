@@ -48,14 +48,30 @@ def _sum(parts) -> float:
 
 
 def inverse_blocks(vblocks: list, s_between: float, s_within: float) -> tuple[list, float]:
-    """W = M⁻¹ block by block, and log|M|."""
+    """W = M⁻¹ block by block, and log|M|.
+
+    Where a block of V is diagonal, M = D + sigma2_between J and Sherman-Morrison gives
+    W = D⁻¹ - c u u' with u = 1/diag(D), c = sigma2_between / (1 + sigma2_between sum(u)) and
+    log|M| = sum(log d) + log(1 + sigma2_between sum(u)); other blocks go through LAPACK.
+    """
     ws, logdet = [], 0.0
     for vb in vblocks:
         n = vb.shape[-1]
-        m = vb + s_within * np.eye(n) + s_between
-        chol = np.linalg.cholesky(m)
-        logdet += 2 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
-        ws.append(np.linalg.inv(m))
+        d = np.diagonal(vb, axis1=1, axis2=2)
+        if not np.any(vb - d[:, :, None] * np.eye(n)):
+            d = d + s_within
+            u = 1 / d
+            su = u.sum(axis=1)
+            c = s_between / (1 + s_between * su)
+            w = -c[:, None, None] * u[:, :, None] * u[:, None, :]
+            w[:, np.arange(n), np.arange(n)] += u
+            logdet += float(np.log(d).sum() + np.log1p(s_between * su).sum())
+        else:
+            m = vb + s_within * np.eye(n) + s_between
+            chol = np.linalg.cholesky(m)
+            logdet += 2 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
+            w = np.linalg.inv(m)
+        ws.append(w)
     return ws, logdet
 
 
