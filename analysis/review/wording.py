@@ -69,3 +69,13 @@ def estimate_with_ci(estimate: float, low: float, high: float, digits: int = 2) 
     if estimate != estimate:  # NaN
         return "not fitted"
     return f"{estimate:.{digits}f} ({low:.{digits}f} to {high:.{digits}f})"
+
+
+def more_or_fewer(difference: int, noun: str = "") -> str:
+    """A signed count in words: ``44 more``, ``7 fewer``, ``no more and no fewer``."""
+    tail = f" {noun}" if noun else ""
+    if difference > 0:
+        return f"{difference:,} more{tail}"
+    if difference < 0:
+        return f"{-difference:,} fewer{tail}"
+    return f"no more and no fewer{tail}"
