@@ -192,7 +192,8 @@ def rma_mv(yi, vi, cluster, *, V=None, method: str = "REML", test: str = "z", le
     q = max(0.0, fixed.rss)
     return MultilevelResult(
         yi=y, cluster=cluster, V=V, method=method, test=test, level=level, k=k, k_clusters=grp.n_clusters,
-        estimate=fit.mu, se=se, stat=float(stat), p=float(p), ci_low=fit.mu - crit * se, ci_high=fit.mu + crit * se,
+        estimate=fit.mu, se=se, stat=float(stat), p=float(p), ci_low=float(fit.mu - crit * se),
+        ci_high=float(fit.mu + crit * se),
         q=q, p_q=float(special.chdtrc(k - 1, q)), sigma2_between=float(theta[0]), sigma2_within=float(theta[1]),
         i2_between=float(100 * theta[0] / denom), i2_within=float(100 * theta[1] / denom), df=df,
         loglik=fit.loglik, iterations=iterations,
