@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.meta import che, rma_mv  # noqa: E402
+from analysis.meta import che, rma_mv
 
 R_SCRIPT = """
 suppressMessages(library(metafor))
@@ -67,7 +67,8 @@ def metafor_time(k: int, clusters: int) -> tuple[float, np.ndarray] | None:
         lines = ["yi,vi,cl,es"] + [f"{y:.17g},{v:.17g},{c},{i}" for i, (y, v, c) in enumerate(zip(yi, vi, cluster))]
         csv.write_text("\n".join(lines) + "\n")
         script.write_text(R_SCRIPT)
-        out = subprocess.run(["Rscript", str(script), str(csv)], capture_output=True, text=True, timeout=3600)
+        out = subprocess.run(["Rscript", str(script), str(csv)], capture_output=True, text=True, timeout=3600,
+                             check=False)
     if out.returncode != 0:
         return None
     values = [float(x) for x in out.stdout.split()]
