@@ -175,10 +175,15 @@ def rma_mv(yi, vi, cluster, *, V=None, method: str = "REML", test: str = "z", le
     grp = grouping(cluster)
     vblocks = grp.stack(V.rows, V.cols, V.vals)
     ys = grp.gather(y)
-    k = len(y)
     total = max(0.001, float(np.var(y, ddof=1)) - float(V.diagonal().mean()))
     theta, fit, iterations = maximise(vblocks, ys, method == "REML", np.array([total / 2, total / 2]))
     fixed = evaluate(np.zeros(2), vblocks, ys, True)
+    return _result(y, cluster, V, grp.n_clusters, method, test, level, theta, fit, fixed, iterations)
+
+
+def _result(y, cluster, V, n_clusters, method, test, level, theta, fit, fixed, iterations) -> MultilevelResult:
+    """Inference on the intercept, QE and I² per level from the converged fit."""
+    k = len(y)
     typical = (k - 1) / fixed.tr_p
     se = float(np.sqrt(1 / fit.S))
     stat = fit.mu / se
@@ -191,9 +196,10 @@ def rma_mv(yi, vi, cluster, *, V=None, method: str = "REML", test: str = "z", le
     denom = theta.sum() + typical
     q = max(0.0, fixed.rss)
     return MultilevelResult(
-        yi=y, cluster=cluster, V=V, method=method, test=test, level=level, k=k, k_clusters=grp.n_clusters,
-        estimate=fit.mu, se=se, stat=float(stat), p=float(p), ci_low=fit.mu - crit * se, ci_high=fit.mu + crit * se,
-        q=q, p_q=float(special.chdtrc(k - 1, q)), sigma2_between=float(theta[0]), sigma2_within=float(theta[1]),
+        yi=y, cluster=cluster, V=V, method=method, test=test, level=level, k=k, k_clusters=n_clusters,
+        estimate=fit.mu, se=se, stat=float(stat), p=float(p), ci_low=float(fit.mu - crit * se),
+        ci_high=float(fit.mu + crit * se), q=q, p_q=float(special.chdtrc(k - 1, q)),
+        sigma2_between=float(theta[0]), sigma2_within=float(theta[1]),
         i2_between=float(100 * theta[0] / denom), i2_within=float(100 * theta[1] / denom), df=df,
         loglik=fit.loglik, iterations=iterations,
     )
