@@ -86,7 +86,7 @@ def footnotes(judgment: dict) -> list[str]:
     return notes
 
 
-def summary_row(key: str, outcome: str, ind: Indicators, judgment: dict, comments: str) -> dict:
+def summary_row(key: str, outcome: str, ind: Indicators, judgment: dict, comments: str, label: str | None = None) -> dict:
     """A row of the Summary of Findings table (Cochrane/GRADE layout)."""
     if ind.measure == "RR" and ind.control_risk is not None:
         risk = absolute_effects(ind.control_risk, ind.estimate, ind.ci_low, ind.ci_high)
@@ -101,7 +101,7 @@ def summary_row(key: str, outcome: str, ind: Indicators, judgment: dict, comment
     marks = "".join(chr(ord("a") + i) for i in range(len(notes)))
     return {
         "key": key,
-        "outcome": f"{comparison_label(key)}: {outcome}",
+        "outcome": f"{label or comparison_label(key)}: {outcome}",
         "risk with control": with_control,
         "risk with intervention (95% CI)": with_intervention,
         "relative effect (95% CI)": relative,

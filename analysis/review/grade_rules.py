@@ -12,9 +12,10 @@ Thresholds, with their sources:
   studies at moderate or high risk of bias").
 - inconsistency: one level when I² is at least 50% and the 95% prediction interval includes no
   effect (GRADE guidelines 7; the prediction interval shows whether effects point both ways).
-- imprecision: one level when the confidence interval includes no effect or the total number
-  of participants is below the optimal information size (OIS); two levels when the interval
-  includes both an important benefit and an important harm (GRADE guidelines 6). The minimal
+- imprecision: one level when the confidence interval includes both no effect and an important
+  effect, or the total number of participants is below the optimal information size (OIS); two
+  levels when the interval includes both an important benefit and an important harm (GRADE
+  guidelines 6). A precise null result (an interval within the MID either side) is not downgraded. The minimal
   important difference (MID) is a risk ratio of 1.25 (GRADE's default 25% relative change) or
   a standardised mean difference of 0.24 (Cuijpers et al., 2014); the OIS is the two-arm sample
   size that detects the MID with alpha 0.05 (two-sided) and power 0.80.
@@ -105,14 +106,17 @@ def imprecision(ind: Indicators) -> tuple[int, str]:
     mid = MID[ind.measure]
     harm = 1 / mid if ind.measure == "RR" else -mid
     ois = optimal_information_size(ind.measure, ind.control_risk) if ind.measure == "SMD" or ind.control_risk else None
+    important = ind.ci_high >= mid or ind.ci_low <= harm
     if ind.ci_low <= harm and ind.ci_high >= mid:
         return -2, "the confidence interval includes both an important benefit and an important harm"
-    if _includes(ind.ci_low, ind.ci_high, ind.null):
-        return -1, "the confidence interval includes no effect"
+    if _includes(ind.ci_low, ind.ci_high, ind.null) and important:
+        return -1, "the confidence interval includes both no effect and an important effect"
     if ois is not None and ind.participants is not None and ind.participants < ois:
         return -1, f"{ind.participants:,} participants, fewer than the optimal information size of {ois:,}"
-    size = f"{ind.participants:,} participants (optimal information size {ois:,})" if ind.participants and ois else ""
-    return 0, "the confidence interval excludes no effect" + (f"; {size}" if size else "")
+    size = f"; {ind.participants:,} participants (optimal information size {ois:,})" if ind.participants and ois else ""
+    if _includes(ind.ci_low, ind.ci_high, ind.null):
+        return 0, "the confidence interval includes no effect but excludes important effects" + size
+    return 0, "the confidence interval excludes no effect" + size
 
 
 def indirectness(ind: Indicators) -> tuple[int, str]:
