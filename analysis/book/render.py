@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 
 from analysis.book import params as parameters
+from analysis.book.escape import csv_cell
 from analysis.book.execute import BuildError
 from analysis.book.params import ROOT
 
@@ -39,10 +40,10 @@ def add_downloads(executed: Path, book: Path, chapter_params: dict, chapter_rows
         if path is not None and path.is_file() and parameters.is_path_parameter(parameters.defaults()[executed.stem][key]):
             shutil.copy2(path, folder / path.name)
             links.append(f"- {key}: {{download}}`{path.name} <../downloads/{executed.stem}/{path.name}>`")
-    with open(folder / "results.csv", "w", newline="") as fh:
+    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
         writer.writeheader()
-        writer.writerows(chapter_rows)
+        writer.writerows({**r, "value": csv_cell(r["value"])} for r in chapter_rows)
     links.append(f"- every value in this chapter's text: {{download}}`results.csv <../downloads/{executed.stem}/results.csv>`")
     nb = nbformat.read(executed, as_version=4)
     cell = nbformat.v4.new_markdown_cell("## Downloads\n\nThe exact files this chapter read and the values it computed (CSV).\n\n" + "\n".join(links))

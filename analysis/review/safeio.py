@@ -243,9 +243,7 @@ def parse_yaml(text: str, name: str):
         return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        what = err.problem or err.context or "not valid YAML"
-        if not isinstance(err, yaml.constructor.ConstructorError):
-            what = f"not valid YAML: {what}"
+        what = f"not valid YAML: {err.problem or err.context or 'unreadable'}"
         _refuse(name, what, mark.line + 1 if mark else None, f"character {mark.column + 1}" if mark else None)
     except yaml.YAMLError as err:
         _refuse(name, f"not valid YAML: {err}")
