@@ -14,7 +14,8 @@ is not current, a temporary link) is removed by the next one. The release id is 
 key, so two builds of the same inputs lay out byte-identical folders.
 
 A build folder of the older layout (real folders ``_build/html`` ...) is converted on the first
-publish: each real folder is exchanged with its symlink in one ``renameat2(RENAME_EXCHANGE)``.
+publish (:func:`migrate`): its outputs become ``releases/legacy`` (hard links), and each real folder
+is exchanged with its symlink in one ``renameat2(RENAME_EXCHANGE)``.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def publish(staging: Path, build_dir: Path, names, key: str = "") -> Path:
         The new release folder.
     """
     build_dir = Path(build_dir)
+    migrate(build_dir, names)
     previous = current_release(build_dir)
     release = new_release(build_dir, key)
     for name in names:
@@ -112,9 +114,6 @@ def publish(staging: Path, build_dir: Path, names, key: str = "") -> Path:
         elif previous is not None and (previous / name).exists():
             source = previous / name
             shutil.copytree(source, release / name) if source.is_dir() else shutil.copy2(source, release / name)
-        elif not (build_dir / name).is_symlink() and (build_dir / name).exists():  # the older layout
-            source = build_dir / name
-            shutil.copytree(source, release / name) if source.is_dir() else shutil.copy2(source, release / name)
     # the atomic step: current -> the new release
     _link(build_dir, CURRENT, f"{RELEASES}/{release.name}")
     for name in names:
@@ -122,6 +121,36 @@ def publish(staging: Path, build_dir: Path, names, key: str = "") -> Path:
             _link(build_dir, name, f"{CURRENT}/{name}")
     clean(build_dir)
     return release
+
+
+def _link_copy(source: Path, dest: Path) -> None:
+    """Copy a file or a tree as hard links (no extra space), or by copying where links fail."""
+    def copy(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+    shutil.copytree(source, dest, copy_function=copy, symlinks=True) if source.is_dir() else copy(source, dest)
+
+
+def migrate(build_dir: Path, names) -> None:
+    """Turn a build folder of the older layout (real ``html``, ``notebooks`` ...) into a release
+    without ever showing an incomplete book: the old outputs are linked into ``releases/legacy``,
+    ``current`` is pointed at it, and each real path is then exchanged for a symlink to the same
+    content."""
+    real = [name for name in names if (build_dir / name).exists() and not (build_dir / name).is_symlink()]
+    if not real:
+        return
+    if current_release(build_dir) is None:
+        legacy = Path(build_dir) / RELEASES / "legacy"
+        _remove(legacy)
+        legacy.mkdir(parents=True)
+        for name in real:
+            _link_copy(build_dir / name, legacy / name)
+        _link(build_dir, CURRENT, f"{RELEASES}/legacy")
+    for name in real:
+        if (build_dir / CURRENT / name).exists():
+            _link(build_dir, name, f"{CURRENT}/{name}")
 
 
 def clean(build_dir: Path) -> None:
