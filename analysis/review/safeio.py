@@ -245,8 +245,12 @@ def parse_yaml(text: str, name: str):
         mark = err.problem_mark or err.context_mark
         what = f"not valid YAML: {err.problem or err.context or 'unreadable'}"
         _refuse(name, what, mark.line + 1 if mark else None, f"character {mark.column + 1}" if mark else None)
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow (control characters)
+        line, col = position(text, err.position)
+        _refuse(name, f"not valid YAML: character {err.character!r} is not allowed (a control character)", line,
+                f"character {col}")
     except yaml.YAMLError as err:
-        _refuse(name, f"not valid YAML: {err}")
+        _refuse(name, f"not valid YAML: {err}", 1)
     except RecursionError:
         _refuse(name, "nested too deeply")
 
