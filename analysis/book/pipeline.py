@@ -8,9 +8,7 @@ at a time per build folder (a ``flock`` on ``_build/.lock``). ``data/`` is only 
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import errno
 import json
 import os
 import re
@@ -26,6 +24,7 @@ from analysis.book import changelog
 from analysis.book import params as parameters
 from analysis.book.cache import BOOK_DIRS, BOOK_FILES, book_key, dependency_key
 from analysis.book.execute import BuildError, execute, executed_key
+from analysis.book.guard import BuildBusy, build_lock, os_error_message, write_atomic
 from analysis.book.inputs import validate_all, validate_datasets
 from analysis.book.escape import csv_cell
 from analysis.book.publish import clean, publish
@@ -99,16 +98,6 @@ def plan(resolved: dict, executed_dir: Path, previous: Path) -> tuple[dict, list
         else:
             jobs[nb] = chapter_params
     return jobs, reused, keys
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that no reader ever sees it half-written (a temporary file, then os.replace)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def run_notebooks(jobs: dict, executed_dir: Path, keys: dict | None = None) -> None:
@@ -204,30 +193,6 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
         return _build(resolved, pdf, build_dir)
 
 
-@contextlib.contextmanager
-def build_lock(build_dir: Path, wait: bool = True):
-    """Hold ``build_dir/.lock`` (``fcntl.flock``) for the whole build: a second build in the same
-    checkout says so and waits (or, with ``wait=False``, raises :class:`BuildBusy`)."""
-    import fcntl
-
-    with open(Path(build_dir) / ".lock", "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not wait:
-                raise BuildBusy(f"another build is running in {build_dir}; try again when it has finished") from None
-            print(f"another build is running in {build_dir}; waiting for it to finish ...", file=sys.stderr, flush=True)
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-class BuildBusy(RuntimeError):
-    """Another build holds the lock of the build folder."""
-
-
 def _build(resolved: dict, pdf: bool, build_dir: Path) -> dict:
     t0 = time.perf_counter()
     staging = build_dir / ".staging"
@@ -273,18 +238,6 @@ def _outputs(build_dir: Path, pdf: bool) -> dict:
     if pdf:
         result["pdf"] = build_dir / "pdf" / "book.pdf"
     return result
-
-
-def os_error_message(err: OSError, build_dir: Path | None = None) -> str:
-    """One line saying what to free or fix when the file system refuses a write."""
-    where = err.filename or build_dir or ROOT / "_build"
-    if err.errno in (errno.ENOSPC, errno.EDQUOT):
-        return (f"error: no space left on the device while writing {where}: free some space there (or remove "
-                f"old builds) and build again; nothing was published and the previous book is unchanged")
-    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return (f"error: cannot write {where} ({err.strerror}): make the build folder writable (or remove it) "
-                f"and build again; the previous book is unchanged")
-    return f"error: {err.strerror or err} ({where}); nothing was published and the previous book is unchanged"
 
 
 def main(args) -> int:

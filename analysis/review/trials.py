@@ -65,12 +65,7 @@ def read_rows(path: str | Path, delimiter: str = ",", decimal: str = ".") -> pd.
                 column = header[long[0]].strip()
         raise DataError([Problem(name, line, column, what)]) from None
     names = [h.strip() for h in header]
-    seen: dict[str, int] = {}
-    for number, column in enumerate(names, start=1):
-        if column in seen:
-            problems.insert(0, Problem(name, 1, column or f"#{number}",
-                                       f"duplicate column name (columns {seen[column]} and {number}); each column needs its own name"))
-        seen.setdefault(column, number)
+    problems = duplicate_columns(names, name) + problems
     if len(header) == 1:
         for other in (";", "\t", ","):
             if other != delimiter and other in header[0]:
@@ -84,6 +79,18 @@ def read_rows(path: str | Path, delimiter: str = ",", decimal: str = ".") -> pd.
         frame = frame.apply(lambda col: col.str.replace(decimal, ".", regex=False) if col.dtype == object else col)
     frame[LINE] = lines
     return frame
+
+
+def duplicate_columns(names: list[str], name: str) -> list[Problem]:
+    """Each header name used a second time (pandas would silently make a frame of two columns)."""
+    seen: dict[str, int] = {}
+    problems = []
+    for number, column in enumerate(names, start=1):
+        if column in seen:
+            problems.append(Problem(name, 1, column or f"#{number}",
+                                    f"duplicate column name (columns {seen[column]} and {number}); each column needs its own name"))
+        seen.setdefault(column, number)
+    return problems
 
 
 def validate_trials(frame: pd.DataFrame, measure: str, name: str, min_studies: int = 1) -> pd.DataFrame:
