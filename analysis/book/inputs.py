@@ -62,7 +62,7 @@ def validate_datasets(resolved: dict) -> dict:
                 continue
             seen.add(value)  # each file is read once, whichever chapters name it
             try:
-                frames[value] = frame = reader(ROOT / value)
+                frames[value] = frame = reader(parameters.ROOT / value)
             except DataError as err:
                 problems.extend(err.problems)
                 continue
@@ -70,7 +70,7 @@ def validate_datasets(resolved: dict) -> dict:
             # a second file under the same parameter (one chapter overridden) is recorded as chapter.parameter
             manifest[key if key not in manifest else f"{chapter}.{key}"] = {
                 "file": value,
-                "sha256": sha256(ROOT / value),
+                "sha256": sha256(parameters.ROOT / value),
                 "rows": int(len(frame)),
                 "studies": sorted(set(map(str, ids))) if ids is not None else [],
             }

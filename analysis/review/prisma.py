@@ -49,14 +49,10 @@ def read_search_flow(path: str | Path) -> dict:
         identified, exclusions at full text that do not add up to the reports assessed minus
         the studies included), each naming the file, the line and the key.
     """
+    from analysis.review.safeio import load_json  # refuses non-files, non-UTF-8, duplicate keys, deep nesting
+
     path, name = Path(path), str(path)
-    if not path.is_file():
-        raise DataError([Problem(name, None, None, "file does not exist")])
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataError([Problem(name, err.lineno, None, f"not valid JSON: {err.msg}")]) from None
+    raw, text = load_json(path, "search-flow file")
     if not isinstance(raw, dict):
         raise DataError([Problem(name, 1, None, "expected a JSON object of counts")])
     problems, flow = [], {}
