@@ -95,7 +95,7 @@ def test_bad_search_flow_is_refused(tmp_path, edit, words):
 def test_search_flow_that_is_not_json(tmp_path):
     bad = tmp_path / "flow.json"
     bad.write_text('{\n "included": 3,\n oops\n}')
-    with pytest.raises(DataError, match=r"flow.json, line 3: not valid JSON"):
+    with pytest.raises(DataError, match=r"flow.json, line 3, column 'character [0-9]+': not valid JSON"):
         read_search_flow(bad)
 
 

@@ -43,11 +43,18 @@ SCHEMA: dict[str, dict] = {
     "therapy": {"type": "str", "max_length": 100},
     "pst_label": {"type": "str", "max_length": 200},
     "cbt_label": {"type": "str", "max_length": 200},
+    "linde2016": {"type": "file"},
+    "min_k_drug": {"type": "int", "min": 2, "max": 1000},
+    "primary_model": {"type": "str", "choices": ("independent", "aggregated", "threelevel", "che")},
+    "rho": {"type": "float", "min": 0.0, "max": 0.99},
+    "implausible_g": {"type": "float", "min": 0.5, "max": 100.0},
+    "self_report": {"type": "str", "choices": ("high", "low")},
+    "rob_domains": {"type": "list", "choices": ("sg", "ac", "ba", "itt"), "min_length": 1},
 }
 # Parameters (in any chapter) that take one of a fixed set of values.
 CHOICES = {name: spec["choices"] for name, spec in SCHEMA.items() if "choices" in spec}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
-_TYPES = {"file": str, "directory": str, "str": str, "int": int, "bool": bool}
+_TYPES = {"file": str, "directory": str, "str": str, "int": int, "bool": bool, "float": (int, float), "list": list}
 
 
 def _line_of(text: str, chapter: str, key: str | None = None) -> int | None:
@@ -97,10 +104,13 @@ def check_value(key: str, value) -> str | None:
     kind = spec["type"]
     want = _TYPES[kind]
     if isinstance(value, bool) and want is not bool or not isinstance(value, want):
-        return f"{value!r} is a {type(value).__name__}, expected {want.__name__}"
-    if kind == "int":
-        if not spec.get("min", value) <= value <= spec.get("max", value):
+        expected = {"file": "str", "directory": "str"}.get(kind, kind)
+        return f"{value!r} is a {type(value).__name__}, expected {expected}"
+    if kind in ("int", "float"):
+        if value != value or not spec.get("min", value) <= value <= spec.get("max", value):
             return f"{value!r} is out of range: must be {spec['min']} to {spec['max']}"
+    if kind == "list":
+        return _check_list(value, spec)
     if isinstance(value, str):
         if _CONTROL.search(value):
             return f"{value!r} contains a control character (line break, tab, NUL)"
@@ -110,6 +120,20 @@ def check_value(key: str, value) -> str | None:
             return f"a text of {len(value)} characters; at most {spec.get('max_length', 4096)}"
         if kind in ("file", "directory"):
             return _check_path(value, kind)
+    return None
+
+
+def _check_list(value: list, spec: dict) -> str | None:
+    """A list parameter: at least ``min_length`` items, each a text among ``choices`` (if any), no repeats."""
+    if len(value) < spec.get("min_length", 0):
+        return f"a list of {len(value)} items; at least {spec['min_length']}"
+    for item in value:
+        if not isinstance(item, str) or _CONTROL.search(item) or len(item) > spec.get("max_length", 200):
+            return f"{item!r} is not a short text"
+        if "choices" in spec and item not in spec["choices"]:
+            return f"{item!r} is not one of {', '.join(spec['choices'])}"
+    if len(set(value)) != len(value):
+        return "an item is listed twice"
     return None
 
 

@@ -7,7 +7,6 @@ counterpart, so the boxes are laid out here; the counts come from the files, nev
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from analysis.review.errors import DataError, Problem
