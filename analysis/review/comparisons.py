@@ -64,10 +64,14 @@ def primary_care(linde: str, active: str = "SSRI", method: str = "REML") -> Evid
 
 
 def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
-                          low_rob_items: int = 4) -> Evidence:
-    """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database."""
+                          low_rob_items: int = 4, outcome_selection: str = "auto",
+                          instrument_priority=None) -> Evidence:
+    """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database (one outcome per
+    comparison by ``outcome_selection``: see :func:`analysis.review.importers.metapsy.select_outcomes`)."""
     rows = read_metapsy_psyctr(psyctr)
-    trials = psychotherapy_trials(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr)
+    trials = psychotherapy_trials(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr,
+                                  outcome_selection=outcome_selection, instrument_priority=instrument_priority)
+    selection = dict(trials.attrs.get("outcome_selection", {}))
     yi, vi = effect_sizes(trials, "GEN")
     model = rma(yi, vi, method=method, hksj=hksj)
     extra = {
@@ -77,6 +81,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "checks": run_checks(trials, "GEN", method=method, hksj=hksj),
         "low_rob_share": float((trials["rob"] == "low").mean()),
         "studies_in_file": int(rows["study"].str.strip().nunique()),
+        "outcome_selection": selection,
     }
     return Evidence(trials, model, extra)
 
