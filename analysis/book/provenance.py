@@ -84,14 +84,16 @@ def files_read(params: dict, defaults: dict | None = None) -> pd.DataFrame:
             named.setdefault(path.resolve(), []).append(label)
 
     for chapter, values in sorted(params.items()):
+        release = "psyctr" in values and "search_flow" in values and chapter in defaults
+        found, how = (release_search_flow(values["psyctr"], values["search_flow"], defaults[chapter]["psyctr"],
+                                          defaults[chapter]["search_flow"], root=ROOT) if release else (None, ""))
         for key, value in sorted(values.items()):
+            if release and key == "search_flow" and how != "named":
+                continue  # another release's search flow: the chapter does not read it
             if isinstance(value, str) and value and (ROOT / value).is_file():
                 add(ROOT / value, f"{chapter}.{key}")
-        if "psyctr" in values and "search_flow" in values and chapter in defaults:
-            found, how = release_search_flow(values["psyctr"], values["search_flow"], defaults[chapter]["psyctr"],
-                                             defaults[chapter]["search_flow"], root=ROOT)
-            if how == "beside":
-                add(found, f"{chapter}.search_flow (the release's own, beside {chapter}.psyctr)")
+        if how == "beside":
+            add(found, f"{chapter}.search_flow (the release's own, beside {chapter}.psyctr)")
             last = release_file(ROOT / values["psyctr"], "last_search.txt")
             if last is not None:
                 add(last, f"{chapter}.psyctr (its last_search.txt)")

@@ -14,6 +14,7 @@ import pandas as pd
 from analysis.meta.effect_sizes import effect_sizes
 from analysis.meta.fit import METHODS, MetaResult, rma
 from analysis.meta import influence, outliers, trimfill
+from analysis.review.wording import counted
 
 ROW_FIELDS = ("k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "p")
 
@@ -70,7 +71,9 @@ def check_low_rob(res, data):
     if "rob" not in data.columns:
         return [_row("low risk of bias only", None, "no risk-of-bias column")]
     keep = (data["rob"] == "low").to_numpy()
-    return [_subset(res, keep, "low risk of bias only", f"{int(keep.sum())} of {res.k} studies")]
+    # rows are comparisons where a trial can give several (a "trial" column), else studies
+    noun = "comparison" if "trial" in data.columns else "study"
+    return [_subset(res, keep, "low risk of bias only", f"{int(keep.sum()):,} of {counted(res.k, noun)}")]
 
 
 def check_trimfill(res, data):
