@@ -89,7 +89,8 @@ def test_multiarm_trials_recognised_without_the_flag(v22):
 
 
 def test_release_version_and_last_search(tmp_path):
-    assert release_version(ROOT / PSYCTR) == "22.0.2"
+    assert release_version(ROOT / PSYCTR) == "22.0.2" and release_version("/x/data_v22.0.2.csv") == "22.0.2"
+    assert release_version("/x/data_v1.2.3.4.csv") == "" and release_version("/x/v23.0.1/data.csv") == "23.0.1"
     folder = tmp_path / "data-depression-psyctr-23.0.0"
     (folder / "metadata").mkdir(parents=True)
     (folder / "data.csv").write_text("x")

@@ -94,9 +94,9 @@ def files_read(params: dict, defaults: dict | None = None) -> pd.DataFrame:
                 add(ROOT / value, f"{chapter}.{key}")
         if how == "beside":
             add(found, f"{chapter}.search_flow (the release's own, beside {chapter}.psyctr)")
-            last = release_file(ROOT / values["psyctr"], "last_search.txt")
-            if last is not None:
-                add(last, f"{chapter}.psyctr (its last_search.txt)")
+        last = release_file(ROOT / values["psyctr"], "last_search.txt") if release else None
+        if last is not None:
+            add(last, f"{chapter}.psyctr (its last_search.txt)")
     rows = [{"file": _shown(path), "parameter": ", ".join(labels), "bytes": path.stat().st_size, "sha256": sha256(path)}
             for path, labels in sorted(named.items(), key=lambda kv: _shown(kv[0]))]
     return pd.DataFrame(rows, columns=["file", "parameter", "bytes", "sha256"]).set_index("file")

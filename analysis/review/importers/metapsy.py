@@ -302,7 +302,7 @@ def metapsy_comparisons(
     return trials
 
 
-VERSION = re.compile(r"(?<![\d.])v?(\d+\.\d+\.\d+)(?![\d.])")
+VERSION = re.compile(r"(?<![\d.])v?(\d+\.\d+\.\d+)(?!\.?\d)")
 
 
 def release_file(data: str | Path, name: str, pattern: str | None = None) -> Path | None:
