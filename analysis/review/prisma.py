@@ -47,10 +47,8 @@ def read_search_flow(path: str | Path) -> dict:
     DataError
         Missing file, invalid JSON (with its line), a missing key, a count that is not a
         whole number >= 0, or counts that contradict each other (more records screened than
-        identified), each naming the file, the line and the key. Exclusion reasons at full text
-        that do not add up to the reports assessed minus the studies included are not refused:
-        ``mismatch`` holds both numbers (None when they agree) and a :class:`SearchFlowWarning`
-        is issued.
+        identified), each naming the file, the line and the key. Full-text exclusion reasons that do
+        not add up are not refused: ``mismatch`` holds both numbers (:func:`_reasons_mismatch`).
     """
     path, name = Path(path), str(path)
     if not path.is_file():
