@@ -50,6 +50,7 @@ def validate_datasets(resolved: dict) -> dict:
     dict
         The manifest: dataset parameter -> file, sha256, rows and study ids, for the changelog.
     """
+    from analysis.book.changelog import study_signatures
     from analysis.book.provenance import sha256
 
     problems = []
@@ -73,6 +74,7 @@ def validate_datasets(resolved: dict) -> dict:
                 "sha256": sha256(parameters.ROOT / value),
                 "rows": int(len(frame)),
                 "studies": sorted(set(map(str, ids))) if ids is not None else [],
+                "signatures": study_signatures(frame, ids),  # to recognise a renamed study (changelog)
             }
     if not problems:
         problems.extend(check_selections(resolved, frames))
