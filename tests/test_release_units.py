@@ -7,6 +7,8 @@ import warnings
 import pandas as pd
 import pytest
 
+from analysis.meta import rma
+
 from analysis.book import changelog
 from analysis.book.params import ROOT, defaults_for
 from analysis.book.provenance import files_read
@@ -130,7 +132,7 @@ def test_search_flow_that_does_not_add_up_is_reported_not_refused(tmp_path):
         warnings.simplefilter("error")
         assert prisma_counts(read_search_flow(ROOT / FLOW))["mismatch"] is None
     path.write_text('{\n "included": 3,\n oops\n}')
-    with pytest.raises(DataError, match=r"search_flow.json, line 3: not valid JSON"):
+    with pytest.raises(DataError, match=r"search_flow.json, line 3, column 'character [0-9]+': not valid JSON"):
         read_search_flow(path)
 
 
@@ -143,7 +145,8 @@ def test_counted_nouns():
 
 def test_low_risk_of_bias_note_counts_comparisons(v22):
     trials = metapsy_comparisons(v22, "cbt", require_rob=True)
-    note = run_checks(trials, "GEN", which=["low_rob"]).iloc[0]["note"]
+    model = rma(trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2)
+    note = run_checks(model, rob=trials["rob"], which=["low_rob"], unit="comparison").iloc[0]["note"]
     assert note.endswith(f"of {len(trials)} comparisons"), note
 
 

@@ -50,6 +50,9 @@ SCHEMA: dict[str, dict] = {
     "implausible_g": {"type": "float", "min": 0.5, "max": 100.0},
     "self_report": {"type": "str", "choices": ("high", "low")},
     "rob_domains": {"type": "list", "choices": ("sg", "ac", "ba", "itt"), "min_length": 1},
+    "psyctr_version": {"type": "str", "max_length": 50},
+    "outcome_selection": {"type": "str", "choices": ("auto", "primary", "priority")},
+    "instrument_priority": {"type": "list", "min_length": 1, "max_length": 100},
 }
 # Parameters (in any chapter) that take one of a fixed set of values.
 CHOICES = {name: spec["choices"] for name, spec in SCHEMA.items() if "choices" in spec}
