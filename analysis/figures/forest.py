@@ -47,21 +47,32 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
 
 
 @styled
-def funnel_plot(res: MetaResult, xlabel: str = "Log risk ratio"):
-    """Contour-enhanced funnel plot: the pooled estimate with 90/95/99% significance contours around zero."""
+def funnel_plot(res: MetaResult, xlabel: str = "Log risk ratio", annotate=None):
+    """Contour-enhanced funnel plot: the pooled estimate with 90/95/99% significance contours around zero.
+
+    Every study is drawn (the axis spans them all; the legend sits below the plot, never on a
+    point); ``annotate`` maps study indices to labels written beside their points (e.g. the
+    effects the implausible-effect rule excluded).
+    """
     se = np.sqrt(res.vi)
     top = se.max() * 1.05
     grid = np.linspace(0, top, 50)
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = plt.subplots(figsize=(6, 4.8))
     for level, shade in ((0.99, "0.92"), (0.95, "0.85"), (0.90, "0.75")):
         zq = {0.90: 1.6448536269514722, 0.95: 1.959963984540054, 0.99: 2.5758293035489004}[level]
-        ax.fill_betweenx(grid, -zq * grid, zq * grid, color=shade, label=f"p > {1 - level:.2f}", lw=0)
-    ax.scatter(res.yi, se, s=14, color="#1f4e79", zorder=3)
-    ax.axvline(res.estimate, color="#b03a2e", lw=1)
+        ax.fill_betweenx(grid, -zq * grid, zq * grid, color=shade, label=f"p > {1 - level:.2f} (around 0)", lw=0)
+    ax.scatter(res.yi, se, s=14, color="#0072B2", zorder=3, label="study")
+    ax.axvline(res.estimate, color="#D55E00", lw=1, label="pooled estimate")
+    for i, text in (annotate or {}).items():
+        ax.annotate(label(text), (res.yi[i], se[i]), xytext=(-4, 4), textcoords="offset points", ha="right",
+                    fontsize=6.5, color="#D55E00")
+        ax.scatter([res.yi[i]], [se[i]], s=30, facecolors="none", edgecolors="#D55E00", zorder=4)
+    span = np.ptp(res.yi) or 1.0
+    ax.set_xlim(min(res.yi.min(), -2.6 * top) - 0.03 * span, max(res.yi.max(), 2.6 * top) + 0.03 * span)
     ax.set_ylim(top, 0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Standard error")
-    ax.legend(loc="lower right", fontsize=7, title="contours around 0", title_fontsize=7)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -172,3 +172,19 @@ def describe_multiarm(k: int, trials: int) -> str:
     if not k:
         return "no comparison from a multi-arm trial"
     return f"{counted(k, 'comparison')} from {counted(trials, 'multi-arm trial')}"
+
+
+def trimfill_sentence(k0: int, side: str, before: float, after: float, unit: str = "comparison",
+                      symbol: str = "g") -> str:
+    """What trim-and-fill did, in words that cannot contradict its numbers."""
+    if k0 == 0:
+        return f"trim-and-fill imputes no {unit} on either side, so the estimate is unchanged ({symbol} = {after:.2f})"
+    change = "lowers" if after < before else "raises" if after > before else "leaves"
+    return (f"trim-and-fill imputes {counted(k0, unit)} on the {side} and {change} the estimate from "
+            f"{symbol} = {before:.2f} to {after:.2f}")
+
+
+def subgroup_sentence(p_between: float, by: str, alpha: float = 0.05) -> str:
+    """Whether the effect differs by a subgroup variable, by the test for subgroup differences."""
+    verb = "differs significantly" if p_between < alpha else "does not differ significantly"
+    return f"the effect {verb} by {by} (test for subgroup differences p {format_p(p_between)})"
