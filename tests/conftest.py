@@ -43,6 +43,15 @@ def executed_notebooks(stdout: str) -> list[str]:
     return sorted(re.findall(r"^  (chapters/\S+\.ipynb): (?:[\d.]+ s|FAILED)$", stdout, flags=re.M))
 
 
+def file_hashes(folder: Path) -> dict:
+    """sha256 of every file under ``folder`` by relative path (the build's scratch ``.staging`` left out)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".staging" not in p.parts
+    }
+
+
 def copy_repo(dest: Path) -> Path:
     """A copy of the repository (without its build, environment and caches) at ``dest``."""
     shutil.copytree(ROOT, dest, ignore=IGNORE)
@@ -71,11 +80,15 @@ def _shared_tmp(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
-    """A copy of the repository with its book built once, HTML and PDF, by ``python -m analysis
-    build --pdf``: the repository's path (the book is in its ``_build``). Read only."""
+    """A copy of the repository with its book built, read only: the repository's path (the book
+    is in its ``_build``). Two builds, once per session: ``python -m analysis build`` on the
+    fresh copy (every notebook executed, HTML; the hashes of that clean build are kept for the
+    determinism test, see ``clean_build_hashes``), then ``python -m analysis build --pdf``
+    (notebooks reused; HTML and PDF)."""
     shared = _shared_tmp(tmp_path_factory)
-    repo, log = shared / "book" / "repo", shared / "book" / "build.json"
-    (shared / "book").mkdir(exist_ok=True)
+    folder = shared / "book"
+    repo, log = folder / "repo", folder / "build.json"
+    folder.mkdir(exist_ok=True)
     with open(shared / "book.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait and reuse
         try:
@@ -83,12 +96,36 @@ def built_book(tmp_path_factory) -> Path:
                 if repo.exists():
                     shutil.rmtree(repo)
                 copy_repo(repo)
-                res = run_analysis(repo, "build", "--pdf")
-                log.write_text(json.dumps({"returncode": res.returncode, "stdout": res.stdout, "stderr": res.stderr}))
+                runs = [run_analysis(repo, "build")]
+                if runs[0].returncode == 0:
+                    (folder / "clean-html-build.json").write_text(json.dumps(file_hashes(repo / "_build")))
+                    runs.append(run_analysis(repo, "build", "--pdf"))
+                log.write_text(json.dumps([{"returncode": r.returncode, "stdout": r.stdout, "stderr": r.stderr} for r in runs]))
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    res = json.loads(log.read_text())
-    assert res["returncode"] == 0, res["stdout"] + res["stderr"]
-    # the first build of a fresh copy executes every notebook
-    assert "7 notebook(s) to execute, 0 reused" in res["stdout"], res["stdout"]
+    runs = json.loads(log.read_text())
+    for res in runs:
+        assert res["returncode"] == 0, res["stdout"] + res["stderr"]
+    html, pdf = runs
+    # the first build of a fresh copy executes every notebook; the PDF build reuses them all
+    assert "7 notebook(s) to execute, 0 reused" in html["stdout"] and len(executed_notebooks(html["stdout"])) == 7, html["stdout"]
+    assert "0 notebook(s) to execute, 7 reused" in pdf["stdout"] and "PDF:" in pdf["stdout"], pdf["stdout"]
     return repo
+
+
+def clean_build_hashes(built_book: Path) -> dict:
+    """``file_hashes`` of the session book's first, clean, HTML-only build."""
+    return json.loads((built_book.parent / "clean-html-build.json").read_text())
+
+
+# Slowest first: the rebuild sequence (one worker) and the session's book (the other) start at once
+# under pytest-xdist (`--dist loadfile --no-loadscope-reorder` keeps this order); then the rest.
+FIRST = ("test_rebuild.py", "test_reader.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.path.name
+        return FIRST.index(name) if name in FIRST else len(FIRST)
+
+    items.sort(key=rank)  # stable: each module keeps its own order
