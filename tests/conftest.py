@@ -6,8 +6,10 @@ Building the book is what makes the suite slow, so it is built as few times as p
   every test that only reads a build (the reader's checks, the PDF, the executed notebooks, the
   previous book the refusal tests check is left alone). Under pytest-xdist the workers share it:
   the first one to ask builds it, the others wait for it.
-* tests that must change the book (incremental rebuilds, a failing notebook, a parameter
-  override, the changelog) share one copy of their own in ``test_rebuild.py``, HTML only.
+* tests that must change a book (a failing notebook, a parameter override, the changelog) build
+  HTML only in a copy of that built repository (``built_copy``), reusing its executed notebooks;
+* only the determinism and incremental test builds a fresh copy from scratch, and compares its
+  clean build with the session book's first (clean, HTML) build.
 """
 
 import fcntl
@@ -40,7 +42,7 @@ def tree_hash(folder: Path) -> str:
 def executed_notebooks(stdout: str) -> list[str]:
     """The notebooks a build executed, from its output (one ``  chapters/x.ipynb: 12.3 s`` line
     each, or ``: FAILED``), sorted."""
-    return sorted(re.findall(r"^  (chapters/\S+\.ipynb): (?:[\d.]+ s|FAILED)$", stdout, flags=re.M))
+    return sorted(re.findall(r"^  (chapters/\S+\.ipynb): (?:[\d.]+ s|FAILED)$", stdout, flags=re.MULTILINE))
 
 
 def file_hashes(folder: Path) -> dict:
@@ -68,7 +70,7 @@ def run_analysis(repo: Path, *args: str, timeout: int = 900) -> subprocess.Compl
     """``python -m analysis ARGS`` in ``repo``, importing that copy's package (and its notebooks' too)."""
     env = {**os.environ, "PYTHONPATH": str(repo)}
     return subprocess.run(
-        [sys.executable, "-m", "analysis", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "analysis", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
@@ -113,14 +115,23 @@ def built_book(tmp_path_factory) -> Path:
     return repo
 
 
+@pytest.fixture
+def built_copy(built_book, tmp_path) -> Path:
+    """A copy of the session's built repository, its ``_build`` included (the previous good book,
+    whose executed notebooks a rebuild reuses), in which a test may break things and build."""
+    repo = copy_repo(tmp_path / "repo")
+    shutil.copytree(built_book / "_build", repo / "_build", symlinks=True)
+    return repo
+
+
 def clean_build_hashes(built_book: Path) -> dict:
     """``file_hashes`` of the session book's first, clean, HTML-only build."""
     return json.loads((built_book.parent / "clean-html-build.json").read_text())
 
 
-# Slowest first: the rebuild sequence (one worker) and the session's book (the other) start at once
-# under pytest-xdist (`--dist loadfile --no-loadscope-reorder` keeps this order); then the rest.
-FIRST = ("test_rebuild.py", "test_reader.py")
+# Slowest first: the fresh copy's clean build (one worker) and the session's book (the other) start
+# at once under pytest-xdist (`--dist loadfile --no-loadscope-reorder` keeps this order); then the rest.
+FIRST = ("test_incremental.py", "test_reader.py")
 
 
 def pytest_collection_modifyitems(items):

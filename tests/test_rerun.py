@@ -1,7 +1,7 @@
 """Rerunning with new data: bad inputs are refused before anything runs, with file, line and
 column named, and nothing is lost (the previous book and data/ byte for byte). The refused builds
-run in process (``analysis.cli.main``); a changed dataset reported in the changelog needs a real
-build and is in test_rebuild.py."""
+run in process (``analysis.cli.main``); the changelog after a dataset change is a real build, on a
+copy of the session's book."""
 
 import csv
 import functools
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from papermill.translators import PythonTranslator
 
-from conftest import ROOT, executed_notebooks, tree_hash
+from conftest import ROOT, executed_notebooks, run_analysis, tree_hash
 
 
 def edit_csv(src: Path, dest: Path, edit, delimiter=","):
@@ -207,3 +207,28 @@ def test_yaml_is_read_safely(refuse):
     err, _ = refuse("ssri-placebo:\n  method: !!python/object/apply:os.system ['touch /tmp/yaml-pwned']\n")
     assert not Path("/tmp/yaml-pwned").exists()
     assert "not valid YAML" in err, err
+
+
+def test_changelog_lists_exactly_the_studies_added_and_removed(built_copy, tmp_path):
+    repo = built_copy  # its previous good build: the session's, on the default parameters
+    new = tmp_path / "turner_new.csv"
+
+    def edit(rows):
+        kept = [r for r in rows if r[1] not in ("5", "17")]
+        return kept + [["sertraline", "74", "1", "0.35", "0.12", "0.36", "0.12"]]
+
+    edit_csv(repo / TURNER, new, edit)
+    params = tmp_path / "new.yml"
+    params.write_text(f"publication-bias:\n  turner: {new}\n")
+    res = run_analysis(repo, "build", "--params", str(params))
+    assert res.returncode == 0, res.stdout + res.stderr
+    changes = json.loads((repo / "_build" / "changes.json").read_text())
+    assert [d["file"] for d in changes["datasets"]] == [f"turner: {TURNER} → {new}"]
+    expected_removed = sorted(f"{r[0]} {r[1]}" for r in csv.reader(open(repo / TURNER)) if r[1] in ("5", "17"))
+    assert changes["studies"] == [
+        {"file": f"turner: {TURNER} → {new}", "added": ["sertraline 74"], "removed": expected_removed}
+    ]
+    keys = {v["key"] for v in changes["values"]}
+    assert "fda_k" in keys and all(v["chapter"] in ("publication-bias", "reproducibility") for v in changes["values"])
+    page = (repo / "_build" / "html" / "chapters" / "changes.html").read_text()
+    assert "sertraline 74" in page and "fda_k" in page
