@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PARAMS ?=
+# two pytest-xdist workers: the fresh-copy build of test_incremental.py and the session's book build at once
+TEST_WORKERS ?= 2
 UV_VERSION := 0.13.9
 PDF_PACKAGES := texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended tex-gyre latexmk poppler-utils
 BROWSER_PACKAGES := chromium chromium-driver
@@ -24,8 +26,8 @@ html: env ## the same, HTML only
 validate: env ## check every parameter and input file, build nothing
 	$(BIN)/python -m analysis validate $(if $(PARAMS),--params $(PARAMS))
 
-test: env pdf-deps browser-deps ## run the test suite (needs the PDF and browser packages)
-	$(BIN)/python -m pytest
+test: env pdf-deps browser-deps ## run the test suite (needs the PDF and browser packages; TEST_WORKERS=0 runs it in one process)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 bench: env ## measure speed and memory of the analysis (prints a table, writes _build/bench.md)
 	$(BIN)/python scripts/bench.py

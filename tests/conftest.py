@@ -1,6 +1,22 @@
-"""Shared fixtures: a throw-away copy of the repository for build tests."""
+"""Shared fixtures: copies of the repository for build tests, and one book built once per session.
 
+Building the book is what makes the suite slow, so it is built as few times as possible:
+
+* ``built_book``: one copy of the repository built once (HTML and PDF) and shared, read only, by
+  every test that only reads a build (the reader's checks, the PDF, the executed notebooks, the
+  previous book the refusal tests check is left alone). Under pytest-xdist the workers share it:
+  the first one to ask builds it, the others wait for it.
+* tests that must change a book (a failing notebook, a parameter override, the changelog) build
+  HTML only in a copy of that built repository (``built_copy``), reusing its executed notebooks;
+* only the determinism and incremental test builds a fresh copy from scratch, and compares its
+  clean build with the session book's first (clean, HTML) build.
+"""
+
+import fcntl
+import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,17 +28,115 @@ ROOT = Path(__file__).resolve().parent.parent
 IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", ".hypothesis", "__pycache__", "*.egg-info")
 
 
-@pytest.fixture
-def repo_copy(tmp_path) -> Path:
-    """A copy of the repository in which a test may break things and build."""
-    dest = tmp_path / "repo"
+def tree_hash(folder: Path) -> str:
+    """One hash of every file's relative path and bytes under ``folder`` (the build's scratch
+    ``.staging`` folder left out)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and ".staging" not in path.parts:
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def executed_notebooks(stdout: str) -> list[str]:
+    """The notebooks a build executed, from its output (one ``  chapters/x.ipynb: 12.3 s`` line
+    each, or ``: FAILED``), sorted."""
+    return sorted(re.findall(r"^  (chapters/\S+\.ipynb): (?:[\d.]+ s|FAILED)$", stdout, flags=re.MULTILINE))
+
+
+def file_hashes(folder: Path) -> dict:
+    """sha256 of every file under ``folder`` by relative path (the build's scratch ``.staging`` left out)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and ".staging" not in p.parts
+    }
+
+
+def copy_repo(dest: Path) -> Path:
+    """A copy of the repository (without its build, environment and caches) at ``dest``."""
     shutil.copytree(ROOT, dest, ignore=IGNORE)
     return dest
 
 
-def run_analysis(repo: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+@pytest.fixture
+def repo_copy(tmp_path) -> Path:
+    """A copy of the repository in which a test may break things and build."""
+    return copy_repo(tmp_path / "repo")
+
+
+def run_analysis(repo: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """``python -m analysis ARGS`` in ``repo``, importing that copy's package (and its notebooks' too)."""
     env = {**os.environ, "PYTHONPATH": str(repo)}
     return subprocess.run(
-        [sys.executable, "-m", "analysis", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "analysis", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def _shared_tmp(tmp_path_factory) -> Path:
+    """A temporary folder all xdist workers of this run share (this session's own without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """A copy of the repository with its book built, read only: the repository's path (the book
+    is in its ``_build``). Two builds, once per session: ``python -m analysis build`` on the
+    fresh copy (every notebook executed, HTML; the hashes of that clean build are kept for the
+    determinism test, see ``clean_build_hashes``), then ``python -m analysis build --pdf``
+    (notebooks reused; HTML and PDF)."""
+    shared = _shared_tmp(tmp_path_factory)
+    folder = shared / "book"
+    repo, log = folder / "repo", folder / "build.json"
+    folder.mkdir(exist_ok=True)
+    with open(shared / "book.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the first worker builds; the others wait and reuse
+        try:
+            if not log.is_file():
+                if repo.exists():
+                    shutil.rmtree(repo)
+                copy_repo(repo)
+                runs = [run_analysis(repo, "build")]
+                if runs[0].returncode == 0:
+                    (folder / "clean-html-build.json").write_text(json.dumps(file_hashes(repo / "_build")))
+                    runs.append(run_analysis(repo, "build", "--pdf"))
+                log.write_text(json.dumps([{"returncode": r.returncode, "stdout": r.stdout, "stderr": r.stderr} for r in runs]))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    runs = json.loads(log.read_text())
+    for res in runs:
+        assert res["returncode"] == 0, res["stdout"] + res["stderr"]
+    html, pdf = runs
+    # the first build of a fresh copy executes every notebook; the PDF build reuses them all
+    assert "7 notebook(s) to execute, 0 reused" in html["stdout"] and len(executed_notebooks(html["stdout"])) == 7, html["stdout"]
+    assert "0 notebook(s) to execute, 7 reused" in pdf["stdout"] and "PDF:" in pdf["stdout"], pdf["stdout"]
+    return repo
+
+
+@pytest.fixture
+def built_copy(built_book, tmp_path) -> Path:
+    """A copy of the session's built repository, its ``_build`` included (the previous good book,
+    whose executed notebooks a rebuild reuses), in which a test may break things and build."""
+    repo = copy_repo(tmp_path / "repo")
+    shutil.copytree(built_book / "_build", repo / "_build", symlinks=True)
+    return repo
+
+
+def clean_build_hashes(built_book: Path) -> dict:
+    """``file_hashes`` of the session book's first, clean, HTML-only build."""
+    return json.loads((built_book.parent / "clean-html-build.json").read_text())
+
+
+# Slowest first: the fresh copy's clean build (one worker) and the session's book (the other) start
+# at once under pytest-xdist (`--dist loadfile --no-loadscope-reorder` keeps this order); then the rest.
+FIRST = ("test_incremental.py", "test_reader.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.path.name
+        return FIRST.index(name) if name in FIRST else len(FIRST)
+
+    items.sort(key=rank)  # stable: each module keeps its own order

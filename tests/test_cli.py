@@ -1,4 +1,5 @@
-"""The command line prints the fields the issue names, with metafor's numbers."""
+"""The command line prints the fields the issue names, with metafor's numbers (in process through
+``analysis.cli.main``, and once as ``python -m analysis`` in a subprocess)."""
 
 import json
 import subprocess
@@ -6,14 +7,25 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 REF = json.loads((Path(__file__).parent / "reference" / "metafor_reference.json").read_text())
 BCG = Path(__file__).parent / "reference" / "datasets" / "bcg.csv"
 
 
-def run(*args):
-    out = subprocess.run([sys.executable, "-m", "analysis", *args], capture_output=True, text=True, check=True)
-    return out.stdout
+@pytest.fixture
+def run(capsys):
+    """``python -m analysis ARGS`` in process (``analysis.cli.main``): its stdout, after exit code 0."""
+    from analysis.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        return out
+
+    return run
 
 
 def reference_fit(dataset, measure, method, hksj):
@@ -21,7 +33,7 @@ def reference_fit(dataset, measure, method, hksj):
     return next(f for f in case["fits"] if f["method"] == method and f["hksj"] == hksj)
 
 
-def test_pool_json_has_every_field_and_metafor_values():
+def test_pool_json_has_every_field_and_metafor_values(run):
     result = json.loads(run("pool", str(BCG), "--measure", "RR", "--method", "PM", "--hksj", "--json"))
     assert {"k", "estimate", "se", "ci_low", "ci_high", "p", "pi_low", "pi_high", "tau2", "i2", "h2", "q",
             "p_q"} <= set(result)
@@ -30,7 +42,7 @@ def test_pool_json_has_every_field_and_metafor_values():
         assert np.isclose(result[key], expected[key], rtol=0, atol=1e-6), key
 
 
-def test_sensitivity_json_matches_metafor():
+def test_sensitivity_json_matches_metafor(run):
     result = json.loads(run("sensitivity", str(BCG), "--measure", "OR", "--method", "DL", "--json"))
     expected = reference_fit("bcg", "OR", "DL", False)
     loo = result["leave_one_out"]
@@ -46,7 +58,7 @@ def test_sensitivity_json_matches_metafor():
     assert np.isclose(result["trimfill"]["estimate"], expected["trimfill"]["estimate"], atol=1e-6)
 
 
-def test_table_output_is_readable():
+def test_table_output_is_readable(run):
     text = run("pool", str(BCG), "--measure", "RR")
     assert "estimate" in text and "ratio" in text
 
@@ -57,3 +69,16 @@ def test_cli_choices_match_the_package():
     from analysis.meta.fit import METHODS
 
     assert cli.MEASURES is MEASURES and cli.METHODS is METHODS
+
+
+
+def test_python_m_analysis_pool_json_in_a_subprocess(run):
+    """Smoke test of the real entry point: same JSON as in process, with metafor's values."""
+    out = subprocess.run([sys.executable, "-m", "analysis", "pool", str(BCG), "--measure", "RR", "--method", "PM",
+                          "--hksj", "--json"], capture_output=True, text=True, check=True).stdout
+    result = json.loads(out)
+    assert result == json.loads(run("pool", str(BCG), "--measure", "RR", "--method", "PM", "--hksj", "--json"))
+    expected = reference_fit("bcg", "RR", "PM", True)["pool"]
+    assert result["k"] == expected["k"]
+    for key in ("estimate", "se", "ci_low", "ci_high", "tau2"):
+        assert np.isclose(result[key], expected[key], rtol=0, atol=1e-6), key

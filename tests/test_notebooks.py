@@ -1,5 +1,5 @@
-"""Every chapter notebook runs under papermill on its default parameters, and what it glues
-equals what the analysis package computes."""
+"""Every chapter notebook runs under papermill on its default parameters (in the session's build),
+and what it glues equals what the analysis package computes."""
 
 import numpy as np
 import pytest
@@ -14,15 +14,11 @@ NOTEBOOKS = build.notebooks()
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
-    out = tmp_path_factory.mktemp("executed")
-    resolved = params.resolve()
-    values = {}
-    for nb in NOTEBOOKS:
-        chapter = dict(resolved.get(nb.stem, {}))
-        build.execute(nb, chapter, out / nb.name)  # raises BuildError on any failing cell
-        values[nb.stem] = {row["key"]: row["value"] for row in build.glued_values(out / nb.name)}
-    return values
+def executed(built_book):
+    """The glued values of every chapter notebook, executed with papermill on its default
+    parameters by the session's build (which fails on any failing cell)."""
+    out = built_book / "_build" / "notebooks"
+    return {nb.stem: {row["key"]: row["value"] for row in build.glued_values(out / nb.name)} for nb in NOTEBOOKS}
 
 
 def test_every_notebook_in_the_toc_executes(executed):

@@ -14,22 +14,13 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from conftest import run_analysis
-
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    import shutil
-
-    from conftest import IGNORE, ROOT
-
-    repo = tmp_path_factory.mktemp("reader") / "repo"
-    shutil.copytree(ROOT, repo, ignore=IGNORE)
-    res = run_analysis(repo, "build", "--pdf")
-    assert res.returncode == 0, res.stdout + res.stderr
-    return repo / "_build"
+def built(built_book):
+    """The session's book (HTML and PDF), built once by ``python -m analysis build --pdf``."""
+    return built_book / "_build"
 
 
 @pytest.fixture(scope="module")
@@ -63,9 +54,9 @@ def pages(built):
     return sorted(str(p.relative_to(built / "html")) for p in (built / "html").rglob("*.html") if "_static" not in p.parts)
 
 
-def test_every_page_renders_without_errors_broken_links_or_missing_images(built, server, browser):
-    shots = built / "screenshots"
-    shots.mkdir(exist_ok=True)
+def test_every_page_renders_without_errors_broken_links_or_missing_images(built, server, browser, tmp_path):
+    shots = tmp_path / "screenshots"  # kept with the test's temporary files; the shared build stays read only
+    shots.mkdir()
     problems = []
     for page in pages(built):
         url = urljoin(server, page)
