@@ -121,26 +121,19 @@ def metapsy_comparisons(
     outcome_selection, instrument_priority
         How: the ``primary`` flag or the instrument priority rule (:func:`select_outcomes`).
     low_rob_items : int
-        A comparison is at low risk of bias when at least this many of the four Cochrane items
-        (sequence generation, allocation concealment, blinding of assessors, ITT) are low risk.
+        ``rob`` is ``low`` when the database's score (0-4 items at low risk) reaches this.
     require_rob : bool
-        Refuse a file that lacks any of the four item columns (``sg``, ``ac``, ``ba``, ``itt``).
+        Refuse a file that lacks any of the item columns ``sg``, ``ac``, ``ba``, ``itt``.
 
     Returns
     -------
     DataFrame
-        ``study`` (the study, with the arms of a multi-arm trial), ``trial`` (the study alone), ``instrument``,
-        ``multiarm`` (a comparison from a multi-arm trial: :func:`multiarm`), ``year``, ``subgroup`` (the
-        control: ``wl``, ``cau``, ``other ctr``), ``rob`` (``low`` or ``some``), ``effect``, ``se``, and
-        the four risk-of-bias items as judgements (``rob_sg``, ``rob_ac``, ``rob_ba``, ``rob_itt``;
-        :func:`analysis.review.risk_of_bias.metapsy_domains`) where the file has them.
-        The effect sizes are the maintainers' ``.g``/``.g_se`` (Hedges' g at post-test).
+        ``study`` (with the arms of a multi-arm trial), ``trial``, ``instrument``, ``multiarm``, ``year``,
+        ``subgroup`` (the control: ``wl``, ``cau``, ``other ctr``), ``rob`` (the database score: ``low`` or
+        ``some``), ``effect``, ``se`` (the maintainers' ``.g``, ``.g_se``) and the risk-of-bias items as
+        judgements (``rob_sg`` ...; :func:`analysis.review.risk_of_bias.metapsy_domains`).
         ``attrs["outcome_selection"]``: the rule used and the comparisons each instrument gave.
-
-    References
-    ----------
-    Cuijpers, P., et al. (2023). Cognitive behavior therapy vs. control conditions ... *World
-    Psychiatry*, 22, 105-115. Metapsy data standard: docs.metapsy.org.
+        Metapsy data standard: docs.metapsy.org; Cuijpers et al. (2023), *World Psychiatry*, 22, 105-115.
     """
     sel, info = _outcomes(rows, therapy, primary_only, outcome_selection, instrument_priority, name)
     rob = sel["rob"] if "rob" in sel.columns else pd.Series(np.nan, index=sel.index)
