@@ -98,16 +98,9 @@ def _outcomes(rows, therapy, primary_only, outcome_selection, instrument_priorit
     return sel, info
 
 
-def metapsy_comparisons(
-    rows: pd.DataFrame,
-    therapy: str = "cbt",
-    primary_only: bool = True,
-    low_rob_items: int = 4,
-    name: str = "metapsy",
-    require_rob: bool = False,
-    outcome_selection: str = "auto",
-    instrument_priority=None,
-) -> pd.DataFrame:
+def metapsy_comparisons(rows: pd.DataFrame, therapy: str = "cbt", primary_only: bool = True, low_rob_items: int = 4,
+                        name: str = "metapsy", require_rob: bool = False, outcome_selection: str = "auto",
+                        instrument_priority=None) -> pd.DataFrame:
     """Psychotherapy-vs-control comparisons in the trial schema (GEN: Hedges' g and its SE).
 
     Parameters
@@ -119,7 +112,7 @@ def metapsy_comparisons(
     primary_only : bool
         Keep one outcome per comparison (by ``outcome_selection``); False keeps every outcome.
     outcome_selection, instrument_priority
-        How: the ``primary`` flag or the instrument priority rule (:func:`select_outcomes`).
+        How: the ``primary`` flag or the priority rule (:func:`select_outcomes`).
     low_rob_items : int
         ``rob`` is ``low`` when the database's score (0-4 items at low risk) reaches this.
     require_rob : bool
@@ -156,8 +149,7 @@ def metapsy_comparisons(
     if trials.empty:
         raise DataError([Problem(name, None, "condition_arm1", f"no comparisons for therapy '{therapy}'")])
     trials = _validate_mapped(trials.reset_index(drop=True), "GEN", name, {"effect": ".g", "se": ".g_se"})
-    if primary_only:
-        info["instruments"] = _instrument_counts(trials["instrument"])
+    info["instruments"] = _instrument_counts(trials["instrument"]) if primary_only else info.get("instruments")
     trials.attrs["outcome_selection"] = info
     return trials
 
