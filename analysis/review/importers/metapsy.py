@@ -74,7 +74,9 @@ def _labels(sel: pd.DataFrame) -> pd.Series:
             extra = [str(r["condition_arm1"]).strip(), str(r["condition_arm2"]).strip()]
         return f"{r['study']} ({' vs '.join(extra)})" if extra else r["study"]
 
-    labels = sel.apply(label, axis=1) if len(sel) else pd.Series(dtype=str)
+    if not len(sel):
+        return pd.Series([], index=sel.index, dtype=object)
+    labels = sel.apply(label, axis=1)
     return labels + labels.groupby(labels).cumcount().map(lambda i: "" if i == 0 else f" #{i + 1}")
 
 
