@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {pool,sensitivity,checks,validate,build} ...``."""
+"""Command line: ``python -m analysis {pool,sensitivity,bias,validate,build} ...``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import numpy as np
 
 from analysis.review.errors import DataError
 
-# Kept here rather than imported from the statistics modules, so that `build` starts without them.
 from analysis.meta.effect_sizes import MEASURES, RATIO_MEASURES
 from analysis.meta.fit import METHODS
 
@@ -26,51 +25,6 @@ def _clean(obj):
     if isinstance(obj, float) and not np.isfinite(obj):
         return None
     return obj
-
-
-def _records(frame, columns) -> list[dict]:
-    return [_clean(dict(zip(columns, row))) for row in frame[list(columns)].itertuples(index=False)]
-
-
-def _fit(args):
-    from analysis.meta.effect_sizes import effect_sizes
-    from analysis.meta.fit import rma
-    from analysis.review.trials import load_trials
-
-    data = load_trials(args.file, args.measure, min_studies=1 if args.method == "FE" else 2)
-    yi, vi = effect_sizes(data, args.measure)
-    return data, rma(yi, vi, method=args.method, hksj=args.hksj)
-
-
-def cmd_pool(args) -> dict:
-    _, res = _fit(args)
-    return res.to_dict()
-
-
-def cmd_sensitivity(args) -> dict:
-    from analysis.review.robustness import run_checks
-    from analysis.meta import cumulative, egger, influence, leave_one_out, outliers, trimfill
-
-    data, res = _fit(args)
-    labels = data["study"].tolist()
-    out = {
-        "leave_one_out": _records(leave_one_out(res, labels), ("omitted", "estimate", "ci_low", "ci_high", "tau2")),
-        "influence": _records(
-            influence(res, labels), ("study", "rstudent", "dffits", "cook_d", "cov_r", "hat", "weight", "influential")
-        ),
-        "outliers": [s for s, o in zip(labels, outliers(res)) if o],
-    }
-    if res.k >= 3:
-        out["egger"] = {k: v for k, v in egger(res.yi, res.vi).items() if k in ("bias", "se", "t", "df", "p")}
-        tf = trimfill(res)
-        out["trimfill"] = {k: tf[k] for k in ("k0", "side", "estimate", "ci_low", "ci_high")}
-    if "year" in data.columns and data["year"].notna().all():
-        out["cumulative"] = _records(cumulative(res, data["year"].to_numpy(), labels), ("added", "k", "estimate", "ci_low", "ci_high", "tau2"))
-    out["checks"] = _records(
-        run_checks(data, args.measure, args.method, args.hksj, which=["estimators", "hksj", "outliers", "low_rob"]),
-        ("analysis", "k", "estimate", "ci_low", "ci_high", "tau2", "i2", "note"),
-    )
-    return out
 
 
 def _print_table(result: dict, measure: str) -> None:
@@ -91,16 +45,40 @@ def _print_table(result: dict, measure: str) -> None:
         print(f"\n{'ratio':>10}: {np.exp(result['estimate']):.4f} [{np.exp(result['ci_low']):.4f}, {np.exp(result['ci_high']):.4f}]")
 
 
+def _mapping(text: str) -> tuple[str, str]:
+    new, sep, old = text.partition("=")
+    if not sep or not new.strip() or not old.strip():
+        raise argparse.ArgumentTypeError(f"--map takes NEW=OLD (the project's column name = the file's), not {text!r}")
+    return new.strip(), old.strip()
+
+
+def _table_options(p) -> None:
+    p.add_argument("file", help="CSV trial table: the project's column names or metafor's (yi/vi, ai/bi/ci/di, ...)")
+    p.add_argument("--measure", choices=MEASURES, required=True)
+    p.add_argument("--method", choices=METHODS, default="REML")
+    p.add_argument("--hksj", action="store_true", help="Hartung-Knapp-Sidik-Jonkman inference")
+    p.add_argument("--exact", action="store_true", help="converge to the optimum (tau2 change < 1e-10, roots to 1e-12)")
+    p.add_argument("--map", type=_mapping, action="append", metavar="NEW=OLD", help="rename a column (repeatable)")
+    p.add_argument("--strict", action="store_true", help="refuse rows with a missing outcome instead of dropping them")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, helptext in (("pool", "pool one trial table"), ("sensitivity", "sensitivity checks of one trial table")):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("file", help="CSV trial table in the project schema")
-        p.add_argument("--measure", choices=MEASURES, required=True)
-        p.add_argument("--method", choices=METHODS, default="REML")
-        p.add_argument("--hksj", action="store_true", help="Hartung-Knapp-Sidik-Jonkman inference")
-        p.add_argument("--json", action="store_true", help="print one JSON object")
+    pool = sub.add_parser("pool", help="pool one trial table (univariate, three-level or CHE)")
+    _table_options(pool)
+    pool.add_argument("--subgroup", metavar="COL", help="pool each subgroup and test their difference")
+    pool.add_argument("--mods", type=lambda t: [c.strip() for c in t.split(",")], metavar="COL[,COL]",
+                      help="meta-regression on these numeric columns")
+    pool.add_argument("--cluster", metavar="COL", help="the study each effect belongs to")
+    pool.add_argument("--model", choices=("univariate", "threelevel", "che"), default="univariate")
+    pool.add_argument("--rho", type=float, default=0.5, help="CHE: correlation of effects within a study")
+    pool.add_argument("--test", choices=("z", "t"), default="z", help="multilevel models: z or t tests")
+    pool.add_argument("--robust", action="store_true", help="CR2 cluster-robust inference (needs --cluster)")
+    for name, helptext in (("sensitivity", "sensitivity checks of one trial table"),
+                           ("bias", "publication-bias methods on one trial table")):
+        _table_options(sub.add_parser(name, help=helptext))
     b = sub.add_parser("build", help="validate inputs, execute the notebooks, build the book")
     b.add_argument("--params", default=None, help="YAML file overriding parameters/defaults.yml")
     b.add_argument("--pdf", action="store_true", help="also build the PDF")
@@ -113,10 +91,12 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command in ("build", "validate"):
-            from analysis.book import pipeline as build
+            from analysis.book import pipeline
 
-            return build.main(args)
-        result = _clean({"pool": cmd_pool, "sensitivity": cmd_sensitivity}[args.command](args))
+            return pipeline.main(args)
+        from analysis import cli_verbs
+
+        result = _clean(getattr(cli_verbs, args.command)(args))
     except DataError as err:
         print(f"error: invalid input\n{err}", file=sys.stderr)
         return 1

@@ -104,3 +104,18 @@ def test_shifting_every_effect_shifts_the_estimate_and_keeps_tau2(data, shift):
     y, v = (np.array(col) for col in zip(*data))
     a, b = fit(y, v, "REML"), fit(y + shift, v, "REML")
     assert np.isclose(b.estimate, a.estimate + shift, atol=1e-8) and np.isclose(a.tau2, b.tau2, atol=1e-8)
+
+
+def test_binary_effects_equal_statsmodels():
+    """The escalc formulas written out agree with statsmodels' effectsize_2proportions."""
+    from statsmodels.stats.meta_analysis import effectsize_2proportions
+
+    from analysis.meta.effect_sizes import binary_effects
+
+    rng = np.random.default_rng(7)
+    n1, n2 = rng.integers(5, 300, 50), rng.integers(5, 300, 50)
+    a, c = rng.integers(1, 5, 50), rng.integers(1, 5, 50)
+    for measure, statistic in (("RR", "risk-ratio"), ("OR", "odds-ratio"), ("RD", "diff")):
+        yi, vi = binary_effects(a, n1, c, n2, measure)
+        ys, vs = effectsize_2proportions(a, n1, c, n2, statistic=statistic, zero_correction=None)
+        assert np.allclose(yi, ys, rtol=0, atol=1e-14) and np.allclose(vi, vs, rtol=0, atol=1e-14)

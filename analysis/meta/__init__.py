@@ -29,6 +29,8 @@ _WHERE = {
     "SelectionResult": "selmodel", "selmodel": "selmodel",
     "WLSIntercept": "small_study", "peese": "small_study", "pet": "small_study", "pet_peese": "small_study",
     "WAAPResult": "waap", "waap_wls": "waap", "wls": "waap",
+    "q_profile": "confint",
+    "predict": "predict", "prop_above": "predict", "se_tau2": "predict",
 }
 
 __all__ = sorted(_WHERE)

@@ -33,7 +33,8 @@ class SubgroupResult:
     p_between: float
 
 
-def subgroup_analysis(yi, vi, subgroup, method: str = "REML", hksj: bool = False) -> SubgroupResult:
+def subgroup_analysis(yi, vi, subgroup, method: str = "REML", hksj: bool = False,
+                      exact: bool = False) -> SubgroupResult:
     """Pool each subgroup separately and test whether the subgroup estimates differ.
 
     Parameters
@@ -41,7 +42,7 @@ def subgroup_analysis(yi, vi, subgroup, method: str = "REML", hksj: bool = False
     yi, vi : array_like
     subgroup : array_like
         Subgroup label of each study; groups are reported in sorted order.
-    method, hksj
+    method, hksj, exact
         As for :func:`analysis.meta.fit.rma`, applied within each subgroup.
 
     Returns
@@ -54,7 +55,7 @@ def subgroup_analysis(yi, vi, subgroup, method: str = "REML", hksj: bool = False
     rows = []
     for g in sorted(set(labels)):
         sel = labels == g
-        fit = rma(y[sel], v[sel], method=method, hksj=hksj)
+        fit = rma(y[sel], v[sel], method=method, hksj=hksj, exact=exact)
         rows.append(
             {
                 "subgroup": g,

@@ -23,7 +23,7 @@ def trimfill(res: MetaResult, estimator: str = "L0") -> dict:
 
     The side is chosen as metafor does, from the sign of the slope of a meta-regression on
     the standard error fitted with the model's method; the filled model is refitted with
-    the model's method and z-based inference (metafor does not pass ``test`` on). ``estimator``
+    the model's method and ``exact`` and z-based inference (metafor does not pass ``test`` on). ``estimator``
     (metafor's): "L0" from the Wilcoxon rank sum, "R0" from the rightmost run of ranks.
 
     Returns
@@ -41,7 +41,8 @@ def trimfill(res: MetaResult, estimator: str = "L0") -> dict:
     if estimator not in ("L0", "R0"):
         raise ValueError(f"unknown estimator {estimator!r}; choose L0 or R0")
     y0, v0, k = res.yi, res.vi, res.k
-    slope = rma(y0, v0, method=res.method, mods=np.sqrt(v0)).beta[1]
+    how = {"method": res.method, "exact": res.exact}
+    slope = rma(y0, v0, mods=np.sqrt(v0), **how).beta[1]
     side = "right" if slope < 0 else "left"
     y = -y0 if side == "right" else y0.copy()
     ix = np.argsort(y, kind="stable")
@@ -53,7 +54,7 @@ def trimfill(res: MetaResult, estimator: str = "L0") -> dict:
         iteration += 1
         if iteration > 100:
             raise RuntimeError("trim-and-fill did not converge")
-        beta = rma(y[: k - k0], v[: k - k0], method=res.method).estimate
+        beta = rma(y[: k - k0], v[: k - k0], **how).estimate
         yc = y - beta
         ranks = np.empty(k)
         ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)
@@ -65,7 +66,7 @@ def trimfill(res: MetaResult, estimator: str = "L0") -> dict:
         mirrored = 2 * beta - y[k - k0 :]
         filled_y = -mirrored if side == "right" else mirrored
         filled_v = v[k - k0 :]
-        fit = rma(np.concatenate([y0, filled_y]), np.concatenate([v0, filled_v]), method=res.method)
+        fit = rma(np.concatenate([y0, filled_y]), np.concatenate([v0, filled_v]), **how)
     return {
         "k0": k0,
         "side": side,

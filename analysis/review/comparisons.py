@@ -74,7 +74,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
         "egger": egger(yi, vi),
         "trimfill": trimfill(model),
-        "checks": run_checks(trials, "GEN", method=method, hksj=hksj),
+        "checks": run_checks(model, rob=trials["rob"]),
         "low_rob_share": float((trials["rob"] == "low").mean()),
         "studies_in_file": int(rows["study"].str.strip().nunique()),
     }

@@ -11,69 +11,54 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from analysis.meta.effect_sizes import effect_sizes
-from analysis.meta.fit import METHODS, MetaResult, rma
+from analysis.meta.fit import METHODS, MetaResult, fit_row, rma
 from analysis.meta import influence, outliers, trimfill
 
 ROW_FIELDS = ("k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "p")
 
 
 def _row(analysis: str, res: MetaResult | None, note: str = "") -> dict:
-    if res is None:
-        return {"analysis": analysis, **{f: np.nan for f in ROW_FIELDS}, "note": note}
-    pred = res.predict()
-    return {
-        "analysis": analysis,
-        "k": res.k,
-        "estimate": res.estimate,
-        "ci_low": float(res.ci_low[0]),
-        "ci_high": float(res.ci_high[0]),
-        "pi_low": pred["pi_low"],
-        "pi_high": pred["pi_high"],
-        "tau2": res.tau2,
-        "i2": res.i2,
-        "p": float(res.pval[0]),
-        "note": note,
-    }
+    return {"analysis": analysis, **{f: fit_row(res)[f] for f in ROW_FIELDS}, "note": note}
 
 
 def _subset(res: MetaResult, keep: np.ndarray, analysis: str, note: str) -> dict:
     if keep.sum() < 2:
         return _row(analysis, None, f"{int(keep.sum())} studies left; not pooled")
-    return _row(analysis, rma(res.yi[keep], res.vi[keep], method=res.method, hksj=res.hksj), note)
+    return _row(analysis, res.refit(keep), note)
 
 
-def check_overall(res, data):
+def check_overall(res, rob):
     return [_row("overall", res, f"{res.method}{', HKSJ' if res.hksj else ''}")]
 
 
-def check_estimators(res, data):
-    return [_row(f"tau2 estimator {m}", rma(res.yi, res.vi, method=m, hksj=res.hksj)) for m in METHODS if m != res.method]
+def check_estimators(res, rob):
+    return [_row(f"tau2 estimator {m}", rma(res.yi, res.vi, method=m, hksj=res.hksj, exact=res.exact))
+            for m in METHODS if m != res.method]
 
 
-def check_hksj(res, data):
-    other = rma(res.yi, res.vi, method=res.method, hksj=not res.hksj)
+def check_hksj(res, rob):
+    other = rma(res.yi, res.vi, method=res.method, hksj=not res.hksj, exact=res.exact)
     return [_row("with HKSJ" if other.hksj else "without HKSJ", other)]
 
 
-def check_outliers(res, data):
+def check_outliers(res, rob):
     out = outliers(res)
     return [_subset(res, ~out, "outliers removed", f"{int(out.sum())} removed")]
 
 
-def check_influence(res, data):
+def check_influence(res, rob):
     infl = influence(res)["influential"].to_numpy()
     return [_subset(res, ~infl, "influential removed", f"{int(infl.sum())} removed")]
 
 
-def check_low_rob(res, data):
-    if "rob" not in data.columns:
+def check_low_rob(res, rob):
+    if rob is None:
         return [_row("low risk of bias only", None, "no risk-of-bias column")]
-    keep = (data["rob"] == "low").to_numpy()
+    keep = np.asarray(rob) == "low"
     return [_subset(res, keep, "low risk of bias only", f"{int(keep.sum())} of {res.k} studies")]
 
 
-def check_trimfill(res, data):
+def check_trimfill(res, rob):
     tf = trimfill(res)
     return [
         {
@@ -103,15 +88,15 @@ CHECKS: dict[str, Callable] = {
 }
 
 
-def run_checks(data: pd.DataFrame, measure: str, method: str = "REML", hksj: bool = False, which=None) -> pd.DataFrame:
-    """Run the named checks (all by default) and return one tidy table, a row per analysis.
+def run_checks(res: MetaResult, rob=None, which=None) -> pd.DataFrame:
+    """Run the named checks (all by default) on a fitted model; one tidy table, a row per analysis.
 
     Parameters
     ----------
-    data : DataFrame
-        A validated trial table (see :func:`analysis.review.trials.load_trials`).
-    measure, method, hksj
-        As for :func:`analysis.meta.effect_sizes.effect_sizes` and :func:`analysis.meta.fit.rma`.
+    res : MetaResult
+        The main model; every check refits with its method, inference and convergence.
+    rob : array_like of str, optional
+        Each study's risk of bias ("low", ...), for the low-risk-of-bias check.
     which : list of str, optional
         Names from :data:`CHECKS`.
     """
@@ -119,7 +104,5 @@ def run_checks(data: pd.DataFrame, measure: str, method: str = "REML", hksj: boo
     unknown = [w for w in which if w not in CHECKS]
     if unknown:
         raise ValueError(f"unknown check(s) {unknown}; choose from {list(CHECKS)}")
-    yi, vi = effect_sizes(data, measure)
-    res = rma(yi, vi, method=method, hksj=hksj)
-    rows = [row for name in which for row in CHECKS[name](res, data)]
+    rows = [row for name in which for row in CHECKS[name](res, rob)]
     return pd.DataFrame(rows, columns=["analysis", *ROW_FIELDS, "note"])

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera import extensions
-from pandera.typing import Series
 
 from analysis.review.errors import DataError, Problem
 
@@ -151,45 +150,3 @@ class Base(pa.DataFrameModel):
     class Config:
         strict = False  # a release may add columns
         coerce = False  # numbers are parsed by parse_numbers, with a message per cell
-
-
-class BinaryTrials(Base):
-    """The project's trial table for RR, OR and RD: events and totals per arm."""
-
-    study: Series[str] = text(unique=True)
-    treat_events: Series[float] = number(ge=0)
-    treat_n: Series[float] = number(gt=0)
-    ctrl_events: Series[float] = number(ge=0)
-    ctrl_n: Series[float] = number(gt=0)
-
-    @pa.dataframe_check(error="treat_events: events exceed treat_n")
-    def treat_within(cls, df):
-        return events_within(df, "treat_events", "treat_n")
-
-    @pa.dataframe_check(error="ctrl_events: events exceed ctrl_n")
-    def ctrl_within(cls, df):
-        return events_within(df, "ctrl_events", "ctrl_n")
-
-
-class ContinuousTrials(Base):
-    """The project's trial table for SMD: mean, SD and n per arm (n at least 2 for an SD)."""
-
-    study: Series[str] = text(unique=True)
-    treat_mean: Series[float] = number()
-    treat_sd: Series[float] = number(gt=0)
-    treat_n: Series[float] = number(ge=2)
-    ctrl_mean: Series[float] = number()
-    ctrl_sd: Series[float] = number(gt=0)
-    ctrl_n: Series[float] = number(ge=2)
-
-
-class PrecomputedTrials(Base):
-    """The project's trial table for a precomputed effect and its standard error."""
-
-    study: Series[str] = text(unique=True)
-    effect: Series[float] = number()
-    se: Series[float] = number(gt=0)
-
-
-TRIALS_FOR_MEASURE = {"RR": BinaryTrials, "OR": BinaryTrials, "RD": BinaryTrials, "SMD": ContinuousTrials,
-                      "GEN": PrecomputedTrials}

@@ -2,7 +2,7 @@
 
 A trial table is a CSV with one row per study (or comparison): ``study`` (unique), optional
 ``year``, ``subgroup``, ``rob`` (``low``/``some``/``high``), ``published``, and the columns of
-one measure. Checks are the pandera models of :mod:`analysis.review.schemas`; the file is read with the :mod:`csv` module first so that each row keeps the line
+one measure. Checks are the rules of :mod:`analysis.review.trial_rules`; the file is read with the :mod:`csv` module first so that each row keeps the line
 of the file it starts on (quoted fields may span lines).
 """
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.review.errors import DataError, Problem
-from analysis.review.schemas import LINE, TRIALS_FOR_MEASURE, check, required_columns
+from analysis.review.schemas import LINE
+from analysis.review.trial_rules import COLUMNS, check_numbers, check_unique, parse_column
 
 ROB_LEVELS = ("low", "some", "high")
 
@@ -71,8 +72,8 @@ def read_rows(path: str | Path, delimiter: str = ",", decimal: str = ".") -> pd.
 
 
 def validate_trials(frame: pd.DataFrame, measure: str, name: str, min_studies: int = 1) -> pd.DataFrame:
-    """Check a table read by :func:`read_rows` against the trial model for ``measure``
-    (:data:`analysis.review.schemas.TRIALS_FOR_MEASURE`).
+    """Check a table read by :func:`read_rows` against the trial schema for ``measure``
+    (the rules of :mod:`analysis.review.trial_rules`).
 
     Returns
     -------
@@ -87,19 +88,22 @@ def validate_trials(frame: pd.DataFrame, measure: str, name: str, min_studies: i
         differs), cells that are not numbers, values out of range or not finite, events above
         n, duplicate study ids, unknown risk-of-bias levels, fewer studies than needed.
     """
-    model = TRIALS_FOR_MEASURE[measure]
-    missing = [c for c in required_columns(model) if c not in frame.columns]
+    missing = [c for c in ("study",) + COLUMNS[measure] if c not in frame.columns]
     if missing:
         near = {c.lower().replace(" ", "_"): c for c in frame.columns}
         raise DataError([Problem(name, 1, c, f"required column for {measure} is missing"
                                  + (f" (found '{near[c]}': rename it)" if c in near else "")) for c in missing])
     frame = frame.copy()
     frame["study"] = frame["study"].astype(str).str.strip()
-    problems = []
-    try:
-        frame = check(frame, model, name)
-    except DataError as err:
-        problems = list(err.problems)
+    lines = frame[LINE].to_numpy()
+    problems, values = [], {}
+    for column in COLUMNS[measure]:
+        values[column], bad = parse_column(frame[column].tolist(), lines, column, name)
+        problems += bad
+        frame[column] = values[column]
+    unparsed = {(p.line, p.column) for p in problems}
+    problems += [p for p in check_numbers(values, lines, measure, name) if (p.line, p.column) not in unparsed]
+    problems += check_unique(frame["study"], lines, name)
     if "year" in frame.columns:
         frame["year"] = pd.to_numeric(frame["year"], errors="coerce")
     if "rob" in frame.columns:

@@ -4,16 +4,22 @@ Every derivation choice is an argument with a documented default, so that a chap
 can change it without touching code.
 """
 
-from analysis.review.importers.cipriani import cipriani_vs_placebo, read_cipriani_arms
-from analysis.review.importers.common import arm_totals
-from analysis.review.importers.linde import linde_vs_placebo, read_linde
-from analysis.review.importers.metapsy import (
-    metapsy_comparisons, metapsy_response, read_metapsy, read_metapsy_psyctr, read_metapsy_response, sniff_format,
-)
-from analysis.review.importers.turner import read_turner, turner_trials
+from importlib import import_module
 
-__all__ = [
-    "arm_totals", "cipriani_vs_placebo", "linde_vs_placebo", "metapsy_comparisons", "metapsy_response",
-    "read_cipriani_arms", "read_linde", "read_metapsy", "read_metapsy_psyctr", "read_metapsy_response",
-    "read_turner", "sniff_format", "turner_trials",
-]
+_WHERE = {
+    "cipriani_vs_placebo": "cipriani", "read_cipriani_arms": "cipriani", "arm_totals": "common",
+    "linde_vs_placebo": "linde", "read_linde": "linde",
+    "metapsy_comparisons": "metapsy", "metapsy_response": "metapsy", "read_metapsy": "metapsy",
+    "read_metapsy_psyctr": "metapsy", "read_metapsy_response": "metapsy", "sniff_format": "metapsy",
+    "read_turner": "turner", "turner_trials": "turner",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    """Each importer loads on first use (PEP 562): the command line's table reader needs none of them."""
+    if name not in _WHERE:
+        raise AttributeError(f"module 'analysis.review.importers' has no attribute {name!r}")
+    value = getattr(import_module(f"analysis.review.importers.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
