@@ -69,7 +69,7 @@ class Grid:
     source: str
     title: str
     data: dict
-    claim: object
+    claim: str | None
     relevant: float
     min_k: int
     dimensions: dict  # dimension -> tuple of Option, in the file's order
@@ -205,10 +205,8 @@ def _grid(gname, raw, where, root) -> tuple[list, Grid | None]:
         elif root is not None and not (root / data[key]).exists():
             problems.append(where(f"data.{key}: {data[key]!r} does not exist", (gname, "data", key)))
     claim, relevant, min_k = raw.get("claim"), raw.get("relevant", 0.24), raw.get("min_k", 2)
-    claim_ok = isinstance(claim, (int, float)) if source == "metapsy" else (
-        isinstance(claim, list) and len(claim) == 2 and all(isinstance(c, (int, float)) and 0 < c < 100 for c in claim))
-    if not claim_ok:
-        problems.append(where("claim: a number (g), or [treat %, control %] for a binary outcome", (gname, "claim")))
+    if claim is not None and not isinstance(claim, str):
+        problems.append(where("claim: the id of a claim in the claims register (e.g. C03)", (gname, "claim")))
     if not isinstance(relevant, (int, float)) or not isinstance(min_k, int) or min_k < 2:
         problems.append(where("relevant must be a number and min_k an integer >= 2", (gname,)))
     if problems:

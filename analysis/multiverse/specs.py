@@ -51,6 +51,12 @@ class Specifications:
         return out
 
 
+def dimension_order(grid: Grid) -> tuple:
+    """The grid's dimensions as specifications cross them: data dimensions first, then analysis."""
+    data_dims = tuple(d for d in grid.dimensions if d in DATA_DIMENSIONS[grid.source])
+    return data_dims + tuple(d for d in grid.dimensions if d not in data_dims)
+
+
 def _apply_rules(grid: Grid, dims: tuple, names: tuple):
     """The labels of a combination after the rules, and the dimensions a rule set; None if skipped."""
     chosen = dict(zip(dims, names))
@@ -66,9 +72,9 @@ def _apply_rules(grid: Grid, dims: tuple, names: tuple):
 
 def expand(grid: Grid) -> Specifications:
     """Every specification of ``grid``, in the fixed order described in the module docstring."""
-    data_dims = tuple(d for d in grid.dimensions if d in DATA_DIMENSIONS[grid.source])
-    analysis_dims = tuple(d for d in grid.dimensions if d not in data_dims)
-    dims = data_dims + analysis_dims
+    dims = dimension_order(grid)
+    data_dims = tuple(d for d in dims if d in DATA_DIMENSIONS[grid.source])
+    analysis_dims = dims[len(data_dims):]
     seen, names, labels, equivalence = set(), [], [], []
     options = [[o.name for o in grid.dimensions[d]] for d in dims]
     rank = {d: {o.name: EQUIVALENCE.index(o.equivalence) for o in grid.dimensions[d]} for d in dims}
