@@ -105,6 +105,31 @@ def build_rows() -> list[str]:
     ]
 
 
+def cli_rows(k: int = 1_000) -> list[str]:
+    """The whole ``python -m analysis pool`` process at ``k`` (REML), beside Rscript loading metafor
+    and fitting the same model: best of five, cold imports but bytecode compiled."""
+    y, v = simulate(k)
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "d.csv"
+        np.savetxt(csv, np.column_stack([y, v]), delimiter=",", header="yi,vi", comments="", fmt="%.17g")
+
+        def best(cmd):
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+                times.append(time.perf_counter() - t0)
+            return min(times), out.returncode
+
+        ours, code = best([sys.executable, "-m", "analysis", "pool", str(csv), "--measure", "GEN", "--json"])
+        rows = [f"| python -m analysis pool (whole process) | {k:,} | {1000 * ours:.0f} | {'ok' if code == 0 else 'FAILED'} |"]
+        if shutil.which("Rscript"):
+            r, code = best(["Rscript", "-e", f"suppressMessages(library(metafor)); d <- read.csv('{csv}'); "
+                            "print(rma(d$yi, d$vi, method='REML'))"])
+            rows.append(f"| Rscript: load metafor and fit (whole process) | {k:,} | {1000 * r:.0f} | {'ok' if code == 0 else 'FAILED'} |")
+    return ["| command | k | wall time (ms) | result |", "|---|---:|---:|---|", *rows]
+
+
 def main():
     builds = [] if "--no-build" in sys.argv else build_rows()
     rows = []
@@ -128,7 +153,12 @@ def main():
         "|---|---:|---:|---:|---|",
         *[f"| {t} | {k:,} | {1000 * s:.1f} | {m:.1f} | {n} |" for t, k, s, m, n in rows],
     ]
-    table = "\n".join(builds + ([""] if builds else []) + lines)
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from bench_bias import bench_selmodel
+    from bench_multilevel import bench_multilevel
+
+    extra = [""] + cli_rows() + [""] + bench_multilevel() + [""] + bench_selmodel()
+    table = "\n".join(builds + ([""] if builds else []) + lines + extra)
     print(table)
     out = ROOT / "_build" / "bench.md"
     out.parent.mkdir(exist_ok=True)

@@ -60,8 +60,8 @@ def metafor(y, v, timeout: int = 600):
         return json.loads(out.stdout), ""
 
 
-def main():
-    k = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000
+def bench_selmodel(k: int = 1_000) -> list[str]:
+    """Markdown rows: the 3PSM selection model at ``k`` beside metafor's ``selmodel`` on the same data."""
     y, v = simulate(k)
     seconds = []
     for _ in range(3):
@@ -80,10 +80,9 @@ def main():
             "lrt_p": abs(ref["lrt_p"] - res.lrt_p),
         }
         agree = f"metafor {ref['version']}; abs. difference: " + ", ".join(f"{key} {d:.1e}" for key, d in diffs.items())
-    print("| task | k | python (s) | metafor (s) | notes |")
-    print("|---|---:|---:|---:|---|")
-    print(f"| selmodel 3PSM (steps = .025) | {k:,} | {min(seconds):.3f} | {r_time} | {agree} |")
+    return ["| task | k | python (s) | metafor (s) | notes |", "|---|---:|---:|---:|---|",
+            f"| selmodel 3PSM (steps = .025) | {k:,} | {min(seconds):.3f} | {r_time} | {agree} |"]
 
 
 if __name__ == "__main__":
-    main()
+    print("\n".join(bench_selmodel(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000)))

@@ -42,3 +42,23 @@ def test_an_altered_quote_is_refused(tmp_path):
     with pytest.raises(DataError) as err:
         read_claims(tmp_path / "claims.csv")
     assert "line 2" in str(err.value) and "'quote'" in str(err.value) and "not found verbatim" in str(err.value)
+
+
+def test_mechanistic_positions_are_read_from_the_register():
+    from analysis.review.claims import conflict_sentence, mechanism_positions, receptor_agreement, who_says
+
+    register = pd.DataFrame({"source_id": ["A", "B", "C", "D"],
+                             "direction": ["5-HT1A down, 5-HT2 up in depression", "up-regulation (compensatory)",
+                                           "antidepressants down-regulate 5-HT1A and 5-HT2", "5-HT2 down in depression"]},
+                            index=["C1", "C2", "C3", "C4"])
+    pos = mechanism_positions(register)
+    assert set(map(tuple, pos[["source_id", "receptor", "direction", "context"]].values)) == {
+        ("A", "5-HT1A", "down", "depression"), ("A", "5-HT2", "up", "depression"),
+        ("B", "serotonin receptors (subtype unspecified)", "up", "depression"),
+        ("C", "5-HT1A", "down", "antidepressants"), ("C", "5-HT2", "down", "antidepressants"),
+        ("D", "5-HT2", "down", "depression")}
+    agreement = receptor_agreement(pos)
+    assert agreement.set_index(["receptor", "context"]).loc[("5-HT2", "depression"), "status"] == "conflict"
+    assert conflict_sentence(agreement) == "the sources contradict each other for 5-HT2 (depression)"
+    assert conflict_sentence(agreement[agreement["status"] != "conflict"]).startswith("no receptor subtype")
+    assert who_says(pos, "up") == "A (5-HT2); B (serotonin receptors (subtype unspecified))"

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from analysis.review.errors import DataError
-from analysis.review.grade import corresponding_risk
 from analysis.review.importers import metapsy_comparisons, read_metapsy_psyctr
 from analysis.meta.fit import rma
 from analysis.review.prisma import prisma_boxes, prisma_counts, read_search_flow, source_boxes
@@ -142,9 +141,3 @@ def test_missing_risk_of_bias_column_is_refused_when_required():
     with pytest.raises(DataError) as err:
         metapsy_domains(rows, "x.csv", required=True)
     assert str(err.value) == "x.csv, line 1, column 'ba': required column is missing (the risk-of-bias figures need it)"
-
-
-def test_corresponding_risk_as_grade_computes_it():
-    risk = corresponding_risk(0.366, 1.26, 1.22, 1.30)
-    assert risk == {"control": 366, "intervention": 461, "low": 447, "high": 476, "difference": 95}
-    assert corresponding_risk(0.5, 2.5, 1.5, 4.0)["high"] == 1000  # a risk never exceeds 1

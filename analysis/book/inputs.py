@@ -15,7 +15,9 @@ def dataset_readers() -> dict:
     Imported here, not at the top, so that a build with nothing to do starts fast."""
     from analysis.review.claims import read_appraisal, read_claims
     from analysis.review.grade import read_grade
-    from analysis.review.importers import read_cipriani_arms, read_linde, read_metapsy_psyctr, read_metapsy_response, read_turner
+    from analysis.review.importers import (
+        read_cipriani_arms, read_linde, read_linde2016, read_metapsy_psyctr, read_metapsy_response, read_turner,
+    )
     from analysis.review.prisma import read_search_flow
 
     return {
@@ -27,6 +29,7 @@ def dataset_readers() -> dict:
         "response": read_metapsy_response,
         "turner": read_turner,
         "grade": read_grade,
+        "linde2016": read_linde2016,
         "search_flow": read_search_flow,
     }
 

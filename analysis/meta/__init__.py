@@ -30,6 +30,8 @@ _WHERE = {
     "WLSIntercept": "small_study", "peese": "small_study", "pet": "small_study", "pet_peese": "small_study",
     "WAAPResult": "waap", "waap_wls": "waap", "wls": "waap",
     "q_profile": "confint",
+    "BlockCov": "blocks", "MultilevelResult": "multilevel", "rma_mv": "multilevel",
+    "RobustResult": "robust", "che": "robust", "robust": "robust", "vcalc": "vcalc",
     "predict": "predict", "prop_above": "predict", "se_tau2": "predict",
 }
 

@@ -58,17 +58,6 @@ def read_claims(path: str | Path) -> pd.DataFrame:
     return frame.set_index("claim_id", drop=False)
 
 
-def check_against_interval(claimed: float, low: float, high: float) -> str:
-    """Verdict on a claimed figure given the interval the data give for it.
-
-    Returns ``"reproduced"`` when the claimed value lies inside ``[low, high]``,
-    ``"overstated"`` when above it and ``"understated"`` when below it.
-    """
-    if low <= claimed <= high:
-        return "reproduced"
-    return "overstated" if claimed > high else "understated"
-
-
 APPRAISAL_COLUMNS = ("source_id", "file", "title", "kind", "date", "peer_reviewed", "appraisal")
 
 
@@ -102,3 +91,63 @@ def appraisal_weight(appraisal_text: str) -> str:
     """The weight a source deserves: the appraisal's first clause, before its colon
     (``"low: a vendor's blog ..."`` -> ``"low"``)."""
     return appraisal_text.split(":")[0].strip()
+
+
+def mechanism_positions(register: pd.DataFrame) -> pd.DataFrame:
+    """The register's mechanistic claims as (receptor, direction, context) positions, one row each.
+
+    The ``direction`` column states each claim's position in a short controlled form, parts
+    separated by commas: ``5-HT1A down, 5-HT2 up in depression``; ``antidepressants down-regulate
+    5-HT1A and 5-HT2``; ``up-regulation (compensatory)``. A part names receptor subtypes (``5-HT...``;
+    none means serotonin receptors in general), a direction (``up`` or ``down``) and its context:
+    ``antidepressants`` when the part or the claim speaks of what the drugs do, else ``depression``.
+    """
+    rows = []
+    for cid, row in register.iterrows():
+        text = str(row.get("direction", "") or "").strip()
+        if not re.search(r"\b(up|down)", text):
+            continue
+        context = "antidepressants" if text.lower().startswith("antidepressant") else "depression"
+        last = None
+        for part in reversed([p.strip() for p in text.split(",")]):
+            found = re.search(r"\b(up|down)", part)
+            direction = found.group(1) if found else last
+            last = direction
+            receptors = re.findall(r"5-HT\w+", part) or ["serotonin receptors (subtype unspecified)"]
+            for receptor in receptors:
+                rows.append({"claim_id": cid, "source_id": row["source_id"], "receptor": receptor,
+                             "direction": direction, "context": context})
+    return pd.DataFrame(rows, columns=["claim_id", "source_id", "receptor", "direction", "context"])
+
+
+def receptor_agreement(positions: pd.DataFrame) -> pd.DataFrame:
+    """For each receptor and context, which sources say up and which down, and whether they
+    ``agree`` or ``conflict`` (a receptor named by one source only: ``one source``)."""
+    rows = []
+    for (receptor, context), part in positions.groupby(["receptor", "context"], sort=True):
+        up = sorted(set(part.loc[part["direction"] == "up", "source_id"]))
+        down = sorted(set(part.loc[part["direction"] == "down", "source_id"]))
+        sources = set(up) | set(down)
+        status = "conflict" if up and down else ("agree" if len(sources) > 1 else "one source")
+        rows.append({"receptor": receptor, "context": context, "up": ", ".join(up) or "—",
+                     "down": ", ".join(down) or "—", "status": status})
+    return pd.DataFrame(rows, columns=["receptor", "context", "up", "down", "status"])
+
+
+def who_says(positions: pd.DataFrame, direction: str, context: str = "depression") -> str:
+    """The sources asserting ``direction`` in ``context``, each with its receptors:
+    ``S1 (5-HT2); S0 (serotonin receptors (subtype unspecified))``; ``no source`` if none."""
+    part = positions[(positions["direction"] == direction) & (positions["context"] == context)]
+    if part.empty:
+        return "no source"
+    grouped = part.groupby("source_id", sort=False)["receptor"].apply(lambda r: ", ".join(dict.fromkeys(r)))
+    return "; ".join(f"{s} ({r})" for s, r in grouped.items())
+
+
+def conflict_sentence(agreement: pd.DataFrame) -> str:
+    """Whether any receptor is said to move up by one source and down by another, in words."""
+    clash = agreement[agreement["status"] == "conflict"]
+    if clash.empty:
+        return "no receptor subtype is said to move up by one source and down by another"
+    named = ", ".join(f"{r} ({c})" for r, c in zip(clash["receptor"], clash["context"]))
+    return f"the sources contradict each other for {named}"

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.review.robustness import run_checks
 from analysis.meta.effect_sizes import effect_sizes
-from analysis.review.importers import read_cipriani_arms, read_linde, read_metapsy_psyctr, read_metapsy_response, read_turner
+from analysis.review.absolute import absolute_effects
+from analysis.review.bias_suite import bias_suite
+from analysis.review.importers import read_cipriani_arms, read_linde, read_linde2016, read_metapsy_response, read_turner
 from analysis.review.selections import (
-    primary_care_trials, psychotherapy_trials, response_trials, ssri_trials, turner_fda, turner_published,
+    primary_care_trials, pst_antidepressant_trials, response_trials, ssri_trials, turner_fda, turner_published,
 )
 from analysis.meta.fit import MetaResult, pooled_proportion, rma
 from analysis.meta import egger, trimfill
@@ -35,62 +36,61 @@ class Evidence:
         return None
 
 
-def ssri_placebo(cipriani_arms: str, active_class: str = "SSRI", method: str = "REML", hksj: bool = False) -> Evidence:
-    """SSRI (or any antidepressant) vs placebo, response, from GRISELDA (risk ratio)."""
-    trials = ssri_trials(read_cipriani_arms(cipriani_arms), active_class=active_class, name=cipriani_arms)
+def binary_evidence(trials: pd.DataFrame, method: str, hksj: bool = False, **extra) -> Evidence:
+    """A risk-ratio comparison: the model, both arms' pooled rates, and the absolute effects at
+    the pooled control rate (:func:`analysis.review.absolute.absolute_effects`)."""
     yi, vi = effect_sizes(trials, "RR")
     model = rma(yi, vi, method=method, hksj=hksj)
+    treat = pooled_proportion(trials["treat_events"], trials["treat_n"], method=method)
+    ctrl = pooled_proportion(trials["ctrl_events"], trials["ctrl_n"], method=method)
+    rr = [float(np.exp(x)) for x in (model.estimate, model.ci_low[0], model.ci_high[0])]
+    absolute = absolute_effects(ctrl["rate"], *rr)
+    return Evidence(trials, model, {"treat_rate": treat, "ctrl_rate": ctrl, "absolute": absolute, **extra})
+
+
+def ssri_placebo(cipriani_arms: str, active_class: str = "SSRI", method: str = "REML", hksj: bool = False) -> Evidence:
+    """SSRI (or any antidepressant) vs placebo, response, from GRISELDA (risk ratio), with Egger's
+    test, the publication-bias suite and subgroups by publication and by drug."""
+    trials = ssri_trials(read_cipriani_arms(cipriani_arms), active_class=active_class, name=cipriani_arms)
+    ev = binary_evidence(trials, method, hksj)
+    yi, vi = ev.model.yi, ev.model.vi
     labels = np.where(trials["published"], "published", "unpublished")
-    extra = {
-        "active_rate": pooled_proportion(trials["treat_events"], trials["treat_n"], method=method),
-        "placebo_rate": pooled_proportion(trials["ctrl_events"], trials["ctrl_n"], method=method),
+    ev.extra.update({
         "by_publication": subgroup_analysis(yi, vi, labels, method=method) if len(set(labels)) > 1 else None,
         "by_drug": subgroup_analysis(yi, vi, trials["subgroup"], method=method) if trials["subgroup"].nunique() > 1 else None,
         "egger": egger(yi, vi),
-    }
-    return Evidence(trials, model, extra)
+        "bias": bias_suite(ev.model),
+    })
+    return ev
+
+
+def ssri_harms(cipriani_arms: str, outcome: str = "dropout", active_class: str = "SSRI", method: str = "REML") -> Evidence:
+    """SSRI vs placebo, all-cause discontinuation (``dropout``) or discontinuation due to adverse
+    events (``dropout_ae``), from GRISELDA (risk ratio; above 1 means more dropouts on the drug)."""
+    arms = read_cipriani_arms(cipriani_arms)
+    trials = ssri_trials(arms, active_class=active_class, name=cipriani_arms, outcome=outcome)
+    ev = binary_evidence(trials, method)
+    ev.extra["egger"] = egger(ev.model.yi, ev.model.vi)
+    return ev
+
+
+def pst_antidepressants(linde2016: str, method: str = "REML") -> Evidence:
+    """Problem-solving therapy vs antidepressants, response, in the primary-care trials that
+    compare them directly (Linde et al., 2016; risk ratio, PST over the antidepressant)."""
+    trials = pst_antidepressant_trials(read_linde2016(linde2016), name=linde2016)
+    return binary_evidence(trials, method)
 
 
 def primary_care(linde: str, active: str = "SSRI", method: str = "REML") -> Evidence:
     """SSRI vs placebo in primary care, response, from Linde et al. (2015) (risk ratio)."""
-    trials = primary_care_trials(read_linde(linde), active=active, name=linde)
-    yi, vi = effect_sizes(trials, "RR")
-    model = rma(yi, vi, method=method)
-    extra = {
-        "active_rate": pooled_proportion(trials["treat_events"], trials["treat_n"], method=method),
-        "placebo_rate": pooled_proportion(trials["ctrl_events"], trials["ctrl_n"], method=method),
-    }
-    return Evidence(trials, model, extra)
-
-
-def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
-                          low_rob_items: int = 4) -> Evidence:
-    """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database."""
-    rows = read_metapsy_psyctr(psyctr)
-    trials = psychotherapy_trials(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr)
-    yi, vi = effect_sizes(trials, "GEN")
-    model = rma(yi, vi, method=method, hksj=hksj)
-    extra = {
-        "by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
-        "egger": egger(yi, vi),
-        "trimfill": trimfill(model),
-        "checks": run_checks(model, rob=trials["rob"]),
-        "low_rob_share": float((trials["rob"] == "low").mean()),
-        "studies_in_file": int(rows["study"].str.strip().nunique()),
-    }
-    return Evidence(trials, model, extra)
+    return binary_evidence(primary_care_trials(read_linde(linde), active=active, name=linde), method)
 
 
 def psychotherapy_response(response: str, therapy: str, method: str = "REML", hksj: bool = False) -> Evidence:
-    """Response rates of a psychotherapy vs control, from the Metapsy total-response database."""
-    trials = response_trials(read_metapsy_response(response), therapy=therapy, name=response)
-    yi, vi = effect_sizes(trials, "RR")
-    model = rma(yi, vi, method=method, hksj=hksj)
-    extra = {
-        "treat_rate": pooled_proportion(trials["treat_events"], trials["treat_n"], method=method),
-        "ctrl_rate": pooled_proportion(trials["ctrl_events"], trials["ctrl_n"], method=method),
-    }
-    return Evidence(trials, model, extra)
+    """Response rates of a psychotherapy vs control, from the Metapsy total-response database; a
+    control arm shared by two comparisons of one trial is split between them."""
+    return binary_evidence(response_trials(read_metapsy_response(response), therapy=therapy, name=response),
+                           method, hksj)
 
 
 def turner(path: str, method: str = "REML") -> dict:

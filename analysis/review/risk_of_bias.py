@@ -112,3 +112,37 @@ def rob_table(trials: pd.DataFrame) -> pd.DataFrame:
     rows = [{"domain": DOMAINS[col.removeprefix("rob_")], **{j: int((trials[col] == j).sum()) for j in JUDGEMENTS}}
             for col in domain_columns(trials)]
     return pd.DataFrame(rows, columns=["domain", *JUDGEMENTS])
+
+
+#: How a self-reported outcome counts for blinding of outcome assessment. In psychotherapy
+#: trials participants know their treatment, so a self-reported outcome is assessed unblinded:
+#: RoB 2 (Sterne et al., 2019, domain 4) judges it at risk; Metapsy's own score counts it as low.
+SELF_REPORT = ("high", "low")
+
+
+def low_risk(trials: pd.DataFrame, domains=tuple(DOMAINS), self_report: str = "high") -> np.ndarray:
+    """Which comparisons are at low risk of bias: low on every domain the protocol names.
+
+    Parameters
+    ----------
+    trials : DataFrame
+        With the ``rob_<item>`` judgement columns (:func:`metapsy_domains`).
+    domains : sequence of str
+        Metapsy items that must all be low (``sg``, ``ac``, ``ba``, ``itt``).
+    self_report : {"high", "low"}
+        How a self-reported outcome (``sr``) counts for blinding: not low (the default, as RoB 2
+        judges an unblinded participant-reported outcome), or low (Metapsy's score).
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    unknown = [d for d in domains if d not in DOMAINS]
+    if unknown or self_report not in SELF_REPORT:
+        raise ValueError(f"unknown risk-of-bias domain(s) {unknown} or self_report {self_report!r}")
+    ok = np.ones(len(trials), bool)
+    for item in domains:
+        judged = trials[f"rob_{item}"].to_numpy()
+        good = (judged == "low") | ((judged == "self-report") & (self_report == "low"))
+        ok &= good
+    return ok

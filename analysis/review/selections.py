@@ -10,13 +10,16 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.review.importers import (
-    cipriani_vs_placebo, linde_vs_placebo, metapsy_comparisons, metapsy_response, turner_trials,
+    cipriani_vs_placebo, linde_vs_placebo, metapsy_comparisons, metapsy_response, pst_vs_antidepressants,
+    turner_trials,
 )
+from analysis.review.multiarm import split_shared_controls
 
 
-def ssri_trials(arms: pd.DataFrame, active_class: str = "SSRI", name: str = "cipriani") -> pd.DataFrame:
-    """Placebo-controlled trials of ``active_class`` from the GRISELDA arms (response)."""
-    return cipriani_vs_placebo(arms, active_class=active_class, name=name)
+def ssri_trials(arms: pd.DataFrame, active_class: str = "SSRI", name: str = "cipriani",
+                outcome: str = "response") -> pd.DataFrame:
+    """Placebo-controlled trials of ``active_class`` from the GRISELDA arms (response, or dropouts)."""
+    return cipriani_vs_placebo(arms, active_class=active_class, name=name, outcome=outcome)
 
 
 def primary_care_trials(rows: pd.DataFrame, active: str = "SSRI", name: str = "linde") -> pd.DataFrame:
@@ -31,8 +34,14 @@ def psychotherapy_trials(rows: pd.DataFrame, therapy: str = "cbt", low_rob_items
 
 
 def response_trials(rows: pd.DataFrame, therapy: str, name: str = "metapsy") -> pd.DataFrame:
-    """Response comparisons of ``therapy`` with control conditions (Metapsy total response)."""
-    return metapsy_response(rows, therapy=therapy, name=name)
+    """Response comparisons of ``therapy`` with control conditions (Metapsy total response), a
+    control arm shared by several comparisons of one trial split between them."""
+    return split_shared_controls(metapsy_response(rows, therapy=therapy, name=name))
+
+
+def pst_antidepressant_trials(rows: pd.DataFrame, name: str = "linde2016") -> pd.DataFrame:
+    """Trials comparing face-to-face problem-solving therapy with an antidepressant (Linde 2016)."""
+    return pst_vs_antidepressants(rows, name=name)
 
 
 def turner_published(rows: pd.DataFrame, name: str = "turner") -> pd.DataFrame:
@@ -55,8 +64,10 @@ CHAPTER_SELECTIONS = {
         ("psyctr", psychotherapy_trials, {"therapy": "therapy", "low_rob_items": "low_rob_items"}),
         ("response", response_trials, {"therapy": "pst_label"}),
         ("response", response_trials, {"therapy": "cbt_label"}),
+        ("linde2016", pst_antidepressant_trials, {}),
     ],
     "summary-of-findings": [
+        ("linde2016", pst_antidepressant_trials, {}),
         ("psyctr", psychotherapy_trials, {}),
         ("response", response_trials, {"therapy": "pst_label"}),
     ],

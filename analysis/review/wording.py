@@ -53,3 +53,29 @@ def acronym(name: str) -> str:
 def comparison_label(key: str) -> str:
     """``ssri_placebo`` -> ``SSRI vs placebo``."""
     return " vs ".join(acronym(part) for part in key.split("_"))
+
+
+def plural(n: int, noun: str, plural_form: str | None = None) -> str:
+    """A counted noun: ``1 study``, ``2 studies``, ``0 comparisons``."""
+    if n == 1:
+        return f"{n:,} {noun}"
+    if plural_form is None:
+        plural_form = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
+    return f"{n:,} {plural_form}"
+
+
+def estimate_with_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """``0.41 (0.37 to 0.45)``, or ``not fitted`` where the estimate is missing."""
+    if estimate != estimate:  # NaN
+        return "not fitted"
+    return f"{estimate:.{digits}f} ({low:.{digits}f} to {high:.{digits}f})"
+
+
+def more_or_fewer(difference: int, noun: str = "") -> str:
+    """A signed count in words: ``44 more``, ``7 fewer``, ``no more and no fewer``."""
+    tail = f" {noun}" if noun else ""
+    if difference > 0:
+        return f"{difference:,} more{tail}"
+    if difference < 0:
+        return f"{-difference:,} fewer{tail}"
+    return f"no more and no fewer{tail}"

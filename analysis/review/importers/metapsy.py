@@ -169,6 +169,7 @@ def metapsy_response(rows: pd.DataFrame, therapy: str, disorder: str = "Depressi
     trials = pd.DataFrame(
         {
             "study": label.str.strip(),
+            "trial": sel["study"].str.strip(),
             "year": sel["year"] if "year" in sel.columns else np.nan,
             "treat_events": sel["improved.ig"],
             "treat_n": sel["n.ig"],

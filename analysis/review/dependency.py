@@ -1,0 +1,99 @@
+"""Dependent effect sizes: the four analyses metapsyTools' ``runMetaAnalysis`` reports side by side.
+
+Comparisons from one trial share participants (a shared control arm, several instruments), so
+they are not independent. The review reports, in one table, every comparison pooled as if
+independent; one effect per trial (aggregated within trials under a correlation ``rho``, as
+metafor's ``aggregate(..., struct = "CS")``); the three-level model (``rma.mv`` with
+``~ 1 | trial/comparison``); and the correlated-and-hierarchical-effects (CHE) working model
+with cluster-robust CR2 inference (Pustejovsky & Tipton, 2022), which stays valid when the
+assumed correlation is wrong. Which one is primary is a parameter of the chapter.
+
+References
+----------
+Harrer, M., et al. (2021). *Doing Meta-Analysis with R*, chapter 10. Chapman & Hall/CRC.
+Pustejovsky, J. E., & Tipton, E. (2022). Meta-analysis with robust variance estimation: expanding
+the range of working models. *Prevention Science*, 23, 425-438.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.meta.fit import rma
+
+MODELS = {
+    "independent": "every comparison, as if independent",
+    "aggregated": "one effect per trial (aggregated, rho = {rho})",
+    "threelevel": "three-level model (comparisons within trials)",
+    "che": "CHE working model (rho = {rho}) with CR2 robust inference",
+}
+
+
+def aggregate(yi, vi, cluster, rho: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One effect per cluster: the inverse-variance mean under a compound-symmetric correlation
+    ``rho`` within the cluster (metafor's ``aggregate.escalc`` with ``struct = "CS"``).
+
+    Returns
+    -------
+    yi, vi, cluster : ndarray
+        The aggregated effects, their variances and the cluster labels, in order of first appearance.
+    """
+    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    labels = np.asarray(cluster).astype(str)
+    _, first = np.unique(labels, return_index=True)
+    order = labels[np.sort(first)]
+    ys, vs = [], []
+    for c in order:
+        sel = labels == c
+        s = np.sqrt(v[sel])
+        V = rho * np.outer(s, s)
+        np.fill_diagonal(V, v[sel])
+        w = np.linalg.solve(V, np.ones(sel.sum()))
+        ys.append(float(w @ y[sel] / w.sum()))
+        vs.append(float(1 / w.sum()))
+    return np.array(ys), np.array(vs), order
+
+
+def dependency_table(yi, vi, cluster, method: str = "REML", hksj: bool = True, rho: float = 0.5) -> pd.DataFrame:
+    """The four analyses of dependent comparisons, one row each (:data:`MODELS`).
+
+    Columns: ``model``, ``label``, ``k`` (effects), ``clusters``, ``estimate``, ``ci_low``,
+    ``ci_high``, ``p``, ``heterogeneity`` (tau² for the univariate models; the between-trial
+    sigma² for the multilevel ones), ``within`` (the within-trial sigma²; NaN otherwise),
+    ``i2`` (total I²).
+    """
+    from analysis.meta.multilevel import rma_mv
+    from analysis.meta.robust import che
+
+    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    labels = np.asarray(cluster).astype(str)
+    n_clusters = len(set(labels))
+    multilevel_method = method if method in ("REML", "ML") else "REML"
+    rows = []
+    ind = rma(y, v, method=method, hksj=hksj)
+    rows.append(_univariate("independent", ind, n_clusters))
+    ay, av, _ = aggregate(y, v, labels, rho)
+    rows.append(_univariate("aggregated", rma(ay, av, method=method, hksj=hksj), n_clusters))
+    three = rma_mv(y, v, labels, method=multilevel_method, test="t" if hksj else "z")
+    rows.append(_multilevel("threelevel", three.to_dict()))
+    fit, rob = che(y, v, labels, rho=rho, method=multilevel_method)
+    row = _multilevel("che", fit.to_dict())
+    row.update({k: rob.to_dict()[k] for k in ("ci_low", "ci_high", "p")})
+    rows.append(row)
+    frame = pd.DataFrame(rows)
+    frame["label"] = [MODELS[m].format(rho=rho) for m in frame["model"]]
+    return frame[["model", "label", "k", "clusters", "estimate", "ci_low", "ci_high", "p", "heterogeneity",
+                  "within", "i2"]]
+
+
+def _univariate(model: str, res, clusters: int) -> dict:
+    d = res.to_dict()
+    return {"model": model, "k": d["k"], "clusters": clusters, "estimate": d["estimate"], "ci_low": d["ci_low"],
+            "ci_high": d["ci_high"], "p": d["p"], "heterogeneity": d["tau2"], "within": np.nan, "i2": d["i2"]}
+
+
+def _multilevel(model: str, d: dict) -> dict:
+    return {"model": model, "k": d["k"], "clusters": d["k_clusters"], "estimate": d["estimate"],
+            "ci_low": d["ci_low"], "ci_high": d["ci_high"], "p": d["p"], "heterogeneity": d["sigma2_between"],
+            "within": d["sigma2_within"], "i2": d["i2_between"] + d["i2_within"]}

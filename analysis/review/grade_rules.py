@@ -1,0 +1,149 @@
+"""GRADE by explicit rules: each domain judged from computed indicators.
+
+Each rule returns ``(downgrade, reason)``, with ``downgrade`` 0, -1 or -2 and a reason that
+states the indicator and the threshold, so that new data change the judgement and its words
+together. Reviewers' overrides (``data/grade.csv``) replace a rule only with a stated reason
+(:mod:`analysis.review.grade`).
+
+Thresholds, with their sources:
+
+- risk of bias: downgrade one level when more than half of the weight comes from studies not
+  at low risk of bias (Guyatt et al., 2011, GRADE guidelines 4: "most information is from
+  studies at moderate or high risk of bias").
+- inconsistency: one level when I² is at least 50% and the 95% prediction interval includes no
+  effect (GRADE guidelines 7; the prediction interval shows whether effects point both ways).
+- imprecision: one level when the confidence interval includes both no effect and an important
+  effect, or the total number of participants is below the optimal information size (OIS); two
+  levels when the interval includes both an important benefit and an important harm (GRADE
+  guidelines 6). A precise null result (an interval within the MID either side) is not downgraded. The minimal
+  important difference (MID) is a risk ratio of 1.25 (GRADE's default 25% relative change) or
+  a standardised mean difference of 0.24 (Cuijpers et al., 2014); the OIS is the two-arm sample
+  size that detects the MID with alpha 0.05 (two-sided) and power 0.80.
+- indirectness: one level when more than half of the weight compares with a waiting list (an
+  inactive comparator that inflates effects, Furukawa et al., 2014) or when the comparison is
+  not the one the claim makes.
+- publication bias: one level when, with at least 10 studies, Egger's test has p < 0.10, or a
+  bias-corrected estimate (PET-PEESE, 3PSM, WAAP-WLS, trim-and-fill) falls below the MID while the
+  main estimate is above it (Sterne et al., 2011; GRADE guidelines 5).
+
+References
+----------
+Guyatt, G. H., et al. (2011). GRADE guidelines 4-8. *Journal of Clinical Epidemiology*, 64.
+Cuijpers, P., et al. (2014). What is the threshold for a clinically relevant effect? *Depression
+and Anxiety*, 31, 374-378.
+Furukawa, T. A., et al. (2014). Waiting list may be a nocebo condition in psychotherapy trials.
+*Acta Psychiatrica Scandinavica*, 130, 181-192.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+Z_ALPHA, Z_BETA = 1.959963984540054, 0.8416212335729143  # two-sided 0.05; power 0.80
+MID = {"RR": 1.25, "SMD": 0.24}
+DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
+
+
+@dataclass(frozen=True)
+class Indicators:
+    """What the rules read, on the reported scale (a risk ratio, or g)."""
+
+    measure: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    pi_low: float
+    pi_high: float
+    i2: float
+    k: int
+    participants: int | None = None
+    control_risk: float | None = None
+    not_low_rob_weight: float | None = None
+    waitlist_weight: float | None = None
+    direct: bool = True
+    egger_p: float | None = None
+    bias_corrected: dict = field(default_factory=dict)
+
+    @property
+    def null(self) -> float:
+        return 1.0 if self.measure == "RR" else 0.0
+
+
+def optimal_information_size(measure: str, control_risk: float | None = None) -> int:
+    """Participants (both arms) needed to detect the MID with alpha 0.05 and power 0.80."""
+    z = (Z_ALPHA + Z_BETA) ** 2
+    if measure == "RR":
+        p0 = control_risk
+        p1 = min(1.0, p0 * MID["RR"])
+        return 2 * math.ceil(z * (p0 * (1 - p0) + p1 * (1 - p1)) / (p1 - p0) ** 2)
+    return 2 * math.ceil(2 * z / MID["SMD"] ** 2)
+
+
+def _includes(low: float, high: float, value: float) -> bool:
+    return low <= value <= high
+
+
+def risk_of_bias(ind: Indicators) -> tuple[int, str]:
+    if ind.not_low_rob_weight is None:
+        return 0, "no risk-of-bias assessment in the dataset; not assessed by rule"
+    share = 100 * ind.not_low_rob_weight
+    if ind.not_low_rob_weight > 0.5:
+        return -1, f"{share:.0f}% of the weight from studies not at low risk of bias (more than 50%)"
+    return 0, f"{share:.0f}% of the weight from studies not at low risk of bias (50% or less)"
+
+
+def inconsistency(ind: Indicators) -> tuple[int, str]:
+    crosses = _includes(ind.pi_low, ind.pi_high, ind.null)
+    where = "includes" if crosses else "excludes"
+    text = f"I² {ind.i2:.0f}%; the prediction interval {where} no effect"
+    if ind.i2 >= 50 and crosses:
+        return -1, text
+    return 0, text
+
+
+def imprecision(ind: Indicators) -> tuple[int, str]:
+    mid = MID[ind.measure]
+    harm = 1 / mid if ind.measure == "RR" else -mid
+    ois = optimal_information_size(ind.measure, ind.control_risk) if ind.measure == "SMD" or ind.control_risk else None
+    important = ind.ci_high >= mid or ind.ci_low <= harm
+    if ind.ci_low <= harm and ind.ci_high >= mid:
+        return -2, "the confidence interval includes both an important benefit and an important harm"
+    if _includes(ind.ci_low, ind.ci_high, ind.null) and important:
+        return -1, "the confidence interval includes both no effect and an important effect"
+    if ois is not None and ind.participants is not None and ind.participants < ois:
+        return -1, f"{ind.participants:,} participants, fewer than the optimal information size of {ois:,}"
+    size = f"; {ind.participants:,} participants (optimal information size {ois:,})" if ind.participants and ois else ""
+    if _includes(ind.ci_low, ind.ci_high, ind.null):
+        return 0, "the confidence interval includes no effect but excludes important effects" + size
+    return 0, "the confidence interval excludes no effect" + size
+
+
+def indirectness(ind: Indicators) -> tuple[int, str]:
+    if not ind.direct:
+        return -1, "the data compare with another comparator than the claim does"
+    if ind.waitlist_weight is not None and ind.waitlist_weight > 0.5:
+        return -1, f"{100 * ind.waitlist_weight:.0f}% of the weight from waiting-list comparisons (more than 50%)"
+    share = "" if ind.waitlist_weight is None else f"; {100 * ind.waitlist_weight:.0f}% of the weight from waiting lists"
+    return 0, "the population, intervention and comparator of the claim" + share
+
+
+def publication_bias(ind: Indicators) -> tuple[int, str]:
+    if ind.k < 10:
+        return 0, f"{ind.k} studies: too few to assess small-study effects (fewer than 10)"
+    mid = MID[ind.measure]
+    below = sorted(name for name, est in ind.bias_corrected.items() if est < mid <= ind.estimate)
+    egger = ind.egger_p is not None and ind.egger_p < 0.10
+    if egger or below:
+        parts = (["Egger's test p < 0.10"] if egger else []) + ([f"{', '.join(below)} below the MID"] if below else [])
+        return -1, "; ".join(parts)
+    return 0, "Egger's test p ≥ 0.10 and every bias-corrected estimate at or above the MID"
+
+
+RULES = {"risk_of_bias": risk_of_bias, "inconsistency": inconsistency, "indirectness": indirectness,
+         "imprecision": imprecision, "publication_bias": publication_bias}
+
+
+def judge_by_rules(ind: Indicators) -> dict:
+    """``{domain: (downgrade, reason)}`` for every GRADE domain."""
+    return {domain: RULES[domain](ind) for domain in DOMAINS}

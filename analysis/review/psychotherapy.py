@@ -1,0 +1,75 @@
+"""Psychotherapy vs control conditions (Metapsy): the analyses a methodologist expects.
+
+Dependency-aware pooling (:mod:`analysis.review.dependency`) with the primary model a parameter,
+a declared rule for implausible effects applied before pooling (:mod:`analysis.review.implausible`),
+"low risk of bias" as low on every protocol domain (:func:`analysis.review.risk_of_bias.low_risk`),
+subgroups by control condition, and the publication-bias suite.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.meta import egger, rma, trimfill
+from analysis.meta.subgroups import subgroup_analysis
+from analysis.review.bias_suite import bias_suite
+from analysis.review.comparisons import Evidence
+from analysis.review.dependency import MODELS, dependency_table
+from analysis.review.implausible import implausible
+from analysis.review.importers import read_metapsy_psyctr
+from analysis.review.risk_of_bias import low_risk
+from analysis.review.robustness import run_checks
+from analysis.review.selections import psychotherapy_trials
+
+PRIMARY_MODELS = tuple(MODELS)
+
+
+def weight_share(model, mask) -> float:
+    """The share of a model's inverse-variance weight that ``mask`` holds."""
+    w = model.weights
+    return float(w[np.asarray(mask, bool)].sum() / w.sum())
+
+
+def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
+                          low_rob_items: int = 4, primary_model: str = "che", rho: float = 0.5,
+                          implausible_g: float = 3.0, rob_domains=("sg", "ac", "ba", "itt"),
+                          self_report: str = "high") -> Evidence:
+    """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database.
+
+    ``model`` is every comparison pooled as independent (the basis of the diagnostics: leave-one-out,
+    influence, cumulative, funnel); ``extra["primary"]`` is the row of the dependency table named
+    by ``primary_model`` (one of :data:`PRIMARY_MODELS`), fitted after implausible effects are
+    removed, and ``extra["with_implausible"]`` the same model with them.
+    """
+    if primary_model not in PRIMARY_MODELS:
+        raise ValueError(f"primary_model must be one of {', '.join(PRIMARY_MODELS)}")
+    rows = read_metapsy_psyctr(psyctr)
+    trials = psychotherapy_trials(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr)
+    yi, vi = trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2
+    model = rma(yi, vi, method=method, hksj=hksj)
+    odd = implausible(yi, implausible_g)
+    keep = ~odd
+    table = dependency_table(yi[keep], vi[keep], trials["trial"][keep], method=method, hksj=hksj, rho=rho)
+    table_all = dependency_table(yi, vi, trials["trial"], method=method, hksj=hksj, rho=rho)
+    low = low_risk(trials, rob_domains, self_report)
+    clean = model.refit(keep)
+    extra = {
+        "dependency": table,
+        "primary": table.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
+        "with_implausible": table_all.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
+        "implausible": trials.loc[odd, ["study", "effect"]].reset_index(drop=True),
+        "without_implausible": clean,
+        "by_control": subgroup_analysis(yi[keep], vi[keep], trials["subgroup"][keep], method=method, hksj=hksj),
+        "by_control_all": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
+        "egger": egger(yi, vi),
+        "trimfill": trimfill(model),
+        "bias": bias_suite(clean),
+        "checks": run_checks(model, rob=trials["rob"]),
+        "low_rob": low,
+        "low_rob_model": model.refit(low & keep) if (low & keep).sum() >= 2 else None,
+        "low_rob_share": weight_share(model, low),
+        "db_low_rob_share": float((trials["rob"] == "low").mean()),
+        "waitlist_share": weight_share(model, trials["subgroup"].str.lower().isin(["wl", "waitlist"])),
+        "studies_in_file": int(rows["study"].str.strip().nunique()),
+    }
+    return Evidence(trials, model, extra)

@@ -1,0 +1,183 @@
+"""The review's rules, each driven across its threshold: GRADE domains, overrides, verdicts,
+wording, absolute effects, aggregation, shared controls, implausible effects, risk of bias."""
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.review import grade_rules, verdicts, wording
+from analysis.review.absolute import absolute_effects
+from analysis.review.dependency import aggregate
+from analysis.review.errors import DataError
+from analysis.review.grade import certainty, footnotes, judge, read_grade
+from analysis.review.grade_rules import Indicators, optimal_information_size
+from analysis.review.implausible import implausible
+from analysis.review.multiarm import split_shared_controls
+from analysis.review.risk_of_bias import low_risk
+
+REF = json.loads((Path(__file__).parent / "reference" / "review_reference.json").read_text())
+BASE = Indicators(measure="SMD", estimate=0.7, ci_low=0.6, ci_high=0.8, pi_low=0.2, pi_high=1.2, i2=30, k=40,
+                  participants=None, not_low_rob_weight=0.3, waitlist_weight=0.2, egger_p=0.5,
+                  bias_corrected={"PET-PEESE": 0.6, "3PSM": 0.65})
+
+
+def with_(**changes):
+    return dataclasses.replace(BASE, **changes)
+
+
+def test_the_base_case_is_high_certainty():
+    assert certainty(judge(BASE)) == "high"
+
+
+@pytest.mark.parametrize("below,above", [(0.5, 0.51), (0.0, 0.9)])
+def test_risk_of_bias_rule(below, above):
+    assert grade_rules.risk_of_bias(with_(not_low_rob_weight=below))[0] == 0
+    assert grade_rules.risk_of_bias(with_(not_low_rob_weight=above))[0] == -1
+    assert grade_rules.risk_of_bias(with_(not_low_rob_weight=None))[0] == 0
+
+
+def test_inconsistency_needs_both_i2_and_a_prediction_interval_through_no_effect():
+    assert grade_rules.inconsistency(with_(i2=49.9, pi_low=-0.1))[0] == 0
+    assert grade_rules.inconsistency(with_(i2=50, pi_low=0.05))[0] == 0
+    assert grade_rules.inconsistency(with_(i2=50, pi_low=-0.1))[0] == -1
+
+
+def test_imprecision_rule_across_its_thresholds():
+    assert grade_rules.imprecision(with_(ci_low=0.3, ci_high=0.5))[0] == 0  # excludes no effect
+    assert grade_rules.imprecision(with_(ci_low=-0.05, ci_high=0.3))[0] == -1  # no effect and an important one
+    assert grade_rules.imprecision(with_(ci_low=-0.1, ci_high=0.1))[0] == 0  # a precise null
+    assert grade_rules.imprecision(with_(ci_low=-0.3, ci_high=0.3))[0] == -2  # important harm and benefit
+    rr = with_(measure="RR", estimate=1.3, ci_low=1.1, ci_high=1.5, control_risk=0.3)
+    ois = optimal_information_size("RR", 0.3)
+    assert grade_rules.imprecision(dataclasses.replace(rr, participants=ois))[0] == 0
+    assert grade_rules.imprecision(dataclasses.replace(rr, participants=ois - 1))[0] == -1
+
+
+def test_optimal_information_size_by_the_usual_formula():
+    # two arms, alpha 0.05 two-sided, power 0.8; SMD 0.24 -> 273 per arm
+    assert optimal_information_size("SMD") == 2 * 273
+    p0, p1 = 0.3, 0.375
+    per_arm = math.ceil((1.959963984540054 + 0.8416212335729143) ** 2 * (p0 * (1 - p0) + p1 * (1 - p1)) / (p1 - p0) ** 2)
+    assert optimal_information_size("RR", 0.3) == 2 * per_arm
+
+
+def test_indirectness_rule():
+    assert grade_rules.indirectness(with_(waitlist_weight=0.5))[0] == 0
+    assert grade_rules.indirectness(with_(waitlist_weight=0.51))[0] == -1
+    assert grade_rules.indirectness(with_(direct=False))[0] == -1
+
+
+def test_publication_bias_rule():
+    assert grade_rules.publication_bias(with_(k=9, egger_p=0.001))[0] == 0  # too few to assess
+    assert grade_rules.publication_bias(with_(egger_p=0.10))[0] == 0
+    assert grade_rules.publication_bias(with_(egger_p=0.099))[0] == -1
+    assert grade_rules.publication_bias(with_(bias_corrected={"PET": 0.2}))[0] == -1  # below the MID
+    assert grade_rules.publication_bias(with_(estimate=0.2, bias_corrected={"PET": 0.1}))[0] == 0
+
+
+def test_certainty_counts_down_and_floors_at_very_low():
+    worst = with_(not_low_rob_weight=0.9, i2=90, pi_low=-1, ci_low=-0.3, ci_high=0.3, direct=False, egger_p=0.01)
+    assert certainty(judge(worst)) == "very low"
+    assert certainty(judge(with_(not_low_rob_weight=0.9))) == "moderate"
+    assert certainty(judge(with_(not_low_rob_weight=0.9, direct=False))) == "low"
+
+
+def write(tmp_path, text):
+    path = tmp_path / "grade.csv"
+    path.write_text(text)
+    return path
+
+
+def test_an_override_replaces_the_rule_and_says_so(tmp_path):
+    path = write(tmp_path, "comparison,domain,downgrade,reason\nx,publication_bias,-1,documented selective publication\n")
+    j = judge(BASE, read_grade(path), "x")
+    assert j["publication_bias"]["source"] == "override" and j["publication_bias"]["rule_downgrade"] == 0
+    assert certainty(j) == "moderate"
+    assert "reviewers' judgement" in footnotes(j)[0] and "documented selective publication" in footnotes(j)[0]
+    assert certainty(judge(BASE, read_grade(path), "other comparison")) == "high"
+
+
+@pytest.mark.parametrize("row,column,words", [
+    ("x,risk,-1,why", "domain", "is not one of"),
+    ("x,risk_of_bias,-3,why", "downgrade", "is not 0, -1 or -2"),
+    ("x,risk_of_bias,-1,", "reason", "needs its reason"),
+])
+def test_bad_overrides_are_refused(tmp_path, row, column, words):
+    with pytest.raises(DataError) as err:
+        read_grade(write(tmp_path, "comparison,domain,downgrade,reason\n" + row + "\n"))
+    assert f"line 2, column '{column}'" in str(err.value) and words in str(err.value)
+
+
+def test_the_committed_overrides_are_valid():
+    frame = read_grade(Path(__file__).parent.parent / "data" / "grade.csv")
+    assert len(frame) >= 1 and frame["reason"].str.len().min() > 20
+
+
+def test_verdicts_on_both_sides_of_the_interval():
+    assert verdicts.against_interval(0.79, 0.7, 0.9) == "reproduced"
+    assert verdicts.against_interval(0.95, 0.7, 0.9) == "overstated"
+    assert verdicts.against_interval(0.5, 0.7, 0.9) == "understated"
+    with pytest.raises(ValueError):
+        verdicts.against_interval(float("nan"), 0, 1)
+
+
+def test_larger_only_when_the_test_says_so():
+    assert verdicts.compare(0.9, 0.05, 0.6, 0.05) == "larger"
+    assert verdicts.compare(0.6, 0.05, 0.9, 0.05) == "smaller"
+    assert verdicts.compare(0.7, 0.2, 0.6, 0.2) == "not significantly different"
+    assert verdicts.subgroups_differ(0.049) and not verdicts.subgroups_differ(0.05)
+
+
+def test_wording_follows_the_numbers():
+    assert wording.plural(1, "study") == "1 study" and wording.plural(2, "study") == "2 studies"
+    assert wording.plural(0, "comparison") == "0 comparisons" and wording.plural(3, "day") == "3 days"
+    assert wording.more_or_fewer(44) == "44 more" and wording.more_or_fewer(-7) == "7 fewer"
+    assert wording.more_or_fewer(0) == "no more and no fewer"
+    assert wording.describe_test(0.049) == "finds" and wording.describe_test(0.05) == "does not find"
+    assert wording.significance(0.1, 0.5) == "significant" and wording.significance(-0.1, 0.5) == "not significant"
+    assert wording.estimate_with_ci(float("nan"), 0, 1) == "not fitted"
+
+
+def test_absolute_effects_are_the_corresponding_risk_and_its_nnt():
+    a = absolute_effects(0.366, 1.26, 1.22, 1.30)
+    assert (a["control"], a["intervention"], a["low"], a["high"]) == (366, 461, 447, 476)
+    assert a["nnt"] == pytest.approx(1 / (0.366 * 0.26))
+    assert a["nnt_low"] == pytest.approx(1 / (0.366 * 0.30)) and a["nnt_high"] == pytest.approx(1 / (0.366 * 0.22))
+    assert absolute_effects(0.5, 2.5, 1.5, 4.0)["high"] == 1000  # a risk never exceeds 1
+    through = absolute_effects(0.3, 0.98, 0.93, 1.02)
+    assert through["difference"] == -6 and math.isnan(through["nnt_low"])  # the NNT interval runs through infinity
+
+
+@pytest.mark.parametrize("case", REF["aggregate"], ids=lambda c: f"rho={c['rho']}")
+def test_aggregate_matches_metafor(case):
+    y, v, clusters = aggregate(REF["input"]["yi"], REF["input"]["vi"], REF["input"]["study"], case["rho"])
+    order = [list(clusters).index(s) for s in case["study"]]
+    assert np.allclose(y[order], case["yi"], atol=1e-10) and np.allclose(v[order], case["vi"], atol=1e-12)
+
+
+def test_a_shared_control_arm_is_split_not_counted_twice():
+    trials = pd.DataFrame({"trial": ["Nezu", "Nezu", "Other"], "ctrl_events": [1.0, 1.0, 5.0], "ctrl_n": [11.0, 11.0, 20.0]})
+    out = split_shared_controls(trials)
+    assert list(out["ctrl_n"]) == [5.5, 5.5, 20.0] and list(out["ctrl_events"]) == [0.5, 0.5, 5.0]
+    assert out["ctrl_n"].sum() == 31 and list(out["shared_by"]) == [2, 2, 1]
+
+
+def test_implausible_effects_rule():
+    assert list(implausible([0.5, -3.5, 15.96, 3.0], 3.0)) == [False, True, True, False]
+    with pytest.raises(ValueError):
+        implausible([1.0], 0)
+
+
+def test_low_risk_of_bias_needs_every_named_domain():
+    trials = pd.DataFrame({"rob_sg": ["low", "low", "low"], "rob_ac": ["low", "low", "high"],
+                           "rob_ba": ["low", "self-report", "low"], "rob_itt": ["low", "low", "low"]})
+    assert list(low_risk(trials)) == [True, False, False]
+    assert list(low_risk(trials, self_report="low")) == [True, True, False]
+    assert list(low_risk(trials, domains=("sg", "ba"), self_report="low")) == [True, True, True]
+    with pytest.raises(ValueError):
+        low_risk(trials, domains=("xx",))
