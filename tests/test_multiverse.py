@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 
 from analysis.meta import outliers, rma
 from analysis.multiverse import specs as S
@@ -23,7 +24,6 @@ from analysis.multiverse.models import outside
 from analysis.multiverse.run import frame_hash, run
 from analysis.review import comparisons
 from analysis.review.errors import DataError
-from conftest import ROOT
 
 GRID = ROOT / "params" / "multiverse.yml"
 PSYCTR = "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv"

@@ -2,9 +2,8 @@
 estimator, inference, outliers and bias correction, with the fits a subset's specifications
 share computed once (:class:`Fitter`).
 
-Multilevel models come from :mod:`analysis.meta.multilevel` and :mod:`analysis.meta.robust`
-(through :func:`multilevel`); where those modules are absent, their specifications are reported
-with the status ``multilevel models not available``.
+Multilevel models are :func:`analysis.meta.multilevel.rma_mv` (three-level, z or t) and
+:func:`analysis.meta.robust.che` (correlated and hierarchical effects with CR2 robust inference).
 """
 
 from __future__ import annotations
@@ -22,12 +21,10 @@ FAILURES = (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError)
 
 
 def multilevel():
-    """``(rma_mv, che)`` from the engine, or None while the multilevel modules are absent."""
-    try:
-        from analysis.meta.multilevel import rma_mv
-        from analysis.meta.robust import che
-    except ImportError:
-        return None
+    """``(rma_mv, che)`` from the engine (imported on first use)."""
+    from analysis.meta.multilevel import rma_mv
+    from analysis.meta.robust import che
+
     return rma_mv, che
 
 
@@ -124,10 +121,7 @@ class Fitter:
 
     @staticmethod
     def _multilevel(y, v, c, s):
-        fns = multilevel()
-        if fns is None:
-            raise RuntimeError("multilevel models not available")
-        rma_mv, che = fns
+        rma_mv, che = multilevel()
         if s["model"] == "three-level":
             d = rma_mv(y, v, c, method=s["method"], test="t" if s["test"] == "t" else "z").to_dict()
             return _row({**d, "tau2": d["sigma2_between"] + d["sigma2_within"]})

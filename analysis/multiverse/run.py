@@ -37,7 +37,7 @@ class RunResult:
     workers: int
 
     def summary(self) -> dict:
-        return {"n_specs": int(len(self.frame)), "hash": self.hash, "seconds": round(self.seconds, 3),
+        return {"n_specs": len(self.frame), "hash": self.hash, "seconds": round(self.seconds, 3),
                 "workers": self.workers}
 
 
@@ -88,7 +88,7 @@ def _evaluate_all(client, jobs, progress: bool) -> list:
 
 def run(grid_path: str | Path = "params/multiverse.yml", *, only=None, data: dict | None = None,
         root: str | Path = ".", scheduler: str | None = None, workers: int | None = None,
-        min_batch: int = 128, progress: bool = True) -> RunResult:
+        min_batch: int = 128, progress: bool = True, limit: int | None = None) -> RunResult:
     """Expand and fit every specification of the grids in ``grid_path``.
 
     Parameters
@@ -99,13 +99,14 @@ def run(grid_path: str | Path = "params/multiverse.yml", *, only=None, data: dic
     scheduler : address of an existing Dask scheduler; by default an embedded LocalCluster.
     workers : workers of the embedded cluster (the machine's cores by default).
     min_batch : a task holds whole data combinations, at least this many specifications.
+    limit : run only the first ``limit`` specifications of each grid (benchmarks).
     """
     start = time.perf_counter()
     grids = read_grid(grid_path, root=root, only=only)
     jobs, frames = [], []
     for name, grid in grids.items():
         paths = {k: str(Path(root) / v) for k, v in {**grid.data, **(data or {}).get(name, {})}.items()}
-        specs = expand(grid)
+        specs = expand(grid).head(limit)
         frames.append(specs.frame())
         base = datasets.load(grid, paths)
         jobs += [(grid, base, b, specs.data_dims, specs.analysis_dims) for b in batches(specs, min_batch)]

@@ -35,6 +35,13 @@ class Specifications:
     labels: tuple
     equivalence: tuple
 
+    def head(self, n: int | None) -> Specifications:
+        """The first ``n`` specifications (all when ``n`` is None)."""
+        if n is None:
+            return self
+        return Specifications(self.grid, self.data_dims, self.analysis_dims, self.names[:n], self.labels[:n],
+                              self.equivalence[:n])
+
     @property
     def dims(self) -> tuple:
         return self.data_dims + self.analysis_dims

@@ -64,13 +64,13 @@ def shares(frame: pd.DataFrame, claim, relevant: float) -> dict:
     ``ci_above_relevant`` the CI), with ``n`` fitted of ``n_total``; ``median``, ``q25``, ``q75``,
     ``min`` and ``max`` of the estimates (analysis scale)."""
     ok = fitted(frame)
-    out = {"n_total": int(len(frame)), "n": int(len(ok))}
+    out = {"n_total": len(frame), "n": len(ok)}
     if ok.empty:
         return {**out, **dict.fromkeys(("at_or_above_claim", "claim_in_ci", "significant", "above_relevant",
                                         "ci_above_relevant", "median", "q25", "q75", "min", "max"), np.nan)}
     claimed, rel = thresholds(ok, claim, relevant)
     est, lo, hi = (ok[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high"))
-    pct = lambda mask: float(100 * np.mean(mask))  # noqa: E731
+    pct = lambda mask: float(100 * np.mean(mask))
     return {
         **out,
         "at_or_above_claim": pct(est >= claimed),
@@ -201,3 +201,34 @@ def claim_verdict(at_or_above_claim: float, claim_in_ci: float) -> str:
     if claim_in_ci >= 50:
         return "larger than most specifications estimate, though within most of their intervals"
     return "larger than most specifications estimate"
+
+
+SPREAD = ("median", "q25", "q75", "min", "max")  # on the analysis scale: transform before showing
+
+
+def report(part: pd.DataFrame, claim, relevant: float, main: dict, fixed: dict | None = None) -> dict:
+    """Everything the chapter says about one grid, as a flat dict of numbers and words.
+
+    Shares (:func:`shares`), with their words, are over every specification, and again over the
+    equivalent ones (keys prefixed ``eq_``); the spread of the estimates (:data:`SPREAD`,
+    ``n_spread``), the main analysis' percentile and the importance of each choice are over the
+    specifications with the ``fixed`` choices (e.g. ``{"measure": "RR"}``: one scale), all by default.
+    ``main`` names the choices of the book's own analysis (``main``, ``main_ci_low``, ``main_ci_high``).
+    """
+    within = part
+    for dim, value in (fixed or {}).items():
+        within = within[within[dim] == value]
+    out = {}
+    for prefix, every, same_scale in (("", part, within), ("eq_", restrict(part), restrict(within))):
+        s, inside = shares(every, claim, relevant), shares(same_scale, claim, relevant)
+        out.update({f"{prefix}{k}": (inside[k] if k in SPREAD else v) for k, v in s.items()})
+        out[f"{prefix}n_spread"] = inside["n"]
+        out[f"{prefix}verdict"] = claim_verdict(s["at_or_above_claim"], s["claim_in_ci"])
+        out[f"{prefix}share_words"] = describe_share(s["at_or_above_claim"])
+        out[f"{prefix}significant_words"] = describe_share(s["significant"])
+    row = row_of(part, **main)
+    out.update({"main": float(row["estimate"]), "main_ci_low": float(row["ci_low"]),
+                "main_ci_high": float(row["ci_high"]), "main_percentile": percentile(within, row["estimate"])})
+    out["not_fitted"] = int((part["status"] != "ok").sum())
+    out["k_small"] = int(part["status"].str.startswith("k <").sum())
+    return out
