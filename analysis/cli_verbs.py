@@ -15,12 +15,16 @@ def read(args, extra=(), keep_labels=True):
     """The table, its effect sizes and labels, from the verb's arguments."""
     from analysis.meta.effect_sizes import effect_arrays
     from analysis.review.importers.table import read_table
+    from analysis.review.trial_rules import effect_problems
 
     table = read_table(args.file, args.measure, dict(args.map or ()), extra=extra, keep_labels=keep_labels,
                        strict=args.strict)
     minimum = 1 if getattr(args, "method", "FE") == "FE" else 2
     if len(table.lines) < minimum:
         raise DataError([Problem(args.file, None, None, f"{len(table.lines)} studies; this analysis needs at least {minimum}")])
+    problems = effect_problems(table.values, table.lines, args.measure, args.file)
+    if problems:
+        raise DataError(problems)
     yi, vi = effect_arrays(table.values, args.measure)
     return table, yi, vi
 
@@ -163,12 +167,9 @@ def sensitivity(args) -> dict:
 
 
 def header_of(args) -> list[str]:
-    import csv
+    from analysis.review.csvfile import records
 
-    from analysis.review.importers.table import open_text
-
-    with open_text(args.file) as fh:
-        return [h.strip() for h in next(csv.reader(fh), [])]
+    return records(args.file)[0]
 
 
 def records(frame, columns) -> list[dict]:

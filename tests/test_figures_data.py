@@ -78,7 +78,6 @@ def test_source_flow_boxes():
     [
         (lambda d: d.pop("included"), "column 'included': required key is missing"),
         (lambda d: d.update({"records.screened": -1}), "line 5, column 'records.screened': -1 is not a whole number >= 0"),
-        (lambda d: d.update({"included": 810}), "the reasons add up to 2775, but 3584 reports assessed minus 810 included is 2774"),
         (lambda d: d.update({"records.screened": 40000}), "column 'records.screened': 40000 is more than the 21563 records left"),
     ],
 )
@@ -95,7 +94,7 @@ def test_bad_search_flow_is_refused(tmp_path, edit, words):
 def test_search_flow_that_is_not_json(tmp_path):
     bad = tmp_path / "flow.json"
     bad.write_text('{\n "included": 3,\n oops\n}')
-    with pytest.raises(DataError, match=r"flow.json, line 3: not valid JSON"):
+    with pytest.raises(DataError, match=r"flow.json, line 3, column 'character [0-9]+': not valid JSON"):
         read_search_flow(bad)
 
 

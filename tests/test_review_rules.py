@@ -134,8 +134,8 @@ def test_larger_only_when_the_test_says_so():
 
 
 def test_wording_follows_the_numbers():
-    assert wording.plural(1, "study") == "1 study" and wording.plural(2, "study") == "2 studies"
-    assert wording.plural(0, "comparison") == "0 comparisons" and wording.plural(3, "day") == "3 days"
+    assert wording.counted(1, "study") == "1 study" and wording.counted(2, "study") == "2 studies"
+    assert wording.counted(0, "comparison") == "0 comparisons" and wording.counted(1234, "trial") == "1,234 trials"
     assert wording.more_or_fewer(44) == "44 more" and wording.more_or_fewer(-7) == "7 fewer"
     assert wording.more_or_fewer(0) == "no more and no fewer"
     assert wording.describe_test(0.049) == "finds" and wording.describe_test(0.05) == "does not find"

@@ -36,11 +36,14 @@ def dependency_key(notebook: Path, chapter_params: dict) -> str:
     return digest.hexdigest()
 
 
-def book_key(executed_dir: Path, pdf: bool) -> str:
-    """Hash of what the rendered book depends on beyond the notebooks' own keys."""
+def book_key(keys, pdf: bool) -> str:
+    """Hash of what the rendered book depends on beyond the notebooks' own keys (``keys``: chapter
+    -> key, or a folder of ``*.key`` files)."""
     digest = hashlib.sha256(b"pdf" if pdf else b"html")
-    for path in sorted(executed_dir.glob("*.key")):
-        digest.update(path.read_bytes())
+    if isinstance(keys, (str, Path)):
+        keys = {p.stem: p.read_text() for p in sorted(Path(keys).glob("*.key"))}
+    for chapter in sorted(keys):
+        digest.update(keys[chapter].encode())
     extra = sorted(p for folder in BOOK_DIRS for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for path in [ROOT / name for name in BOOK_FILES] + sorted((ROOT / "chapters").glob("*.md")) + extra:
         digest.update(str(path.relative_to(ROOT)).encode())

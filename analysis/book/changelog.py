@@ -36,7 +36,8 @@ def compare(old_results: dict, new_results: dict, old_manifest: dict, new_manife
     Returns
     -------
     dict
-        ``datasets`` (file, old and new hash and rows), ``studies`` (file, added, removed),
+        ``datasets`` (file, old and new hash and rows), ``studies`` (file, added, removed, and
+        ``renamed``: [old, new] pairs, the same trial under a new label, not counted as added or removed),
         ``values`` (chapter, key, old, new) and ``flipped`` (the conclusions among them).
     """
     datasets, studies = [], []
@@ -54,7 +55,11 @@ def compare(old_results: dict, new_results: dict, old_manifest: dict, new_manife
         before = set(old.get("studies", [])) if old else set()
         after = set(new.get("studies", [])) if new else set()
         if before != after:
-            studies.append({"file": datasets[-1]["file"], "added": sorted(after - before), "removed": sorted(before - after)})
+            renamed = renames(sorted(before - after), sorted(after - before),
+                              (old or {}).get("signatures", {}), (new or {}).get("signatures", {}))
+            was, now = {a for a, _ in renamed}, {b for _, b in renamed}
+            studies.append({"file": datasets[-1]["file"], "added": sorted(after - before - now),
+                            "removed": sorted(before - after - was), "renamed": renamed})
     values = [
         {"chapter": ch, "key": key, "old": old_results.get((ch, key), "(none)"), "new": new_results.get((ch, key), "(none)")}
         for ch, key in sorted(set(old_results) | set(new_results))
@@ -62,6 +67,41 @@ def compare(old_results: dict, new_results: dict, old_manifest: dict, new_manife
     ]
     flipped = [v for v in values if is_conclusion(v["key"])]
     return {"datasets": datasets, "studies": studies, "values": values, "flipped": flipped}
+
+
+#: The columns that identify a trial apart from its label: a study whose label changed but whose
+#: year and arms (and, where the file has them, arm sizes) did not is the same trial renamed.
+SIGNATURE_COLUMNS = ("year", "condition_arm1", "condition_arm2", "multi_arm1", "multi_arm2", "n_arm1", "n_arm2",
+                     "therapy", "n.ig", "n.cg")
+
+
+def study_signatures(frame, ids) -> dict:
+    """Study id -> what identifies the trial apart from its label (its year and arms: the
+    :data:`SIGNATURE_COLUMNS` the file has), for recognising renames; empty without a ``year``."""
+    if ids is None or not hasattr(frame, "columns") or "year" not in frame.columns:
+        return {}
+    columns = [c for c in SIGNATURE_COLUMNS if c in frame.columns]
+    cells = frame[columns].astype("string").fillna("").apply(lambda col: col.str.strip())
+    cells = cells.replace({"NA": "", "nan": "", "<NA>": ""})
+    for col in ("year", "n_arm1", "n_arm2", "n.ig", "n.cg"):  # 2017 and 2017.0 are one year
+        if col in cells.columns:
+            cells[col] = cells[col].str.replace(r"\.0+$", "", regex=True)
+    rows = cells.agg("\x1f".join, axis=1)
+    return {str(study): json.dumps(sorted(set(group)), ensure_ascii=False) for study, group in rows.groupby(ids.astype(str))}
+
+
+def renames(removed: list[str], added: list[str], old_signatures: dict, new_signatures: dict) -> list[list[str]]:
+    """Pairs [old label, new label]: a removed and an added study with the same signature (year and
+    arms), each the only one of its side with that signature."""
+    def by_signature(labels, signatures):
+        out = {}
+        for label in labels:
+            if label in signatures:
+                out.setdefault(signatures[label], []).append(label)
+        return {sig: group[0] for sig, group in out.items() if len(group) == 1}
+
+    gone, came = by_signature(removed, old_signatures), by_signature(added, new_signatures)
+    return sorted([gone[sig], came[sig]] for sig in gone.keys() & came.keys())
 
 
 def _table(headers: list[str], rows: list[list]) -> list[str]:
@@ -76,7 +116,7 @@ def render(diff: dict, first_build: bool) -> str:
         return "\n".join(lines)
     lines += [
         "This page compares this build with the last good build before it: the datasets that changed, the",
-        "studies added and removed, every value in the text that changed, and the conclusions that flipped.",
+        "studies added, removed and renamed, every value in the text that changed, and the conclusions that flipped.",
         "",
         "## Conclusions that flipped",
         "",
@@ -91,13 +131,22 @@ def render(diff: dict, first_build: bool) -> str:
     else:
         lines.append("No dataset changed.")
     lines += ["", "## Studies added and removed", ""]
-    if diff["studies"]:
+    if any(s["added"] or s["removed"] for s in diff["studies"]):
         for s in diff["studies"]:
-            added = ", ".join(markdown(x) for x in s["added"]) or "none"
-            removed = ", ".join(markdown(x) for x in s["removed"]) or "none"
-            lines.append(f"- {markdown(s['file'])}: added {added}; removed {removed}.")
+            if s["added"] or s["removed"]:
+                added = ", ".join(markdown(x) for x in s["added"]) or "none"
+                removed = ", ".join(markdown(x) for x in s["removed"]) or "none"
+                lines.append(f"- {markdown(s['file'])}: added {added}; removed {removed}.")
     else:
         lines.append("No study was added or removed.")
+    lines += ["", "## Studies renamed", ""]
+    renamed = [(s["file"], old, new) for s in diff["studies"] for old, new in s.get("renamed", [])]
+    if renamed:
+        lines.append("The same trial (same year and arms) under a new label:")
+        lines.append("")
+        lines += _table(["file", "before", "now"], [[f, old, new] for f, old, new in renamed])
+    else:
+        lines.append("No study was renamed.")
     lines += ["", "## Values in the text", ""]
     if diff["values"]:
         lines += _table(["chapter", "key", "before", "now"], [[v["chapter"], v["key"], v["old"], v["new"]] for v in diff["values"]])

@@ -3,7 +3,9 @@
 - MyST markdown (and through it HTML and LaTeX): every ASCII punctuation character is
   backslash-escaped, which CommonMark defines as a literal character, so ``<script>``, ``&amp;``,
   ``$\\input{x}$``, ``{role}`` and backticks reach docutils as plain text; docutils then escapes it
-  for HTML and Sphinx for LaTeX. Line breaks become spaces; control characters are dropped.
+  for HTML and Sphinx for LaTeX. Line breaks become spaces; control characters are dropped;
+  bidirectional controls (RTL marks) are shown as ``<U+202E>`` (they would reorder the text
+  around them and stop pdflatex).
 - matplotlib labels: ``$`` starts mathtext, so it is escaped as ``\\$``.
 - CSV downloads: a cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
   prefixed with ``'`` (OWASP's advice against formula injection), unless it is a number.
@@ -17,11 +19,20 @@ import string
 _MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Bidirectional formatting characters reorder the text around them ("Trojan Source") and stop
+# pdflatex; they are shown as their code point instead, e.g. <U+202E>.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text) -> str:
+    """``text`` without control characters, bidirectional controls shown as ``<U+XXXX>``."""
+    text = _CONTROL.sub("", str(text))
+    return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
 
 
 def markdown(text) -> str:
     """``text`` as inert MyST markdown inline content that renders as the same characters."""
-    text = _CONTROL.sub("", str(text)).replace("\r\n", " ").replace("\n", " ")
+    text = visible(str(text).replace("\r\n", " ").replace("\n", " "))
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
@@ -34,7 +45,7 @@ def markdown_table(headers, rows) -> str:
 
 def mathtext(text) -> str:
     """``text`` for a matplotlib label: no mathtext from data."""
-    return _CONTROL.sub("", str(text)).replace("$", r"\$")
+    return visible(text).replace("$", r"\$")
 
 
 def csv_cell(value):

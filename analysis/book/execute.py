@@ -15,13 +15,26 @@ class BuildError(RuntimeError):
     """A step of the build failed; the message says which and why."""
 
 
-def tidy_executed(path: Path) -> None:
+KEY = "analysis_build_key"  # notebook metadata: the dependency key it was executed under
+
+
+def executed_key(path: Path) -> str | None:
+    """The dependency key recorded in an executed notebook (None if none or unreadable)."""
+    try:
+        return nbformat.read(path, as_version=4).metadata.get(KEY)
+    except Exception:  # a truncated or foreign file is simply not reused
+        return None
+
+
+def tidy_executed(path: Path, key: str | None = None) -> None:
     """Make an executed notebook deterministic and tidy: remove the timestamps and durations
     papermill and the kernel write, give papermill's injected cell a fixed id (it draws a random
     one) and hide it (the reproducibility appendix lists the parameters), and drop the stderr of
     hidden cells (warnings name temporary files that differ from run to run)."""
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("papermill", None)
+    if key is not None:
+        nb.metadata[KEY] = key
     for cell in nb.cells:
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
@@ -35,7 +48,7 @@ def tidy_executed(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def execute(notebook: Path, chapter_params: dict, out: Path) -> float:
+def execute(notebook: Path, chapter_params: dict, out: Path, key: str | None = None) -> float:
     """Run one notebook with papermill; raise BuildError naming the notebook and cell on failure."""
     import papermill as pm
 
@@ -71,5 +84,5 @@ def execute(notebook: Path, chapter_params: dict, out: Path) -> float:
             f"notebook; it begins `{source_line}`) failed\n"
             f"{err.ename}: {err.evalue}\nThe executed copy with the error marked: {out}"
         ) from None
-    tidy_executed(out)
+    tidy_executed(out, key)
     return time.perf_counter() - start

@@ -50,6 +50,7 @@ def validate_datasets(resolved: dict) -> dict:
     dict
         The manifest: dataset parameter -> file, sha256, rows and study ids, for the changelog.
     """
+    from analysis.book.changelog import study_signatures
     from analysis.book.provenance import sha256
 
     problems = []
@@ -62,7 +63,7 @@ def validate_datasets(resolved: dict) -> dict:
                 continue
             seen.add(value)  # each file is read once, whichever chapters name it
             try:
-                frames[value] = frame = reader(ROOT / value)
+                frames[value] = frame = reader(parameters.ROOT / value)
             except DataError as err:
                 problems.extend(err.problems)
                 continue
@@ -70,9 +71,10 @@ def validate_datasets(resolved: dict) -> dict:
             # a second file under the same parameter (one chapter overridden) is recorded as chapter.parameter
             manifest[key if key not in manifest else f"{chapter}.{key}"] = {
                 "file": value,
-                "sha256": sha256(ROOT / value),
+                "sha256": sha256(parameters.ROOT / value),
                 "rows": int(len(frame)),
                 "studies": sorted(set(map(str, ids))) if ids is not None else [],
+                "signatures": study_signatures(frame, ids),  # to recognise a renamed study (changelog)
             }
     if not problems:
         problems.extend(check_selections(resolved, frames))

@@ -1,12 +1,14 @@
 """Chapter parameters: defaults in ``params/defaults.yml``, overrides from a YAML file.
 
-Parameters are data, never code: YAML is read with ``yaml.safe_load``, values keep the type
-of their default, and papermill injects them as Python literals (``repr``), so a value with
-quotes, newlines or code in it stays a string.
+Parameters are data, never code: YAML is read with a strict safe loader (no tags, anchors,
+aliases or duplicate keys), every value is checked against its declared type and range
+(:data:`SCHEMA`) before anything runs, and papermill injects them as Python literals (``repr``),
+so a value with quotes or code in it stays a string.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -15,16 +17,55 @@ from analysis.review.errors import DataError, Problem
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: analysis/book/params.py
 DEFAULTS = ROOT / "params" / "defaults.yml"
-# Parameters (in any chapter) that take one of a fixed set of values.
-CHOICES = {
-    "method": ("FE", "DL", "REML", "PM", "ML", "SJ", "HE", "EB"),
-    "active_class": ("SSRI", "any"),
+
+#: The declared type and range of every parameter, by name (a name means the same in every
+#: chapter). Checked before anything runs, for the defaults and for every override:
+#: ``file``: a path to a regular file (relative to the repository, or absolute);
+#: ``directory``: a path to a folder inside the repository (not the repository itself);
+#: ``int``: whole number within ``min``..``max``; ``bool``; ``str``: within ``max_length``, no
+#: control characters, and one of ``choices`` when given.
+SCHEMA: dict[str, dict] = {
+    "claims": {"type": "file"},
+    "appraisal": {"type": "file"},
+    "cipriani_arms": {"type": "file"},
+    "linde": {"type": "file"},
+    "psyctr": {"type": "file"},
+    "response": {"type": "file"},
+    "search_flow": {"type": "file"},
+    "turner": {"type": "file"},
+    "grade": {"type": "file"},
+    "data_dir": {"type": "directory"},
+    "active_class": {"type": "str", "choices": ("SSRI", "any")},
+    "method": {"type": "str", "choices": ("FE", "DL", "REML", "PM", "ML", "SJ", "HE", "EB")},
+    "hksj": {"type": "bool"},
+    "forest_max_rows": {"type": "int", "min": 1, "max": 1000},
+    "low_rob_items": {"type": "int", "min": 0, "max": 4},
+    "therapy": {"type": "str", "max_length": 100},
+    "pst_label": {"type": "str", "max_length": 200},
+    "cbt_label": {"type": "str", "max_length": 200},
+    "linde2016": {"type": "file"},
+    "min_k_drug": {"type": "int", "min": 2, "max": 1000},
+    "primary_model": {"type": "str", "choices": ("independent", "aggregated", "threelevel", "che")},
+    "rho": {"type": "float", "min": 0.0, "max": 0.99},
+    "implausible_g": {"type": "float", "min": 0.5, "max": 100.0},
+    "self_report": {"type": "str", "choices": ("high", "low")},
+    "rob_domains": {"type": "list", "choices": ("sg", "ac", "ba", "itt"), "min_length": 1},
+    "psyctr_version": {"type": "str", "max_length": 50},
+    "outcome_selection": {"type": "str", "choices": ("auto", "primary", "priority")},
+    "instrument_priority": {"type": "list", "min_length": 1, "max_length": 100},
 }
+# Parameters (in any chapter) that take one of a fixed set of values.
+CHOICES = {name: spec["choices"] for name, spec in SCHEMA.items() if "choices" in spec}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_TYPES = {"file": str, "directory": str, "str": str, "int": int, "bool": bool, "float": (int, float), "list": list}
 
 
 def _line_of(text: str, chapter: str, key: str | None = None) -> int | None:
     """Line (1-based) where ``chapter`` (or its ``key``) is set in a YAML mapping."""
-    node = yaml.compose(text)
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
     if node is None or not isinstance(node, yaml.MappingNode):
         return None
     for k, v in node.value:
@@ -39,18 +80,93 @@ def _line_of(text: str, chapter: str, key: str | None = None) -> int | None:
 
 
 def _read_yaml(path: Path) -> tuple[dict, str]:
+    """A parameter file, read strictly (:func:`analysis.review.safeio.load_yaml`: a regular file,
+    UTF-8, no duplicate keys, anchors, aliases or deep nesting)."""
+    from analysis.review.safeio import load_yaml
+
     name = str(path)
-    if not path.is_file():
-        raise DataError([Problem(name, None, None, "parameter file does not exist")])
-    text = path.read_text(encoding="utf-8")
+    if not name.strip():
+        raise DataError([Problem(repr(name), None, None, "the parameter file path is empty")])
     try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise DataError([Problem(name, mark.line + 1 if mark else None, None, f"not valid YAML: {err}")])
+        data, text = load_yaml(path, "parameter file")
+    except DataError as err:
+        if any("does not exist" in p.message for p in err.problems):
+            raise DataError([Problem(name, None, None, "parameter file does not exist")]) from None
+        raise
+    data = data or {}
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise DataError([Problem(name, 1, None, "expected a mapping of chapter -> {parameter: value}")])
     return data, text
+
+
+def check_value(key: str, value) -> str | None:
+    """What is wrong with ``value`` for parameter ``key`` by :data:`SCHEMA` (None when it is fine)."""
+    spec = SCHEMA.get(key)
+    if spec is None:
+        return "the parameter has no declared type in analysis.book.params.SCHEMA"
+    kind = spec["type"]
+    want = _TYPES[kind]
+    if isinstance(value, bool) and want is not bool or not isinstance(value, want):
+        expected = {"file": "str", "directory": "str"}.get(kind, kind)
+        return f"{value!r} is a {type(value).__name__}, expected {expected}"
+    if kind in ("int", "float"):
+        if value != value or not spec.get("min", value) <= value <= spec.get("max", value):
+            return f"{value!r} is out of range: must be {spec['min']} to {spec['max']}"
+    if kind == "list":
+        return _check_list(value, spec)
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            return f"{value!r} contains a control character (line break, tab, NUL)"
+        if "choices" in spec and value not in spec["choices"]:
+            return f"{value!r} is not one of {', '.join(spec['choices'])}"
+        if len(value) > spec.get("max_length", 4096):
+            return f"a text of {len(value)} characters; at most {spec.get('max_length', 4096)}"
+        if kind in ("file", "directory"):
+            return _check_path(value, kind)
+    return None
+
+
+def _check_list(value: list, spec: dict) -> str | None:
+    """A list parameter: at least ``min_length`` items, each a text among ``choices`` (if any), no repeats."""
+    if len(value) < spec.get("min_length", 0):
+        return f"a list of {len(value)} items; at least {spec['min_length']}"
+    for item in value:
+        if not isinstance(item, str) or _CONTROL.search(item) or len(item) > spec.get("max_length", 200):
+            return f"{item!r} is not a short text"
+        if "choices" in spec and item not in spec["choices"]:
+            return f"{item!r} is not one of {', '.join(spec['choices'])}"
+    if len(set(value)) != len(value):
+        return "an item is listed twice"
+    return None
+
+
+def _check_path(value: str, kind: str) -> str | None:
+    """A file parameter names a regular file (checked with stat, before anything opens it); a
+    directory parameter names a folder inside the repository, not the repository itself."""
+    import stat
+
+    if not value.strip():
+        return "the path is empty"
+    path = Path(value) if Path(value).is_absolute() else ROOT / value
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return f"'{value}' does not exist"
+    except OSError as err:
+        return f"'{value}' cannot be read ({err.strerror or err})"
+    if kind == "directory":
+        real, root = path.resolve(), ROOT.resolve()
+        if not stat.S_ISDIR(mode):
+            return f"'{value}' is not a directory"
+        if real == root or not real.is_relative_to(root):
+            return f"'{value}' must be a folder inside the repository (e.g. data)"
+        return None
+    if stat.S_ISDIR(mode):
+        return f"'{value}' is not a regular file: it is a directory"
+    if not stat.S_ISREG(mode):
+        kind_ = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+        return f"'{value}' is not a regular file: it is {kind_}"
+    return None
 
 
 def defaults() -> dict:
@@ -63,69 +179,52 @@ def defaults_for(chapter: str) -> dict:
     return dict(defaults()[chapter])
 
 
-def _type_ok(default, value) -> bool:
-    if isinstance(default, bool):
-        return isinstance(value, bool)
-    if isinstance(default, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    return isinstance(value, type(default))
-
-
 def is_path_parameter(default) -> bool:
-    """A parameter whose default names a file under ``data/`` is a path; overrides must exist."""
+    """A parameter whose default names a file under ``data/`` is a path (see :data:`SCHEMA`)."""
     return isinstance(default, str) and default.startswith("data/")
 
 
 def resolve(override: str | Path | None = None) -> dict:
-    """Defaults merged with an override file; every problem reported at once.
+    """Defaults merged with an override file, every value checked against :data:`SCHEMA`; every
+    problem reported at once.
 
     Raises
     ------
     DataError
-        Unknown chapter or parameter, a value of the wrong type, or a data path that does
-        not exist; each with the file, the line and the parameter.
+        An unreadable parameter file, an unknown chapter or parameter, a value of the wrong
+        type or out of its range, or a path that does not name a regular file (a directory
+        inside the repository for ``directory`` parameters); each with the file, the line and
+        the parameter.
     """
-    base = defaults()
+    base, defaults_text = _read_yaml(DEFAULTS)
     params = {ch: dict(v) for ch, v in base.items()}
     problems: list[Problem] = []
     source = {ch: {k: str(DEFAULTS) for k in v} for ch, v in params.items()}
-    texts = {str(DEFAULTS): DEFAULTS.read_text(encoding="utf-8")}
-    if override:
-        path = Path(override)
+    texts = {str(DEFAULTS): defaults_text}
+    if override is not None:
+        path = Path(override) if str(override).strip() else override
         data, text = _read_yaml(path)
         texts[str(path)] = text
         for chapter, values in data.items():
             if chapter not in params:
                 problems.append(
-                    Problem(str(path), _line_of(text, chapter), chapter, f"unknown chapter; known: {', '.join(params)}")
+                    Problem(str(path), _line_of(text, chapter), str(chapter), f"unknown chapter; known: {', '.join(params)}")
                 )
                 continue
             for key, value in values.items():
-                line = _line_of(text, chapter, key)
                 if key not in params[chapter]:
                     known = ", ".join(params[chapter])
-                    problems.append(Problem(str(path), line, f"{chapter}.{key}", f"unknown parameter; known: {known}"))
-                elif not _type_ok(params[chapter][key], value):
-                    want = type(params[chapter][key]).__name__
-                    problems.append(
-                        Problem(str(path), line, f"{chapter}.{key}", f"{value!r} is a {type(value).__name__}, expected {want}")
-                    )
-                elif key in CHOICES and value not in CHOICES[key]:
-                    problems.append(
-                        Problem(str(path), line, f"{chapter}.{key}", f"{value!r} is not one of {', '.join(CHOICES[key])}")
-                    )
+                    problems.append(Problem(str(path), _line_of(text, chapter, key), f"{chapter}.{key}",
+                                            f"unknown parameter; known: {known}"))
                 else:
                     params[chapter][key] = value
                     source[chapter][key] = str(path)
     for chapter, values in params.items():
         for key, value in values.items():
-            if is_path_parameter(base[chapter][key]) and not (ROOT / value).exists():
+            wrong = check_value(key, value)
+            if wrong:
                 file = source[chapter][key]
-                problems.append(
-                    Problem(file, _line_of(texts[file], chapter, key), f"{chapter}.{key}", f"'{value}' does not exist")
-                )
+                problems.append(Problem(file, _line_of(texts[file], chapter, key), f"{chapter}.{key}", wrong))
     if problems:
         raise DataError(problems)
     return params

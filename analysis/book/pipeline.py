@@ -1,8 +1,9 @@
 """The book pipeline: validate every input, execute the notebooks with papermill, build the book.
 
-Everything is built in a staging folder inside the build folder and moved into place only
-when every step succeeded, so a failed build leaves the last good book, its results table
-and its executed notebooks as they were. ``data/`` is only read.
+Everything is built in a staging folder inside the build folder and published in one atomic
+step only when every step succeeded (:mod:`analysis.book.publish`), so a failed or killed build
+leaves the last good book, its results table and its executed notebooks as they were. One build
+at a time per build folder (a ``flock`` on ``_build/.lock``). ``data/`` is only read.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -21,9 +23,11 @@ import yaml
 from analysis.book import changelog
 from analysis.book import params as parameters
 from analysis.book.cache import BOOK_DIRS, BOOK_FILES, book_key, dependency_key
-from analysis.book.execute import BuildError, execute
+from analysis.book.execute import BuildError, execute, executed_key
+from analysis.book.guard import BuildBusy, build_lock, os_error_message, write_atomic
 from analysis.book.inputs import validate_all, validate_datasets
-from analysis.book.publish import swap
+from analysis.book.escape import csv_cell
+from analysis.book.publish import clean, publish
 from analysis.book.render import add_downloads, glued_values, run_jupyter_book, source_date_epoch
 from analysis.review.errors import DataError
 
@@ -71,31 +75,44 @@ def stage_sources(staging: Path) -> Path:
     return book
 
 
-def plan(resolved: dict, executed_dir: Path, previous: Path) -> tuple[dict, list[str]]:
-    """Which notebooks must run: a cached executed copy whose key matches is reused."""
-    jobs, reused = {}, []
+def plan(resolved: dict, executed_dir: Path, previous: Path) -> tuple[dict, list[str], dict]:
+    """Which notebooks must run: a cached executed copy is reused only when its key file AND the
+    key recorded inside the notebook (written when it was executed) match this build's key, so a
+    notebook executed with other parameters is never reused.
+
+    Returns
+    -------
+    tuple
+        Jobs (notebook -> parameters), the chapters reused, and every chapter's key.
+    """
+    jobs, reused, keys = {}, [], {}
     for nb in notebooks():
         chapter_params = chapter_parameters(resolved, nb)
-        key = dependency_key(nb, chapter_params)
+        key = keys[nb.stem] = dependency_key(nb, chapter_params)
         cached, cached_key = previous / nb.name, previous / f"{nb.stem}.key"
-        if cached.is_file() and cached_key.is_file() and cached_key.read_text() == key:
+        if (cached.is_file() and cached_key.is_file() and cached_key.read_text() == key
+                and executed_key(cached) == key):
             shutil.copy2(cached, executed_dir / nb.name)
+            write_atomic(executed_dir / f"{nb.stem}.key", key)
             reused.append(nb.stem)
         else:
             jobs[nb] = chapter_params
-        (executed_dir / f"{nb.stem}.key").write_text(key)
-    return jobs, reused
+    return jobs, reused, keys
 
 
-def run_notebooks(jobs: dict, executed_dir: Path) -> None:
-    """Execute the notebooks two at a time (one per core), one line each; raise on any failure."""
+def run_notebooks(jobs: dict, executed_dir: Path, keys: dict | None = None) -> None:
+    """Execute the notebooks two at a time (one per core), one line each; raise on any failure.
+    A notebook's key is written (atomically) only once it has run through."""
+    keys = keys or {}
     failures = []
     with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
-        futures = {pool.submit(execute, nb, p, executed_dir / nb.name): nb for nb, p in jobs.items()}
+        futures = {pool.submit(execute, nb, p, executed_dir / nb.name, keys.get(nb.stem)): nb for nb, p in jobs.items()}
         for future in as_completed(futures):
             nb = futures[future]
             try:
                 print(f"  {nb.relative_to(ROOT)}: {future.result():.1f} s", flush=True)
+                if nb.stem in keys:
+                    write_atomic(executed_dir / f"{nb.stem}.key", keys[nb.stem])
             except BuildError as err:
                 (executed_dir / f"{nb.stem}.key").unlink(missing_ok=True)
                 failures.append(str(err))
@@ -104,17 +121,31 @@ def run_notebooks(jobs: dict, executed_dir: Path) -> None:
         raise BuildError("\n\n".join(failures))
 
 
+_NOT_FINITE = re.compile(r"(?<![A-Za-z0-9_])[-+]?(nan|inf|NaN|Infinity)(?![A-Za-z0-9_])")
+
+
+def check_glued(rows: list[dict]) -> None:
+    """A NaN or an infinity that would reach the text fails the build, naming the glued key."""
+    bad = [r for r in rows if _NOT_FINITE.search(str(r["value"]))]
+    if bad:
+        raise BuildError("\n".join(
+            f"chapters/{r['chapter']}.ipynb: the glued value '{r['key']}' is {str(r['value'])[:80]!r}: "
+            "a NaN or an infinity would be printed in the book (check the data and parameters behind it)"
+            for r in bad))
+
+
 def write_results(resolved: dict, staging: Path, book: Path, build_dir: Path, manifest: dict) -> None:
     """Collect the glued values, add the downloads, and write the changelog against the last good build."""
     rows = []
     for nb in notebooks():
         chapter_rows = glued_values(staging / "notebooks" / nb.name)
+        check_glued(chapter_rows)
         rows.extend(chapter_rows)
         add_downloads(staging / "notebooks" / nb.name, book, resolved.get(nb.stem, {}), chapter_rows)
-    with open(staging / "results.csv", "w", newline="") as fh:
+    with open(staging / "results.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**r, "value": csv_cell(r["value"])} for r in rows)
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True))
     previous_results = build_dir / "results.csv"
     diff = changelog.compare(
@@ -144,7 +175,10 @@ def render(book: Path, staging: Path, pdf: bool) -> None:
 
 
 def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> dict:
-    """Validate, execute every chapter notebook, build the HTML (and PDF) book, then swap it in.
+    """Validate, execute every chapter notebook, build the HTML (and PDF) book, then publish it.
+
+    One build at a time per build folder (:func:`build_lock`); everything is made in
+    ``.staging`` and published in one atomic step (:func:`analysis.book.publish.publish`).
 
     Returns
     -------
@@ -152,15 +186,22 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
         Paths of the HTML index, the PDF and the results table.
     """
     build_dir = Path(build_dir or ROOT / "_build")
-    build_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("SOURCE_DATE_EPOCH", source_date_epoch())
+    resolved = parameters.resolve(override)  # parameters are checked before anything is written
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with build_lock(build_dir):
+        return _build(resolved, pdf, build_dir)
+
+
+def _build(resolved: dict, pdf: bool, build_dir: Path) -> dict:
     t0 = time.perf_counter()
-    resolved = parameters.resolve(override)
     staging = build_dir / ".staging"
-    book = stage_sources(staging)
+    keep_staging = False
     try:
-        jobs, reused = plan(resolved, staging / "notebooks", build_dir / "notebooks")
-        key = book_key(staging / "notebooks", pdf)
+        clean(build_dir)  # leftovers of an interrupted build
+        book = stage_sources(staging)
+        jobs, reused, keys = plan(resolved, staging / "notebooks", build_dir / "notebooks")
+        key = book_key(keys, pdf)
         if not jobs and _up_to_date(build_dir, key, pdf):
             shutil.rmtree(staging)
             print(f"nothing changed: the book in {build_dir} is up to date ({time.perf_counter() - t0:.1f} s)", flush=True)
@@ -169,16 +210,19 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
         manifest = validate_datasets(resolved)
         print(f"validated parameters and inputs; {len(jobs)} notebook(s) to execute, {len(reused)} reused "
               f"({time.perf_counter() - t0:.1f} s)", flush=True)
-        run_notebooks(jobs, staging / "notebooks")
+        try:
+            run_notebooks(jobs, staging / "notebooks", keys)
+        except BuildError:
+            keep_staging = True  # the message points at the executed copy with the error marked
+            raise
         write_results(resolved, staging, book, build_dir, manifest)
         render(book, staging, pdf)
-    except DataError:
-        shutil.rmtree(staging, ignore_errors=True)  # refused before anything ran: leave no trace
+        publish(staging, build_dir, PUBLISHED, key)
+    except BaseException:
+        if not keep_staging:
+            shutil.rmtree(staging, ignore_errors=True)  # nothing half-written is left
         raise
-    for name in PUBLISHED:
-        if (staging / name).exists():
-            swap(staging / name, build_dir / name)
-    shutil.rmtree(staging)
+    shutil.rmtree(staging, ignore_errors=True)
     print(f"done in {time.perf_counter() - t0:.1f} s", flush=True)
     return _outputs(build_dir, pdf)
 
@@ -210,6 +254,15 @@ def main(args) -> int:
     except BuildError as err:
         print(f"error: build failed; the previous book is unchanged\n{err}", file=sys.stderr)
         return 1
+    except BuildBusy as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(os_error_message(err), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; nothing was published and the previous book is unchanged", file=sys.stderr)
+        return 130
     for key, path in out.items():
         print(f"{key:>8}: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return 0

@@ -56,3 +56,47 @@ def file_hashes(data_dir: str | Path) -> pd.DataFrame:
         if p.is_file()
     ]
     return pd.DataFrame(rows, columns=["file", "bytes", "sha256"]).set_index("file")
+
+
+def _shown(path: Path) -> str:
+    path = Path(path)
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def files_read(params: dict, defaults: dict | None = None) -> pd.DataFrame:
+    """Every file a chapter read, wherever it is, with the parameters that named it, size and SHA-256.
+
+    A file is read when a chapter parameter names it, or when it belongs to a release a parameter
+    names (a Metapsy release's own ``metadata/search_flow.json`` and ``metadata/last_search.txt``,
+    found beside its data file as the chapter finds them). Each file appears once, with every
+    ``chapter.parameter`` that led to it.
+    """
+    from analysis.book.params import defaults as all_defaults
+    from analysis.review.importers.metapsy import release_file
+    from analysis.review.prisma import release_search_flow
+
+    defaults = all_defaults() if defaults is None else defaults
+    named: dict[Path, list[str]] = {}
+
+    def add(path, label):
+        path = Path(path)
+        if path.is_file():
+            named.setdefault(path.resolve(), []).append(label)
+
+    for chapter, values in sorted(params.items()):
+        release = "psyctr" in values and "search_flow" in values and chapter in defaults
+        found, how = (release_search_flow(values["psyctr"], values["search_flow"], defaults[chapter]["psyctr"],
+                                          defaults[chapter]["search_flow"], root=ROOT) if release else (None, ""))
+        for key, value in sorted(values.items()):
+            if release and key == "search_flow" and how != "named":
+                continue  # another release's search flow: the chapter does not read it
+            if isinstance(value, str) and value and (ROOT / value).is_file():
+                add(ROOT / value, f"{chapter}.{key}")
+        if how == "beside":
+            add(found, f"{chapter}.search_flow (the release's own, beside {chapter}.psyctr)")
+        last = release_file(ROOT / values["psyctr"], "last_search.txt") if release else None
+        if last is not None:
+            add(last, f"{chapter}.psyctr (its last_search.txt)")
+    rows = [{"file": _shown(path), "parameter": ", ".join(labels), "bytes": path.stat().st_size, "sha256": sha256(path)}
+            for path, labels in sorted(named.items(), key=lambda kv: _shown(kv[0]))]
+    return pd.DataFrame(rows, columns=["file", "parameter", "bytes", "sha256"]).set_index("file")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import nbformat
 
 from analysis.book import params as parameters
+from analysis.book.escape import csv_cell, markdown
 from analysis.book.execute import BuildError
 from analysis.book.params import ROOT
 
@@ -28,6 +30,12 @@ def source_date_epoch() -> str:
     return "1767225600"  # 2026-01-01T00:00:00Z
 
 
+def safe_name(name: str) -> str:
+    """A file name reduced to letters, digits, ``.``, ``_`` and ``-`` (for download links)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".")
+    return cleaned or "data"
+
+
 def add_downloads(executed: Path, book: Path, chapter_params: dict, chapter_rows: list[dict]) -> None:
     """Stage a chapter for the book with a closing "Downloads" section that links the exact data
     files it read and the table of values it glued (CSV)."""
@@ -37,12 +45,13 @@ def add_downloads(executed: Path, book: Path, chapter_params: dict, chapter_rows
     for key, value in sorted(chapter_params.items()):
         path = ROOT / value if isinstance(value, str) and value else None
         if path is not None and path.is_file() and parameters.is_path_parameter(parameters.defaults()[executed.stem][key]):
-            shutil.copy2(path, folder / path.name)
-            links.append(f"- {key}: {{download}}`{path.name} <../downloads/{executed.stem}/{path.name}>`")
-    with open(folder / "results.csv", "w", newline="") as fh:
+            safe = safe_name(path.name)  # a file name from a parameter never reaches MyST as markup
+            shutil.copy2(path, folder / safe)
+            links.append(f"- {markdown(key)}: {{download}}`{safe} <../downloads/{executed.stem}/{safe}>`")
+    with open(folder / "results.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
         writer.writeheader()
-        writer.writerows(chapter_rows)
+        writer.writerows({**r, "value": csv_cell(r["value"])} for r in chapter_rows)
     links.append(f"- every value in this chapter's text: {{download}}`results.csv <../downloads/{executed.stem}/results.csv>`")
     nb = nbformat.read(executed, as_version=4)
     cell = nbformat.v4.new_markdown_cell("## Downloads\n\nThe exact files this chapter read and the values it computed (CSV).\n\n" + "\n".join(links))

@@ -37,6 +37,17 @@ _WHERE = {
 
 __all__ = sorted(_WHERE)
 
+# A verb whose module has its name (metafor's ``influence``, ``trimfill``, ``selmodel``, ...) is bound
+# here, once: otherwise the first import of the module would make the package attribute the module.
+from analysis.meta.effect_sizes import effect_sizes  # noqa: E402, F401
+from analysis.meta.influence import influence  # noqa: E402, F401
+from analysis.meta.outliers import outliers  # noqa: E402, F401
+from analysis.meta.predict import predict  # noqa: E402, F401
+from analysis.meta.robust import robust  # noqa: E402, F401
+from analysis.meta.selmodel import selmodel  # noqa: E402, F401
+from analysis.meta.trimfill import trimfill  # noqa: E402, F401
+from analysis.meta.vcalc import vcalc  # noqa: E402, F401
+
 
 def __getattr__(name: str):
     if name not in _WHERE:

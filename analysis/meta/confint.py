@@ -68,6 +68,7 @@ def q_profile(res: MetaResult) -> dict:
         low = tau2_min
     else:
         low = root(crit_u)
+    low, high = float(low), float(high)
     return {
         "tau2_low": low,
         "tau2_high": high,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
-from scipy import stats
+from scipy import special
 
 from analysis.meta.fit import MetaResult
 from analysis.meta.tau2 import project
 
 
-def influence(res: MetaResult, labels=None) -> pd.DataFrame:
+def influence(res: MetaResult, labels=None) -> "pd.DataFrame":  # noqa: F821
     """Case-deletion diagnostics (metafor's ``influence.rma.uni``).
 
     Returns
@@ -53,12 +52,14 @@ def influence(res: MetaResult, labels=None) -> pd.DataFrame:
         resid = res.yi[i] - delpred
         resid = 0.0 if abs(resid) < 100 * np.finfo(float).eps else resid
         out["rstudent"][i] = resid / np.sqrt(res.vi[i] * fit.s2w + vdelpred + fit.tau2 * fit.s2w)
+    import pandas as pd  # here: importing the engine stays light
+
     frame = pd.DataFrame({"study": labels, **out, "hat": hat, "weight": res.weights_percent})
     for j in range(p):
         frame[f"dfbetas_{j}"] = dfbs[:, j]
     frame["influential"] = (
         (np.abs(frame["dffits"]) > 3 * np.sqrt(p / (k - p)))
-        | (stats.chi2.cdf(frame["cook_d"], df=p) > 0.5)
+        | (special.chdtr(p, frame["cook_d"]) > 0.5)
         | (frame["hat"] > 3 * p / k)
         | (np.abs(dfbs) > 1).any(axis=1)
     )

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from scipy import special
 
 from analysis.meta.blocks import BlockCov, diagonal_cov, grouping
@@ -68,8 +67,10 @@ class MultilevelResult:
                 "sigma2_within", "i2_between", "i2_within", "df", "loglik")
         return {key: getattr(self, key) for key in keys}
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self):
         """Coefficient table (one row, the intercept)."""
+        import pandas as pd
+
         return pd.DataFrame({"estimate": [self.estimate], "se": [self.se], "stat": [self.stat], "p": [self.p],
                              "ci_low": [self.ci_low], "ci_high": [self.ci_high]}, index=["intercept"])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from analysis.meta.fit import MetaResult
 
@@ -24,6 +24,6 @@ def outliers(res: MetaResult) -> np.ndarray:
     Harrer, M., Cuijpers, P., Furukawa, T. A., & Ebert, D. D. (2021). *Doing Meta-Analysis
     with R: A Hands-On Guide*, chapter 5.4. Chapman & Hall/CRC.
     """
-    z = stats.norm.isf((1 - res.level / 100) / 2)
+    z = -special.ndtri((1 - res.level / 100) / 2)
     half = z * np.sqrt(res.vi)
     return (res.yi + half < res.ci_low[0]) | (res.yi - half > res.ci_high[0])

@@ -29,7 +29,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from scipy import special
 
 from analysis.meta.blocks import grouping
@@ -51,14 +50,14 @@ class RobustResult:
     ci_high: float
     k_clusters: int
     level: float
-    table: pd.DataFrame = field(repr=False, compare=False)
+    table: "pd.DataFrame" = field(repr=False, compare=False)  # noqa: F821 (pandas imported on use)
 
     def to_dict(self) -> dict:
         """``estimate``, ``se``, ``t``, ``df``, ``p``, ``ci_low``, ``ci_high``, ``k_clusters``."""
         keys = ("estimate", "se", "t", "df", "p", "ci_low", "ci_high", "k_clusters")
         return {key: getattr(self, key) for key in keys}
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self):
         """One row per coefficient: estimate, se, t, df, p, ci_low, ci_high."""
         return self.table.copy()
 
@@ -147,6 +146,8 @@ def robust(fit, cluster) -> RobustResult:
     p = 2 * special.stdtr(df, -np.abs(t))
     crit = -special.stdtrit(df, (1 - fit.level / 100) / 2)
     names = ["intercept"] + [f"mod{j}" for j in range(1, len(beta))]
+    import pandas as pd  # here: importing the engine stays light
+
     table = pd.DataFrame({"estimate": beta, "se": se, "t": t, "df": df, "p": p, "ci_low": beta - crit * se,
                           "ci_high": beta + crit * se}, index=names)
     row = table.iloc[0]

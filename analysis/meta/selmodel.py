@@ -53,10 +53,10 @@ class SelectionResult:
         return {
             "estimate": self.estimate,
             "se": self.se,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
+            "ci_low": float(self.ci_low),
+            "ci_high": float(self.ci_high),
             "tau2": self.tau2,
-            "delta": list(self.delta),
+            "delta": [float(d) for d in self.delta],
             "lrt_p": self.lrt_p,
             "k": self.k,
             "steps": list(self.steps),

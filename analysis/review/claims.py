@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.review.safeio import read_text
 from analysis.review.trials import DataError, LINE, Problem, read_rows
 
 CLAIM_COLUMNS = ("claim_id", "source_id", "source_file", "location", "quote", "measure", "treat_value", "ctrl_value")
@@ -43,14 +44,21 @@ def read_claims(path: str | Path) -> pd.DataFrame:
             bad = values.isna() & (frame[col].str.strip() != "")
             for line, cell in zip(frame.loc[bad, LINE], frame.loc[bad, col]):
                 problems.append(Problem(name, int(line), col, f"'{cell}' is not a number"))
+            infinite = values.notna() & ~values.abs().lt(float("inf"))
+            for line, cell in zip(frame.loc[infinite, LINE], frame.loc[infinite, col]):
+                problems.append(Problem(name, int(line), col, f"'{cell}' is not a finite number"))
             frame[col] = values
     sources = Path(path).parent / "sources"
     for _, row in frame.iterrows():
         source = sources / row["source_file"]
-        if not source.is_file():
+        if not row["source_file"].strip() or not source.resolve().is_relative_to(sources.resolve()) or not source.is_file():
             problems.append(Problem(name, int(row[LINE]), "source_file", f"'{source}' is not archived"))
             continue
-        text = normalise_whitespace(source.read_text(encoding="utf-8"))
+        try:
+            text = normalise_whitespace(read_text(source, "source document"))
+        except DataError as err:
+            problems.extend(Problem(name, int(row[LINE]), "source_file", str(p)) for p in err.problems)
+            continue
         if normalise_whitespace(row["quote"]) not in text:
             problems.append(Problem(name, int(row[LINE]), "quote", f"not found verbatim in {row['source_file']}"))
     if problems:

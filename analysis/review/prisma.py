@@ -7,7 +7,7 @@ counterpart, so the boxes are laid out here; the counts come from the files, nev
 
 from __future__ import annotations
 
-import json
+import warnings
 from pathlib import Path
 
 from analysis.review.errors import DataError, Problem
@@ -46,17 +46,13 @@ def read_search_flow(path: str | Path) -> dict:
     DataError
         Missing file, invalid JSON (with its line), a missing key, a count that is not a
         whole number >= 0, or counts that contradict each other (more records screened than
-        identified, exclusions at full text that do not add up to the reports assessed minus
-        the studies included), each naming the file, the line and the key.
+        identified), each naming the file, the line and the key. Full-text exclusion reasons that do
+        not add up are not refused: ``mismatch`` holds both numbers (:func:`_reasons_mismatch`).
     """
+    from analysis.review.safeio import load_json  # refuses non-files, non-UTF-8, duplicate keys, deep nesting
+
     path, name = Path(path), str(path)
-    if not path.is_file():
-        raise DataError([Problem(name, None, None, "file does not exist")])
-    text = path.read_text(encoding="utf-8")
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise DataError([Problem(name, err.lineno, None, f"not valid JSON: {err.msg}")]) from None
+    raw, text = load_json(path, "search-flow file")
     if not isinstance(raw, dict):
         raise DataError([Problem(name, 1, None, "expected a JSON object of counts")])
     problems, flow = [], {}
@@ -87,15 +83,29 @@ def read_search_flow(path: str | Path) -> dict:
     for key, upper, what in order:
         if flow[key] > upper:
             problems.append(Problem(name, _line_of_key(text, key), key, f"{flow[key]} is more than the {upper} {what}"))
-    excluded = sum(flow[REASONS].values())
-    if not problems and excluded != flow["full.text.assessed.for.eligibility"] - flow["included"]:
-        problems.append(Problem(name, _line_of_key(text, REASONS), REASONS,
-                                f"the reasons add up to {excluded}, but {flow['full.text.assessed.for.eligibility']} reports "
-                                f"assessed minus {flow['included']} included is "
-                                f"{flow['full.text.assessed.for.eligibility'] - flow['included']}"))
     if problems:
         raise DataError(problems)
+    flow["mismatch"] = _reasons_mismatch(flow, name, _line_of_key(text, REASONS))
     return flow
+
+
+class SearchFlowWarning(UserWarning):
+    """A published search flow whose counts do not add up: reported, not refused."""
+
+
+def _reasons_mismatch(flow: dict, name: str, line: int | None) -> dict | None:
+    """Published search flows do not always add up (the full-text exclusion reasons may sum to
+    less than the reports assessed minus the studies included). Such a file is used as published:
+    the difference is returned (for the sentence under the diagram) and a warning goes to the
+    build log. None when the counts agree."""
+    excluded = sum(flow[REASONS].values())
+    assessed, included = flow["full.text.assessed.for.eligibility"], flow["included"]
+    if excluded == assessed - included:
+        return None
+    warnings.warn(SearchFlowWarning(
+        f"{name}, line {line}, '{REASONS}': the reasons add up to {excluded}, but {assessed} reports assessed "
+        f"minus {included} included is {assessed - included}; the book reports both numbers"), stacklevel=3)
+    return {"reasons": excluded, "assessed": assessed, "included": included, "expected": assessed - included}
 
 
 def prisma_counts(flow: dict) -> dict:
@@ -125,6 +135,7 @@ def prisma_counts(flow: dict) -> dict:
         "excluded_full_text": sum(reasons.values()),
         "reasons": reasons,
         "included": flow["included"],
+        "mismatch": flow.get("mismatch"),
     }
 
 
@@ -189,3 +200,39 @@ def source_boxes(flow: dict) -> list[dict]:
          "side": f"Not testable: data not open {_n(flow['untestable'])}"},
         {"stage": "Included", "main": f"Claims tested against open trial-level data {_n(flow['testable'])}", "side": None},
     ]
+
+
+def release_boxes(released: int, analysed: int, comparisons: int, therapy: str) -> list[dict]:
+    """The diagram for a release published without a search flow: what the review knows (the
+    studies in the data file and in the analysis), with the search stated as unknown."""
+    return [
+        {"stage": "Identification", "main": "No search flow was published with this release:\n"
+                                            "the records identified, screened and assessed are not known", "side": None},
+        {"stage": "Included", "main": f"Studies in the psychotherapy-vs-control data file {_n(released)}", "side": None},
+        {"stage": "Included", "main": f"Studies in this review's {therapy} analysis {_n(analysed)},\n"
+                                      f"{comparisons:,} comparisons with a control condition",
+         "side": f"Studies of other therapies {_n(released - analysed)}"},
+    ]
+
+
+def release_search_flow(data: str, search_flow: str, default_data: str, default_search_flow: str,
+                        root: Path | None = None) -> tuple[Path | None, str]:
+    """The search flow that belongs to the release a chapter reads.
+
+    A search flow named explicitly (``search_flow`` differs from its default) is that release's.
+    The default search flow belongs to the default release only: a chapter pointed at another
+    release takes that release's own (``metadata/search_flow.json`` beside its data file, or the
+    one ``search_flow*.json`` in its folder), or none, rather than showing another release's counts.
+
+    Returns
+    -------
+    (Path or None, str)
+        The file, and how it was found: ``named``, ``beside`` (found with the data) or ``none``.
+    """
+    from analysis.review.importers.metapsy import release_file
+
+    root = Path(root) if root is not None else Path.cwd()
+    if search_flow != default_search_flow or data == default_data:
+        return root / search_flow, "named"
+    found = release_file(root / data, "search_flow.json", "search_flow*.json")
+    return (found, "beside") if found is not None else (None, "none")

@@ -33,18 +33,22 @@ def weight_share(model, mask) -> float:
 def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
                           low_rob_items: int = 4, primary_model: str = "che", rho: float = 0.5,
                           implausible_g: float = 3.0, rob_domains=("sg", "ac", "ba", "itt"),
-                          self_report: str = "high") -> Evidence:
+                          self_report: str = "high", outcome_selection: str = "auto",
+                          instrument_priority=None) -> Evidence:
     """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database.
 
     ``model`` is every comparison pooled as independent (the basis of the diagnostics: leave-one-out,
     influence, cumulative, funnel); ``extra["primary"]`` is the row of the dependency table named
     by ``primary_model`` (one of :data:`PRIMARY_MODELS`), fitted after implausible effects are
-    removed, and ``extra["with_implausible"]`` the same model with them.
+    removed, and ``extra["with_implausible"]`` the same model with them. ``outcome_selection`` and
+    ``instrument_priority`` choose one outcome per comparison (the release's primary flag or the
+    Metapsy priority rule: :func:`analysis.review.importers.metapsy.select_outcomes`).
     """
     if primary_model not in PRIMARY_MODELS:
         raise ValueError(f"primary_model must be one of {', '.join(PRIMARY_MODELS)}")
     rows = read_metapsy_psyctr(psyctr)
-    trials = psychotherapy_trials(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr)
+    trials = psychotherapy_trials(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr,
+                                  outcome_selection=outcome_selection, instrument_priority=instrument_priority)
     yi, vi = trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2
     model = rma(yi, vi, method=method, hksj=hksj)
     odd = implausible(yi, implausible_g)
@@ -64,7 +68,8 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "egger": egger(yi, vi),
         "trimfill": trimfill(model),
         "bias": bias_suite(clean),
-        "checks": run_checks(model, rob=trials["rob"]),
+        "checks": run_checks(model, rob=trials["rob"], unit="comparison"),
+        "outcome_selection": dict(trials.attrs.get("outcome_selection", {})),
         "low_rob": low,
         "low_rob_model": model.refit(low & keep) if (low & keep).sum() >= 2 else None,
         "low_rob_share": weight_share(model, low),

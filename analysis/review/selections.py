@@ -28,9 +28,12 @@ def primary_care_trials(rows: pd.DataFrame, active: str = "SSRI", name: str = "l
 
 
 def psychotherapy_trials(rows: pd.DataFrame, therapy: str = "cbt", low_rob_items: int = 4,
-                         name: str = "metapsy") -> pd.DataFrame:
-    """Comparisons of ``therapy`` with control conditions (Metapsy), primary outcome, with RoB items."""
-    return metapsy_comparisons(rows, therapy=therapy, low_rob_items=low_rob_items, name=name, require_rob=True)
+                         name: str = "metapsy", outcome_selection: str = "auto",
+                         instrument_priority=None) -> pd.DataFrame:
+    """Comparisons of ``therapy`` with control conditions (Metapsy), one outcome each (the release's
+    primary flag or the instrument priority rule: ``outcome_selection``), with RoB items."""
+    return metapsy_comparisons(rows, therapy=therapy, low_rob_items=low_rob_items, name=name, require_rob=True,
+                               outcome_selection=outcome_selection, instrument_priority=instrument_priority)
 
 
 def response_trials(rows: pd.DataFrame, therapy: str, name: str = "metapsy") -> pd.DataFrame:
@@ -61,7 +64,9 @@ CHAPTER_SELECTIONS = {
         ("linde", primary_care_trials, {}),
     ],
     "cbt-control": [
-        ("psyctr", psychotherapy_trials, {"therapy": "therapy", "low_rob_items": "low_rob_items"}),
+        ("psyctr", psychotherapy_trials, {"therapy": "therapy", "low_rob_items": "low_rob_items",
+                                          "outcome_selection": "outcome_selection",
+                                          "instrument_priority": "instrument_priority"}),
         ("response", response_trials, {"therapy": "pst_label"}),
         ("response", response_trials, {"therapy": "cbt_label"}),
         ("linde2016", pst_antidepressant_trials, {}),

@@ -32,6 +32,7 @@ RANGES = {
 }
 WITHIN = {"binary": (("treat_events", "treat_n"), ("ctrl_events", "ctrl_n"))}
 MISSING = ("", "NA", "nan", "NaN", "*")
+ROB_LEVELS = ("low", "some", "high")
 TINY = np.finfo(float).tiny
 
 
@@ -105,3 +106,29 @@ def check_unique(studies, lines: np.ndarray, name: str) -> list[Problem]:
         else:
             first[study] = int(line)
     return problems
+
+
+#: The column named when a row's effect or its variance cannot be computed, per measure.
+EFFECT_COLUMN = {"RR": "treat_events", "OR": "treat_events", "RD": "treat_events", "SMD": "treat_mean", "GEN": "effect"}
+VARIANCE_COLUMN = {"RR": "treat_n", "OR": "treat_n", "RD": "treat_n", "SMD": "treat_sd", "GEN": "se"}
+
+
+def effect_problems(columns: dict, lines: np.ndarray, measure: str, name: str) -> list[Problem]:
+    """Rows whose effect size is not finite or whose sampling variance is not finite and > 0
+    (an SE of 1e-200 squares to 0; a mean of 1e300 over an SD of 1e-300 gives an infinite d): the
+    analysis could not weigh them, so they are refused, by line."""
+    import warnings
+
+    from analysis.meta.effect_sizes import effect_arrays
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yi, vi = effect_arrays(columns, measure)
+    problems = []
+    for i in np.flatnonzero(~np.isfinite(yi)):
+        problems.append(Problem(name, int(lines[i]), EFFECT_COLUMN[measure],
+                                f"gives an effect size of {yi[i]:g}: the {measure} of this row is not a finite number"))
+    for i in np.flatnonzero(np.isfinite(yi) & ~(np.isfinite(vi) & (vi > 0))):
+        problems.append(Problem(name, int(lines[i]), VARIANCE_COLUMN[measure],
+                                f"gives a sampling variance of {vi[i]:g}: it must be finite and > 0"))
+    return sorted(problems, key=lambda p: p.line)[:1000]

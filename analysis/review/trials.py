@@ -8,63 +8,27 @@ of the file it starts on (quoted fields may span lines).
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import pandas as pd
 
 from analysis.review.errors import DataError, Problem
+from analysis.review.csvfile import records
 from analysis.review.schemas import LINE
 from analysis.review.trial_rules import COLUMNS, check_numbers, check_unique, parse_column
+from analysis.review.trial_rules import effect_problems as rules_effect_problems
 
-ROB_LEVELS = ("low", "some", "high")
+from analysis.review.trial_rules import ROB_LEVELS  # noqa: E402
 
 
 def read_rows(path: str | Path, delimiter: str = ",", decimal: str = ".") -> pd.DataFrame:
-    """Read a delimited text file into strings, keeping each record's line number in ``_line``.
-
-    Raises
-    ------
-    DataError
-        Missing or empty file, undecodable bytes (not UTF-8), a header that shows another
-        delimiter, or rows with the wrong number of fields.
-    """
-    path = Path(path)
-    name = str(path)
-    if not path.is_file():
-        raise DataError([Problem(name, None, None, "file does not exist")])
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        raise DataError([Problem(name, line, None, f"not UTF-8 text (byte 0x{raw[err.start]:02x}); save it as UTF-8")])
-    if not text.strip():
-        raise DataError([Problem(name, 1, None, "file is empty")])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader)
-    rows, lines, problems = [], [], []
-    start = reader.line_num + 1
-    for record in reader:
-        if any(cell.strip() for cell in record):
-            if len(record) != len(header):
-                problems.append(
-                    Problem(name, start, None, f"{len(record)} fields where the header has {len(header)}")
-                )
-            else:
-                rows.append(record)
-                lines.append(start)
-        start = reader.line_num + 1
-    if len(header) == 1:
-        for other in (";", "\t", ","):
-            if other != delimiter and other in header[0]:
-                raise DataError(
-                    [Problem(name, 1, None, f"header is one column; the file looks '{other}'-separated, expected '{delimiter}'")]
-                )
-    if problems:
-        raise DataError(problems)
-    frame = pd.DataFrame(rows, columns=[h.strip() for h in header], dtype=object)
+    """Read a delimited text file (:func:`records`) into strings, keeping each record's line in ``_line``."""
+    names, rows = records(path, delimiter)
+    lines, cells = [], []
+    for line, record in rows:
+        lines.append(line)
+        cells.append(record)
+    frame = pd.DataFrame(cells, columns=names, dtype=object)
     if decimal != ".":
         frame = frame.apply(lambda col: col.str.replace(decimal, ".", regex=False) if col.dtype == object else col)
     frame[LINE] = lines
@@ -114,9 +78,20 @@ def validate_trials(frame: pd.DataFrame, measure: str, name: str, min_studies: i
         frame["rob"] = rob
     if problems:
         raise DataError(sorted(problems, key=lambda p: (p.line or 0, p.column or "")))
+    problems = effect_problems(frame, measure, name)
+    if problems:
+        raise DataError(problems)
     if len(frame) < min_studies:
         raise DataError([Problem(name, None, None, f"{len(frame)} studies; this analysis needs at least {min_studies}")])
     return frame.reset_index(drop=True)
+
+
+def effect_problems(frame: pd.DataFrame, measure: str, name: str) -> list[Problem]:
+    """Rows whose effect size or sampling variance cannot be used (:func:`analysis.review.trial_rules.effect_problems`)."""
+    if frame.empty:
+        return []
+    columns = {c: frame[c].to_numpy(dtype=float) for c in COLUMNS[measure]}
+    return rules_effect_problems(columns, frame[LINE].to_numpy(), measure, name)
 
 
 def load_trials(path: str | Path, measure: str, min_studies: int = 1) -> pd.DataFrame:

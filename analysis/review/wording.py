@@ -55,15 +55,6 @@ def comparison_label(key: str) -> str:
     return " vs ".join(acronym(part) for part in key.split("_"))
 
 
-def plural(n: int, noun: str, plural_form: str | None = None) -> str:
-    """A counted noun: ``1 study``, ``2 studies``, ``0 comparisons``."""
-    if n == 1:
-        return f"{n:,} {noun}"
-    if plural_form is None:
-        plural_form = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
-    return f"{n:,} {plural_form}"
-
-
 def estimate_with_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
     """``0.41 (0.37 to 0.45)``, or ``not fitted`` where the estimate is missing."""
     if estimate != estimate:  # NaN
@@ -79,3 +70,105 @@ def more_or_fewer(difference: int, noun: str = "") -> str:
     if difference < 0:
         return f"{-difference:,} fewer{tail}"
     return f"no more and no fewer{tail}"
+
+
+# Counted nouns, outcome selection and search flow (issue 13).
+
+_PLURALS = {"study": "studies", "comparison": "comparisons", "record": "records", "report": "reports",
+            "file": "files", "trial": "trials"}
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: ``counted(1, "study")`` -> ``1 study``,
+    ``counted(1234, "comparison")`` -> ``1,234 comparisons``."""
+    n = int(n)
+    word = noun if n == 1 else (plural or _PLURALS.get(noun, noun + "s"))
+    return f"{n:,} {word}"
+
+
+def listing(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = [str(i) for i in items]
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def describe_priority_entry(entry: str) -> str:
+    """One entry of an instrument priority list in words: ``rating=clinician`` -> ``any other
+    clinician-rated instrument``; ``hdrs|hdrs-17`` -> ``hdrs or hdrs-17``."""
+    entry = str(entry).strip()
+    if entry.lower().startswith("rating="):
+        rating = entry.partition("=")[2].strip()
+        return f"any other {'clinician-rated' if rating.lower() == 'clinician' else rating} instrument"
+    return " or ".join(code.strip() for code in entry.split("|"))
+
+
+def describe_outcome_selection(info: dict) -> str:
+    """How one outcome per comparison was chosen, in a sentence (from
+    :func:`analysis.review.importers.metapsy.select_outcomes`)."""
+    if info.get("rule") == "primary":
+        return ("One outcome per comparison was taken by the release's own primary-outcome flag "
+                "(its hierarchy of instruments).")
+    if info.get("rule") == "priority":
+        order = "; ".join(describe_priority_entry(e) for e in info.get("priority", []))
+        text = f"One outcome per comparison was taken by the instrument priority rule, highest first: {order}."
+        if info.get("unmatched"):
+            text += (f" {counted(info['unmatched'], 'comparison')} with none of these instruments "
+                     f"{'was' if info['unmatched'] == 1 else 'were'} left out.")
+        return text
+    return "Every outcome of each comparison was kept."
+
+
+def describe_instruments(counts: dict) -> str:
+    """The comparisons each instrument gave: ``hdrs (72 comparisons), bdi-1 (59) and ces-d (1)``."""
+    items = list(counts.items())
+    if not items:
+        return "no instrument"
+    first, *rest = items
+    return listing([f"{first[0]} ({counted(first[1], 'comparison')})"] + [f"{k} ({v:,})" for k, v in rest])
+
+
+def describe_release(version: str, last_search: str | None = None) -> str:
+    """``release 22.0.2`` / ``release 23.0.0 (last search 2023-01-01)`` / ``a release of unstated version``."""
+    text = f"release {version}" if version else "a release of unstated version"
+    return text + (f" (last search {last_search})" if last_search else "")
+
+
+def describe_search(counts: dict | None) -> str:
+    """The search counts of a PRISMA flow in a sentence, or that the release has no search flow."""
+    if counts is None:
+        return ("This release was published without a search-flow file, so the numbers of records "
+                "identified, screened and assessed are not known here.")
+    return (f"The database comes from a systematic search: {counted(counts['databases'], 'record')} from "
+            f"bibliographic databases, {counts['screened']:,} screened after duplicates were removed, "
+            f"{counted(counts['assessed'], 'full text', 'full texts')} assessed and "
+            f"{counted(counts['included'], 'study')} included.")
+
+
+def describe_flow_mismatch(mismatch: dict | None) -> str:
+    """The sentence under a PRISMA diagram whose full-text exclusions do not add up ('' if they do)."""
+    if not mismatch:
+        return ""
+    diff = mismatch["expected"] - mismatch["reasons"]
+    more_fewer = "fewer" if diff > 0 else "more"
+    return (f" The published search flow does not add up: its reasons for excluding full texts sum to "
+            f"{mismatch['reasons']:,}, but {counted(mismatch['assessed'], 'report')} assessed minus "
+            f"{mismatch['included']:,} included is {mismatch['expected']:,} ({abs(diff):,} {more_fewer}); "
+            f"the diagram shows the numbers as published.")
+
+
+def describe_prisma_caption(counts: dict | None) -> str:
+    """The caption of the PRISMA figure: where its counts come from, and whether they add up."""
+    if counts is None:
+        return ("The release was published without a search flow, so in place of the PRISMA 2020 diagram "
+                "only this review's selection from the released data is shown.")
+    return ("PRISMA 2020 flow diagram: the Metapsy search and this review's selection from the released data "
+            "(counts from the release's search-flow file)." + describe_flow_mismatch(counts.get("mismatch")))
+
+
+def describe_multiarm(k: int, trials: int) -> str:
+    """``12 comparisons from 5 multi-arm trials`` / ``no comparison from a multi-arm trial``."""
+    if not k:
+        return "no comparison from a multi-arm trial"
+    return f"{counted(k, 'comparison')} from {counted(trials, 'multi-arm trial')}"

@@ -15,6 +15,10 @@ from analysis.review.trials import LINE, read_rows
 from analysis.review.importers.common import _validate_mapped
 from analysis.review.schemas import Base, check, events_within, number
 from analysis.review.risk_of_bias import metapsy_domains
+from analysis.review.importers.metapsy_standard import (  # noqa: F401  (re-exported: the standard's rules)
+    DEFAULT_INSTRUMENT_PRIORITY, OUTCOME_SELECTIONS, _cell, comparison_keys, multiarm, release_file,
+    release_last_search, release_version, select_outcomes,
+)
 
 
 def sniff_format(path: str | Path) -> tuple[str, str]:
@@ -43,7 +47,7 @@ class MetapsyPsyctr(Base):
     condition_arm2: Series[str]
     g: Series[float] = number(nullable=True, alias=".g")
     g_se: Series[float] = number(nullable=True, gt=0, alias=".g_se")
-    primary: Series[float] = number(nullable=True, isin=[0, 1])
+    primary: Optional[Series[float]] = number(nullable=True, isin=[0, 1])  # dropped by later releases
     rob: Optional[Series[float]] = number(nullable=True, ge=0)
     year: Optional[Series[float]] = number(nullable=True)
     n_arm1: Optional[Series[float]] = number(nullable=True, gt=0)
@@ -58,6 +62,42 @@ def read_metapsy_psyctr(path: str | Path) -> pd.DataFrame:
     return read_metapsy(path, MetapsyPsyctr)
 
 
+def _labels(sel: pd.DataFrame) -> pd.Series:
+    """A label per comparison: the study, with the arms of a multi-arm trial (the release's multi-arm
+    specifications, else the conditions where the release lacks them), numbered where still equal."""
+    arms = [c for c in ("multi_arm1", "multi_arm2") if c in sel.columns]
+    pairs = sel.groupby(_cell(sel["study"]))["_key"].transform("nunique") if len(sel) else sel["_key"]
+
+    def label(r):
+        extra = [str(r[c]).strip() for c in arms if str(r[c]).strip() not in ("", "NA", "nan", "<NA>")]
+        if not extra and r["_multiarm"] and pairs[r.name] > 1:  # a release without the multi-arm columns
+            extra = [str(r["condition_arm1"]).strip(), str(r["condition_arm2"]).strip()]
+        return f"{r['study']} ({' vs '.join(extra)})" if extra else r["study"]
+
+    labels = sel.apply(label, axis=1) if len(sel) else pd.Series(dtype=str)
+    return labels + labels.groupby(labels).cumcount().map(lambda i: "" if i == 0 else f" #{i + 1}")
+
+
+def _instrument_counts(instrument: pd.Series) -> dict:
+    """Instrument -> comparisons it gave, most first (ties by name)."""
+    counts = instrument.replace("", "not stated").value_counts()
+    return {str(k): int(v) for k, v in counts.sort_index().sort_values(ascending=False, kind="stable").items()}
+
+
+def _outcomes(rows, therapy, primary_only, outcome_selection, instrument_priority, name):
+    """The rows of ``therapy`` with an effect size, one outcome per comparison, labelled."""
+    keep = rows["condition_arm1"].str.strip().str.lower() == therapy if therapy != "any" else rows["condition_arm1"].notna()
+    rows = rows.assign(_multiarm=multiarm(rows), _key=comparison_keys(rows))
+    usable = rows[keep & rows[".g"].notna() & rows[".g_se"].notna()]
+    if primary_only:
+        sel, info = select_outcomes(usable, outcome_selection, instrument_priority, name)
+    else:
+        sel, info = usable, {"rule": "all outcomes"}
+    sel = sel.copy()
+    sel["label"] = _labels(sel)
+    return sel, info
+
+
 def metapsy_comparisons(
     rows: pd.DataFrame,
     therapy: str = "cbt",
@@ -65,6 +105,8 @@ def metapsy_comparisons(
     low_rob_items: int = 4,
     name: str = "metapsy",
     require_rob: bool = False,
+    outcome_selection: str = "auto",
+    instrument_priority=None,
 ) -> pd.DataFrame:
     """Psychotherapy-vs-control comparisons in the trial schema (GEN: Hedges' g and its SE).
 
@@ -75,8 +117,9 @@ def metapsy_comparisons(
     therapy : str
         ``condition_arm1`` value (``cbt``, ``pst``, ``ipt``, ``bat``, ...) or ``"any"``.
     primary_only : bool
-        Keep one outcome per comparison: the database's ``primary`` flag (HAM-D > BDI > other
-        clinician-rated > other self-report).
+        Keep one outcome per comparison (by ``outcome_selection``); False keeps every outcome.
+    outcome_selection, instrument_priority
+        How: the ``primary`` flag or the instrument priority rule (:func:`select_outcomes`).
     low_rob_items : int
         A comparison is at low risk of bias when at least this many of the four Cochrane items
         (sequence generation, allocation concealment, blinding of assessors, ITT) are low risk.
@@ -86,35 +129,28 @@ def metapsy_comparisons(
     Returns
     -------
     DataFrame
-        ``study`` (the study, with the arms of a multi-arm trial), ``trial`` (the study alone), ``year``, ``subgroup`` (the
+        ``study`` (the study, with the arms of a multi-arm trial), ``trial`` (the study alone), ``instrument``,
+        ``multiarm`` (a comparison from a multi-arm trial: :func:`multiarm`), ``year``, ``subgroup`` (the
         control: ``wl``, ``cau``, ``other ctr``), ``rob`` (``low`` or ``some``), ``effect``, ``se``, and
         the four risk-of-bias items as judgements (``rob_sg``, ``rob_ac``, ``rob_ba``, ``rob_itt``;
         :func:`analysis.review.risk_of_bias.metapsy_domains`) where the file has them.
         The effect sizes are the maintainers' ``.g``/``.g_se`` (Hedges' g at post-test).
+        ``attrs["outcome_selection"]``: the rule used and the comparisons each instrument gave.
 
     References
     ----------
     Cuijpers, P., et al. (2023). Cognitive behavior therapy vs. control conditions ... *World
     Psychiatry*, 22, 105-115. Metapsy data standard: docs.metapsy.org.
     """
-    keep = rows["condition_arm1"].str.strip().str.lower() == therapy if therapy != "any" else rows["condition_arm1"].notna()
-    if primary_only:
-        keep &= rows["primary"] == 1
-    sel = rows[keep & rows[".g"].notna() & rows[".g_se"].notna()].copy()
-    arms = [c for c in ("multi_arm1", "multi_arm2") if c in sel.columns]
-
-    def label(r):
-        extra = [str(r[c]).strip() for c in arms if str(r[c]).strip() not in ("", "NA", "nan")]
-        return f"{r['study']} ({' vs '.join(extra)})" if extra else r["study"]
-
-    sel["label"] = sel.apply(label, axis=1)
-    sel["label"] = sel["label"] + sel.groupby("label").cumcount().map(lambda i: "" if i == 0 else f" #{i + 1}")
+    sel, info = _outcomes(rows, therapy, primary_only, outcome_selection, instrument_priority, name)
     rob = sel["rob"] if "rob" in sel.columns else pd.Series(np.nan, index=sel.index)
     domains = metapsy_domains(sel, name, required=require_rob)
     trials = pd.DataFrame(
         {
             "study": sel["label"],
             "trial": sel["study"].str.strip(),
+            "instrument": _cell(sel["instrument"]) if "instrument" in sel.columns else "",
+            "multiarm": sel["_multiarm"].astype(bool),
             "year": sel["year"] if "year" in sel.columns else np.nan,
             "subgroup": sel["condition_arm2"].str.strip(),
             "rob": np.where(rob >= low_rob_items, "low", np.where(rob.notna(), "some", "")),
@@ -126,7 +162,11 @@ def metapsy_comparisons(
     )
     if trials.empty:
         raise DataError([Problem(name, None, "condition_arm1", f"no comparisons for therapy '{therapy}'")])
-    return _validate_mapped(trials.reset_index(drop=True), "GEN", name, {"effect": ".g", "se": ".g_se"})
+    trials = _validate_mapped(trials.reset_index(drop=True), "GEN", name, {"effect": ".g", "se": ".g_se"})
+    if primary_only:
+        info["instruments"] = _instrument_counts(trials["instrument"])
+    trials.attrs["outcome_selection"] = info
+    return trials
 
 
 class MetapsyResponse(Base):

@@ -10,24 +10,20 @@ refuses them instead.
 
 from __future__ import annotations
 
-import csv
-import os
-import stat
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from analysis.review.csvfile import records
 from analysis.review.errors import DataError, Problem
-from analysis.review.trial_rules import COLUMNS, MISSING, check_numbers, check_unique, parse_column
+from analysis.review.trial_rules import COLUMNS, check_numbers, check_unique, parse_column
 
 METAFOR = {"yi": "effect", "sei": "se", "slab": "study", "ai": "treat_events", "ci": "ctrl_events",
            "n1i": "treat_n", "n2i": "ctrl_n", "m1i": "treat_mean", "sd1i": "treat_sd", "m2i": "ctrl_mean",
            "sd2i": "ctrl_sd"}
 DERIVED = {"vi": ("se", "the sampling variance"), "bi": ("treat_n", "non-events"), "di": ("ctrl_n", "non-events")}
 CHUNK = 100_000
-FIELD_LIMIT = 1_000_000  # characters in one cell
 
 
 @dataclass
@@ -39,18 +35,6 @@ class Table:
     studies: list | None
     extra: dict = field(default_factory=dict)
     dropped: list = field(default_factory=list)
-
-
-def open_text(path: str | Path):
-    """Open a regular UTF-8 file for csv, refusing what is not one before reading a byte."""
-    name = str(path)
-    try:
-        mode = os.stat(path).st_mode
-    except OSError as err:
-        raise DataError([Problem(name, None, None, f"cannot be read ({err.strerror})")]) from None
-    if not stat.S_ISREG(mode):
-        raise DataError([Problem(name, None, None, "not a regular file")])
-    return open(path, encoding="utf-8-sig", newline="", errors="strict")
 
 
 def _header(header: list[str], name: str, column_map: dict) -> dict:
@@ -93,28 +77,32 @@ def read_table(path, measure: str, column_map: dict | None = None, extra=(), kee
     Raises
     ------
     DataError
-        With file, line and column: not a regular file, not UTF-8, a malformed or over-long
-        field, duplicate or missing columns, cells that are not numbers, values out of range
-        or not finite, events above n, duplicate study ids, and (with ``strict``) missing outcomes.
+        With file, line and column: everything :func:`analysis.review.csvfile.records` refuses,
+        missing columns, cells that are not numbers, values out of range or not finite, events
+        above n, duplicate study ids, unknown risk-of-bias levels, and (with ``strict``) missing
+        outcomes.
     """
     name = str(path)
-    csv.field_size_limit(FIELD_LIMIT)
-    with open_text(path) as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader, None)
-            if not header:
-                raise DataError([Problem(name, 1, None, "file is empty")])
-            index = _header(header, name, column_map or {})
-            plan = _resolve(index, measure, name)
-            for col in extra:
-                if col not in index:
-                    raise DataError([Problem(name, 1, col, "column is missing")])
-            return _read_rows(reader, header, index, plan, measure, name, extra, keep_labels, strict)
-        except UnicodeDecodeError as err:
-            raise DataError([Problem(name, None, None, f"not UTF-8 text ({err.reason}); save it as UTF-8")]) from None
-        except csv.Error as err:
-            raise DataError([Problem(name, reader.line_num, None, f"malformed CSV: {err}")]) from None
+    header, rows = records(path)
+    index = _header(header, name, column_map or {})
+    plan = _resolve(index, measure, name)
+    extra = list(extra) + (["rob"] if "rob" in index and "rob" not in extra else [])
+    for col in extra:
+        if col not in index:
+            raise DataError([Problem(name, 1, col, "column is missing")])
+    table = _read_rows(rows, index, plan, measure, name, extra, keep_labels, strict)
+    if "rob" in table.extra:
+        _check_rob(table, name)
+    return table
+
+
+def _check_rob(table: Table, name: str) -> None:
+    from analysis.review.trial_rules import ROB_LEVELS
+
+    bad = [(line, v) for line, v in zip(table.lines, table.extra["rob"]) if v.lower() not in ROB_LEVELS + ("",)]
+    if bad:
+        raise DataError([Problem(name, int(line), "rob", f"'{v}' is not one of {', '.join(ROB_LEVELS)}")
+                         for line, v in bad[:1000]])
 
 
 def _parse_chunk(cells: list, lines: np.ndarray, column: str, name: str) -> tuple[np.ndarray, list]:
@@ -125,21 +113,16 @@ def _parse_chunk(cells: list, lines: np.ndarray, column: str, name: str) -> tupl
         return parse_column(cells, lines, column, name)
 
 
-def _read_rows(reader, header, index, plan, measure, name, extra, keep_labels, strict) -> Table:
-    """Stream the records in chunks: numbers become float arrays at once, so memory stays bounded."""
+def _read_rows(rows, index, plan, measure, name, extra, keep_labels, strict) -> Table:
+    """Parse the records in chunks: numbers become float arrays at once, so memory stays bounded."""
     parts = {c: [] for c in plan}
     extra_cells = {c: [] for c in extra}
     line_parts, hashes, studies, problems = [], [], [] if keep_labels else None, []
     study_col = index.get("study")
-    chunk, chunk_lines, start = [], [], 2
-    for record in reader:
-        if any(x.strip() for x in record):
-            if len(record) != len(header):
-                problems.append(Problem(name, start, None, f"{len(record)} fields where the header has {len(header)}"))
-            else:
-                chunk.append(record)
-                chunk_lines.append(start)
-        start = reader.line_num + 1
+    chunk, chunk_lines = [], []
+    for line, record in rows:
+        chunk.append(record)
+        chunk_lines.append(line)
         if len(chunk) == CHUNK:
             _take(chunk, chunk_lines, plan, parts, extra, extra_cells, index, study_col, line_parts, hashes, studies,
                   problems, name)
@@ -218,7 +201,3 @@ def _finish(values, lines, studies, hashes, extra_cells, measure, name, strict) 
     extra = {c: np.asarray(v, dtype=object)[keep] for c, v in extra_cells.items()}
     labels = [s for s, k in zip(studies, keep) if k] if studies is not None else None
     return Table({c: v[keep] for c, v in values.items()}, lines[keep], labels, extra, dropped)
-
-
-def is_missing(cell: str) -> bool:
-    return cell.strip() in MISSING

@@ -1,0 +1,153 @@
+"""Issue 13, end to end: the book builds against a next Metapsy release made here from v22.0.2 (no
+`primary`, `outcome_rank` or `is_multiarm`; studies renamed, added and removed; a search flow whose
+reasons do not add up), by the README's walk-through word for word; and a real release gives the
+same numbers in its published ';'-separated format and as standard CSV."""
+
+import csv
+import hashlib
+import io
+import json
+import re
+import shutil
+
+import pytest
+
+from conftest import IGNORE, ROOT, run_analysis
+
+RAW = "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv"
+FLOW = "data/trials/metapsy-psyctr/search_flow_v22.json"
+RENAMED = {"Aagaard, 2017": "Aagaard et al., 2017", "Allart van Dam, 2003": "Allart-van Dam, 2003"}
+REMOVED = "Alhusen, 2021"
+ADDED = {"Newman, 2023": "Aagaard, 2017", "Novak, 2023": "Abas, 2018"}  # new study -> rows copied from
+
+
+def read_raw(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh, delimiter=";"))
+
+
+def next_release(folder):
+    """A 23.0.0 release made from v22.0.2, laid out as Metapsy publishes one."""
+    rows = read_raw(ROOT / RAW)
+    header = rows[0]
+    drop = [header.index(c) for c in ("primary", "outcome_rank", "is_multiarm")]
+    study, year, g = header.index("study"), header.index("year"), header.index(".g")
+    body = []
+    for row in rows[1:]:
+        if row[study] == REMOVED:
+            continue
+        row = list(row)
+        row[study] = RENAMED.get(row[study], row[study])
+        body.append(row)
+    for new, source in ADDED.items():
+        for row in [r for r in rows[1:] if r[study] == source]:
+            row = list(row)
+            row[study], row[year] = new, "2023"
+            row[g] = row[g].replace("1", "2") if row[g] else row[g]
+            body.append(row)
+    for i, row in enumerate(body, start=1):
+        row[0] = str(i)  # the unnamed index column
+    keep = [i for i in range(len(header)) if i not in drop]
+    (folder / "metadata").mkdir(parents=True)
+    with open(folder / "data.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, delimiter=";", quoting=csv.QUOTE_ALL)
+        for row in [header] + body:
+            writer.writerow([row[i] for i in keep])
+    flow = json.loads((ROOT / FLOW).read_text())
+    flow["full.text.assessed.for.eligibility"] += 84  # the reasons now sum to 84 fewer than assessed minus included
+    (folder / "metadata" / "search_flow.json").write_text(json.dumps(flow, indent=4))
+    (folder / "metadata" / "last_search.txt").write_text("2023-03-01\n")
+    return folder / "data.csv"
+
+
+def standard_csv(src, dest):
+    """A release in its published format (';', ',' decimals, index column) as standard CSV."""
+    rows = read_raw(src)
+    number = re.compile(r"^-?\d+,\d+(e-?\d+)?$")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([cell.replace(",", ".") if number.match(cell) else cell for cell in row[1:]])
+    dest.write_text(out.getvalue(), encoding="utf-8")
+
+
+def results(repo):
+    with open(repo / "_build" / "results.csv", newline="", encoding="utf-8") as fh:
+        return {(r["chapter"], r["key"]): r["value"] for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    repo = tmp_path_factory.mktemp("release") / "repo"
+    shutil.copytree(ROOT, repo, ignore=IGNORE)
+    done = run_analysis(repo, "build")
+    assert done.returncode == 0, done.stderr
+    return repo, results(repo)
+
+
+def readme_params(release_folder) -> str:
+    """The YAML of the README's walk-through, with its path pointed at ``release_folder``."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Rerunning with a new release of a dataset")[1].split("\n## ")[0]
+    yaml_text = re.search(r"cat > new-release.yml <<'YAML'\n(.*?)\nYAML\n", section, re.S).group(1)
+    assert "make book PARAMS=new-release.yml" in section
+    return yaml_text.replace("/path/to/data-depression-psyctr-23.0.0", str(release_folder)) + "\n"
+
+
+def test_next_release_builds_by_the_readme(built, tmp_path):
+    repo, before = built
+    data = next_release(tmp_path / "data-depression-psyctr-23.0.0")
+    (repo / "new-release.yml").write_text(readme_params(data.parent))
+    assert run_analysis(repo, "validate", "--params", "new-release.yml").returncode == 0
+    done = run_analysis(repo, "build", "--params", "new-release.yml")
+    assert done.returncode == 0, done.stderr
+    log = done.stdout + done.stderr
+    assert "SearchFlowWarning" in log and "the reasons add up to 2775, but 3668 reports assessed minus 809" in log
+
+    after = results(repo)
+    cbt = {k: v for (ch, k), v in after.items() if ch == "cbt-control"}
+    assert cbt["psyctr_version"] == "23.0.0"
+    assert cbt["psyctr_release"] == "release 23.0.0 (last search 2023-03-01)"
+    assert cbt["outcome_rule"] == "priority" and "instrument priority rule" in cbt["outcome_selection_words"]
+    assert cbt["prisma_assessed"] == "3668" and "3,668 full texts assessed" in cbt["search_sentence"]
+    assert "2,775" in cbt["prisma_caption"] and "2,859" in cbt["prisma_caption"]
+    assert cbt["studies_in_file"] == str(int(before[("cbt-control", "studies_in_file")]) + len(ADDED) - 1)
+    assert sum(int(v) for k, v in cbt.items() if k.startswith("instrument_k_")) == int(cbt["k"])
+    page = (repo / "_build/html/chapters/cbt-control.html").read_text(encoding="utf-8")
+    assert "release 23.0.0 (last search 2023-03-01)" in page and "3,668 full texts assessed" in page
+    assert "2,859" in page
+
+    # the appendix hashes the file the chapter read, named with its parameter
+    appendix = (repo / "_build/html/chapters/reproducibility.html").read_text(encoding="utf-8")
+    digest = hashlib.sha256(data.read_bytes()).hexdigest()
+    assert str(data) in appendix and digest in appendix and "cbt-control.psyctr" in appendix
+    assert hashlib.sha256((data.parent / "metadata/search_flow.json").read_bytes()).hexdigest() in appendix
+    assert after[("reproducibility", "n_files_read_outside")] == "3"  # data, search flow, last search
+
+    # the changelog lists the studies added, removed and renamed
+    changes = json.loads((repo / "_build/changes.json").read_text())
+    (psyctr,) = [s for s in changes["studies"] if str(data) in s["file"]]
+    assert sorted(psyctr["renamed"]) == sorted([old, new] for old, new in RENAMED.items())
+    assert psyctr["added"] == sorted(ADDED) and psyctr["removed"] == [REMOVED]
+    what = (repo / "_build/html/chapters/changes.html").read_text(encoding="utf-8")
+    assert "Studies renamed" in what and "Aagaard et al." in what
+
+
+def test_a_release_as_published_and_as_standard_csv_gives_the_same_numbers(built, tmp_path):
+    repo, published = built
+    folder = tmp_path / "metapsy"
+    folder.mkdir()
+    standard_csv(ROOT / RAW, folder / "data_v22.0.2.csv")
+    (repo / "csv.yml").write_text(f"cbt-control:\n  psyctr: {folder / 'data_v22.0.2.csv'}\n")
+    done = run_analysis(repo, "build", "--params", "csv.yml")
+    assert done.returncode == 0, done.stderr
+    as_csv = results(repo)
+    search = ("prisma_", "search_", "psyctr_release")
+    same = {k: v for k, v in published.items() if k[0] == "cbt-control" and not k[1].startswith(search)}
+    assert same and all(as_csv[k] == v for k, v in same.items()), [k for k, v in same.items() if as_csv[k] != v]
+    # a release without a search flow: the chapter says so in place of the diagram
+    assert as_csv[("cbt-control", "search_flow_found")] == "none"
+    assert "without a search-flow file" in as_csv[("cbt-control", "search_sentence")]
+    assert ("cbt-control", "prisma_assessed") not in as_csv
+    page = (repo / "_build/html/chapters/cbt-control.html").read_text(encoding="utf-8")
+    assert "published without a search flow" in page
