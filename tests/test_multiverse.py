@@ -24,6 +24,7 @@ from analysis.multiverse.models import outside
 from analysis.multiverse.run import frame_hash, run
 from analysis.review import comparisons
 from analysis.review.errors import DataError
+from analysis.review.psychotherapy import psychotherapy_control
 
 GRID = ROOT / "params" / "multiverse.yml"
 PSYCTR = "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv"
@@ -203,8 +204,8 @@ def test_the_main_cbt_analysis_is_a_row_of_the_multiverse():
     row = _evaluate(grid, control="all", risk_of_bias="all", diagnosis="all", format="all", implausible="kept",
                     instrument="primary", outliers="kept", dependency="independent", estimator="REML",
                     inference="HKSJ", bias="none")
-    model = comparisons.psychotherapy_control(str(ROOT / PSYCTR), therapy="cbt", method="REML", hksj=True,
-                                              low_rob_items=4).model
+    model = psychotherapy_control(str(ROOT / PSYCTR), therapy="cbt", method="REML", hksj=True,
+                                  low_rob_items=4).model
     assert row["status"] == "ok" and row["k"] == model.k
     for key in ("estimate", "se", "ci_low", "ci_high", "tau2", "p"):
         assert abs(row[key] - model.to_dict()[key]) <= 1e-10, key
@@ -276,3 +277,21 @@ def test_shares_importance_and_words():
     assert summary.claim_verdict(10, 60).startswith("larger than most specifications estimate, though")
     assert summary.claim_verdict(10, 20) == "larger than most specifications estimate"
     assert summary.percentile(frame, 0.5) == 50.0
+
+
+def test_report_spreads_on_one_scale_and_tables_describe_the_grid():
+    frame = pd.DataFrame({"measure": ["RR", "OR", "RR", "OR"], "drug": ["a", "a", "b", "b"], "status": "ok",
+                          "spec_id": range(4), "estimate": np.log([1.2, 1.5, 1.4, 1.9]),
+                          "ci_low": np.log([1.1, 1.2, 1.3, 1.5]), "ci_high": np.log([1.3, 1.8, 1.6, 2.3]),
+                          "equivalence": "equivalent"})
+    out = summary.report(frame, (48, 30), 0.24, {"drug": "a", "measure": "RR"}, fixed={"measure": "RR"})
+    assert out["n"] == 4 and out["n_spread"] == 2
+    assert np.isclose(np.exp(out["median"]), np.sqrt(1.2 * 1.4)) and np.isclose(np.exp(out["main"]), 1.2)
+    assert out["main_percentile"] == 0.0 and out["at_or_above_claim"] == 0.0
+    assert out["claim_in_ci"] == 50.0 and out["share_words"] == "none"
+    assert out["verdict"] == "larger than most specifications estimate, though within most of their intervals"
+    grid = read_grid(GRID)["cbt"]
+    table = summary.grid_table(grid).set_index("dimension")
+    assert table.loc["estimator", "options"] == "FE (N), DL, REML, PM, ML"
+    rules = summary.rules_table(grid)
+    assert rules.iloc[0].tolist() == ["dependency three-level or CHE-RVE; estimator FE or DL or PM", "skipped"]
