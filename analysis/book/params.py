@@ -53,6 +53,8 @@ SCHEMA: dict[str, dict] = {
     "psyctr_version": {"type": "str", "max_length": 50},
     "outcome_selection": {"type": "str", "choices": ("auto", "primary", "priority")},
     "instrument_priority": {"type": "list", "min_length": 1, "max_length": 100},
+    "grid": {"type": "file"},  # the multiverse's grid (params/multiverse.yml)
+    "workers": {"type": "int", "min": 0, "max": 1024},  # Dask worker processes; 0 = the machine's cores
 }
 # Parameters (in any chapter) that take one of a fixed set of values.
 CHOICES = {name: spec["choices"] for name, spec in SCHEMA.items() if "choices" in spec}

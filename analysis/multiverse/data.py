@@ -1,0 +1,156 @@
+"""The data of a grid: read once (in the driver), then subset once per combination of data choices.
+
+``load(grid, paths)`` returns a small picklable base (sent once to every worker); ``subset(grid,
+base, choices)`` applies the data choices and returns the effect sizes, their variances and the
+study each belongs to (the cluster), in the order of the source's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+DATA_DIMENSIONS = {
+    "metapsy": ("control", "risk_of_bias", "diagnosis", "format", "implausible", "instrument"),
+    "griselda": ("drug", "publication", "measure"),
+}
+
+
+@dataclass(frozen=True)
+class Subset:
+    """Effect sizes of one combination of data choices: ``yi``, ``vi``, ``cluster`` (study ids)."""
+
+    yi: np.ndarray
+    vi: np.ndarray
+    cluster: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return len(self.yi)
+
+
+def load(grid, paths: dict) -> object:
+    """The grid's base data from its files (``paths``: data key -> path)."""
+    if grid.source == "metapsy":
+        return load_metapsy(paths["psyctr"], grid.therapy)
+    return load_griselda(paths["cipriani_arms"], grid.dimensions.get("drug", ()))
+
+
+def load_metapsy(path, therapy: str = "cbt") -> pd.DataFrame:
+    """Every outcome instrument of every comparison of ``therapy`` vs control (Metapsy), one row each.
+
+    The rows are :func:`analysis.review.importers.metapsy_comparisons`' (all instruments), with
+    the source's primary flag, number of low-risk items, diagnosis and format joined by line, and
+    ``comparison``: the comparison an instrument belongs to.
+    """
+    from analysis.review.importers import metapsy_comparisons, read_metapsy_psyctr
+    from analysis.review.trials import LINE
+
+    rows = read_metapsy_psyctr(path)
+    every = metapsy_comparisons(rows, therapy=therapy, primary_only=False, name=str(path), require_rob=True)
+    extra = rows[[LINE, "primary", "rob", "diagnosis", "format"]].rename(columns={"rob": "rob_items"})
+    base = every.merge(extra, on=LINE, how="left", validate="one_to_one")
+    base["comparison"] = base["study"].str.replace(r" #\d+$", "", regex=True)
+    for col in ("diagnosis", "format", "subgroup", "trial"):
+        base[col] = base[col].astype(str).str.strip()
+    return base[["comparison", "study", "trial", "subgroup", "rob_items", "diagnosis", "format", "primary",
+                 "effect", "se"]].reset_index(drop=True)
+
+
+def load_griselda(path, drug_options=()) -> dict:
+    """Placebo-controlled trials (response) per drug option: option name -> trial table, by
+    :func:`analysis.review.importers.cipriani_vs_placebo` on the arms of the trials that have a
+    placebo and an SSRI arm (the others give no comparison; leaving them out first is faster)."""
+    from analysis.review.importers import cipriani_vs_placebo, read_cipriani_arms
+    from analysis.review.trials import LINE
+
+    arms = read_cipriani_arms(path)
+    arms = arms[["StudyID", "drug_class_ssri", "drug_base", "responders", "n", "year", "published", LINE]]
+    has = arms.groupby("StudyID")["drug_class_ssri"].agg(lambda c: {"placebo", "SSRI"} <= set(c))
+    arms = arms[arms["StudyID"].map(has)]
+    out = {}
+    for opt in drug_options or ():
+        out[opt.name] = cipriani_vs_placebo(arms, active_class="SSRI", drugs=opt.params.get("drugs"), name=str(path))
+    if not out:
+        out["SSRI class"] = cipriani_vs_placebo(arms, active_class="SSRI", name=str(path))
+    return out
+
+
+def composite(y: np.ndarray, v: np.ndarray, rho: float) -> tuple[float, float]:
+    """The mean of correlated effects and its variance (Borenstein et al., 2009, ch. 24):
+    var = (Σᵢ vᵢ + Σᵢ≠ⱼ ρ √(vᵢ vⱼ)) / m²."""
+    s = np.sqrt(v)
+    m = len(y)
+    total = rho * np.outer(s, s)
+    np.fill_diagonal(total, v)
+    return float(y.mean()), float(total.sum() / m**2)
+
+
+def aggregate(yi, vi, cluster, rho: float) -> Subset:
+    """One effect per cluster: GLS with a compound-symmetric correlation ``rho`` among a cluster's
+    sampling errors (metafor's ``aggregate(..., struct = "CS", rho)``); clusters in order of first
+    appearance."""
+    yi, vi, cluster = np.asarray(yi, float), np.asarray(vi, float), np.asarray(cluster)
+    _, first, inverse = np.unique(cluster, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    ys, vs, cs = [], [], []
+    for g in order:
+        idx = np.flatnonzero(inverse == g)
+        if len(idx) == 1:
+            ys.append(yi[idx[0]]), vs.append(vi[idx[0]])
+        else:
+            s = np.sqrt(vi[idx])
+            V = rho * np.outer(s, s)
+            np.fill_diagonal(V, vi[idx])
+            w = np.linalg.solve(V, np.ones(len(idx)))
+            ys.append(float(w @ yi[idx] / w.sum())), vs.append(float(1 / w.sum()))
+        cs.append(cluster[idx[0]])
+    return Subset(np.array(ys), np.array(vs), np.array(cs))
+
+
+def subset(grid, base, choices: dict) -> Subset:
+    """Apply the data choices (dimension -> Option) to the base data."""
+    if grid.source == "metapsy":
+        return _metapsy_subset(base, choices)
+    return _griselda_subset(base, choices)
+
+
+def _metapsy_subset(base: pd.DataFrame, choices: dict) -> Subset:
+    keep = np.ones(len(base), dtype=bool)
+    p = {dim: opt.params for dim, opt in choices.items()}
+    if "conditions" in p.get("control", {}):
+        keep &= base["subgroup"].isin(p["control"]["conditions"]).to_numpy()
+    if "min_low_items" in p.get("risk_of_bias", {}):
+        keep &= (base["rob_items"] >= p["risk_of_bias"]["min_low_items"]).to_numpy()
+    for dim, column in (("diagnosis", "diagnosis"), ("format", "format")):
+        if "keep" in p.get(dim, {}):
+            keep &= base[column].isin(p[dim]["keep"]).to_numpy()
+    if "threshold" in p.get("implausible", {}):
+        keep &= (base["effect"].abs() <= p["implausible"]["threshold"]).to_numpy()
+    instrument = p.get("instrument", {"use": "primary"})
+    if instrument.get("use", "primary") == "primary":
+        sel = base[keep & (base["primary"] == 1).to_numpy()]
+        return Subset(sel["effect"].to_numpy(float), sel["se"].to_numpy(float) ** 2, sel["trial"].to_numpy())
+    sel = base[keep]
+    rho = float(instrument.get("rho", 0.5))
+    ys, vs, cs = [], [], []
+    for _, group in sel.groupby("comparison", sort=False):
+        y, v = composite(group["effect"].to_numpy(float), group["se"].to_numpy(float) ** 2, rho)
+        ys.append(y), vs.append(v), cs.append(group["trial"].iloc[0])
+    return Subset(np.array(ys, float), np.array(vs, float), np.array(cs, dtype=object))
+
+
+def _griselda_subset(base: dict, choices: dict) -> Subset:
+    from analysis.meta.effect_sizes import effect_sizes
+
+    drug = choices["drug"].name if "drug" in choices else next(iter(base))
+    trials = base[drug]
+    if choices.get("publication") is not None and choices["publication"].params.get("published_only"):
+        trials = trials[trials["published"].astype(bool)]
+    measure = choices["measure"].params.get("measure", "RR") if "measure" in choices else "RR"
+    if trials.empty:
+        return Subset(np.array([]), np.array([]), np.array([], dtype=object))
+    yi, vi = effect_sizes(trials, measure)
+    return Subset(np.asarray(yi, float), np.asarray(vi, float), trials["study"].to_numpy())
