@@ -62,6 +62,36 @@ class PagedPdfFigures(SphinxPostTransform):
                 after = more
 
 
+class BreakableTableCells(SphinxPostTransform):
+    """LaTeX only: a long unbroken string in a table cell (a file path, a SHA-256 hash) may break
+    across lines, so that no table runs past the text block. The text itself is unchanged."""
+
+    default_priority = 5
+    builders = ("latex",)
+    LONG = re.compile(r"\S{22,}")
+
+    def run(self, **kwargs):
+        for entry in list(self.document.findall(nodes.entry)):
+            for text in list(entry.findall(nodes.Text)):
+                value = str(text)
+                if not self.LONG.search(value) or isinstance(text.parent, (nodes.literal_block, nodes.raw)):
+                    continue
+                parts = []
+                for piece in re.split(r"(\S{22,})", value):
+                    if self.LONG.fullmatch(piece):
+                        for i, chunk in enumerate(re.findall(r".{1,12}", piece)):
+                            if i:
+                                parts.append(nodes.raw("", r"\allowbreak{}", format="latex"))
+                            parts.append(nodes.Text(chunk))
+                    elif piece:
+                        parts.append(nodes.Text(piece))
+                parent = text.parent
+                index = parent.index(text)
+                parent.remove(text)
+                for offset, node in enumerate(parts):
+                    parent.insert(index + offset, node)
+
+
 def visit_image(self, node):
     """The LaTeX writer's image, with ``page=N`` for a page of a multi-page PDF."""
     start = len(self.body)
@@ -155,7 +185,7 @@ TABLE = re.compile(r"<table\b.*?</table>", re.S)
 def label_cells(table_html: str) -> str:
     """Each ``<td>`` of a table gets its column's header text as ``data-label``."""
     head = re.search(r"<thead>(.*?)</thead>", table_html, re.S)
-    if not head:
+    if not head or "data-label=" in table_html:
         return table_html
     headers = [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th\b[^>]*>(.*?)</th>", head.group(1), re.S)]
     if not headers:
@@ -169,20 +199,35 @@ def label_cells(table_html: str) -> str:
     return table_html[: head.end()] + body
 
 
-def reflow_tables(app, exception):
+# Accessibility mends of the theme's markup (axe-core, serious or critical):
+ACCESSIBILITY = [
+    # the search field shows "Search Ctrl+K": its accessible name must contain its visible text
+    (re.compile(r'(<button class="btn search-button-field search-button__button[^"]*"[^>]*?) aria-label="Search"'), r"\1"),
+    # the colour-mode icons' titles are read as the button's visible text ("Light"), unlike its name
+    (re.compile(r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"'), r'\1 aria-hidden="true"'),
+    # a role="list" (the bibliography) must hold list items
+    (re.compile(r'(<div class="citation" id="[^"]*") role="doc-biblioentry"'), r'\1 role="listitem"'),
+]
+
+
+def mend_pages(app, exception):
+    """HTML: label every table cell with its header (reflow on phones) and mend the theme's markup."""
     if exception is not None or app.builder.format != "html":
         return
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         new = TABLE.sub(lambda m: label_cells(m.group(0)), text)
+        for pattern, replacement in ACCESSIBILITY:
+            new = pattern.sub(replacement, new)
         if new != text:
             page.write_text(new, encoding="utf-8")
 
 
 def setup(app):
     app.add_post_transform(PagedPdfFigures)
+    app.add_post_transform(BreakableTableCells)
     app.add_node(nodes.image, override=True, latex=(visit_image, depart_image))
     app.connect("doctree-resolved", findings_in_alt)
     app.connect("doctree-resolved", link_first_use)
-    app.connect("build-finished", reflow_tables)
+    app.connect("build-finished", mend_pages)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

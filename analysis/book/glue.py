@@ -112,6 +112,11 @@ def whole_numbers(frame):
             known = values.dropna()
             if len(known) and np.all(np.isfinite(known)) and np.all(known == np.round(known)):
                 out[column] = values.astype("Int64")
+        elif values.dtype == object:
+            known = [v for v in values if not (v is None or v is pd.NA or v == "" or (isinstance(v, float) and np.isnan(v)))]
+            numbers = [v for v in known if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))]
+            if known and len(numbers) == len(known) and all(np.isfinite(v) and float(v) == round(float(v)) for v in numbers):
+                out[column] = [int(v) if v in numbers and not isinstance(v, bool) else v for v in values]
     return out
 
 
