@@ -98,12 +98,11 @@ def visit_image(self, node):
     LaTeXTranslator.visit_image(self, node)
     page = node.get("pdf_page")
     if page:
+        # Sphinx's \sphinxincludegraphics drops every option (page= too) when it rescales an image,
+        # so a page of a multi-page PDF is included with graphicx directly, fitted to the text block
+        fitted = rf"\includegraphics[page={page},width=\linewidth,height=0.8\textheight,keepaspectratio]{{"
         for i in range(start, len(self.body)):
-            part = self.body[i]
-            if r"\sphinxincludegraphics[" in part:
-                self.body[i] = part.replace(r"\sphinxincludegraphics[", rf"\sphinxincludegraphics[page={page},", 1)
-            elif r"\sphinxincludegraphics{" in part:
-                self.body[i] = part.replace(r"\sphinxincludegraphics{", rf"\sphinxincludegraphics[page={page}]{{", 1)
+            self.body[i] = re.sub(r"\\sphinxincludegraphics(\[[^\]]*\])?\{", lambda m: fitted, self.body[i], count=1)
 
 
 def depart_image(self, node):

@@ -358,6 +358,10 @@ def test_pdf_has_no_blank_page_no_empty_chapter_no_index_and_tables_inside_the_t
         words = sum(len(t.split()) for t in texts[a:b])
         assert words > 60, f"the chapter starting on page {a + 1} is empty ({words} words)"
     assert not re.match(r"\s*Index\s*$", texts[-1].strip()), "an empty index page"
+    # a forest plot split over pages shows each of its parts, not the first one again and again
+    for total in set(re.findall(r"\(part 1 of (\d+)\)", "\f".join(texts))):
+        for part in range(2, int(total) + 1):
+            assert f"(part {part} of {total}, continued)" in "\f".join(texts), f"part {part} of {total} is missing"
     assert sum(1 for t in texts if re.search(r"^\s*Bibliography\s*$", t, re.M)) <= 2
     # nothing runs outside the text block: every word lies between the margins of the body text
     bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout

@@ -60,6 +60,8 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
     pages = [fig]
     if len(rows) > max_rows:
         chunks = [rows[i:i + max_rows] for i in range(0, len(rows), max_rows)]
+        if len(chunks) > 1 and not any(r["kind"] == "study" for r in chunks[-1]):
+            chunks[-2:] = [chunks[-2] + chunks[-1]]  # the summary rows stay with the last studies
         pages = []
         for number, chunk in enumerate(chunks, 1):
             page = Figure()
