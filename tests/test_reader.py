@@ -178,3 +178,187 @@ def test_each_analysis_chapter_links_its_data_and_results(built):
         assert any(not link.endswith("/results.csv") for link in links), name
         for link in links:
             assert (built / "html" / link).is_file(), link
+
+
+# --- The reader's view at a desktop and a phone width: layout, console, accessibility ---------------
+
+AXE = os.path.join(os.path.dirname(__file__), "vendor", "axe.min.js")
+WIDTHS = {"desktop": 1400, "phone": 390}
+
+
+def run_axe(browser) -> list[dict]:
+    """axe-core's violations of the page (WCAG 2 A and AA rules and best practices)."""
+    with open(AXE, encoding="utf-8") as fh:
+        browser.execute_script(fh.read())
+    return browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations.map(v => "
+        "({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))))"
+        ".catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));"
+    )
+
+
+def test_every_page_at_desktop_and_phone_width_fits_has_no_console_error_and_no_serious_axe_violation(built, server, browser):
+    shots = built / "screenshots"
+    shots.mkdir(exist_ok=True)
+    problems, counts = [], {}
+    browser.set_script_timeout(60)
+    for name, width in WIDTHS.items():
+        browser.set_window_size(width, 1000)
+        for page in pages(built):
+            browser.get(urljoin(server, page))
+            browser.get_log("browser")  # the page load's messages are checked by the test above
+            overflow = browser.execute_script(
+                "const d = document.documentElement; return d.scrollWidth - d.clientWidth;")
+            if overflow > 1:
+                wide = browser.execute_script(
+                    "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')]"
+                    ".filter(e => e.getBoundingClientRect().right > w + 1).slice(0, 3)"
+                    ".map(e => e.tagName + '.' + e.className);")
+                problems.append(f"{page} at {width}px: the page scrolls sideways by {overflow}px ({wide})")
+            violations = run_axe(browser)
+            for entry in browser.get_log("browser"):
+                if entry["level"] == "SEVERE":
+                    problems.append(f"{page} at {width}px: console error {entry['message']}")
+            for v in violations:
+                counts[v["impact"]] = counts.get(v["impact"], 0) + 1
+                if v["impact"] in ("serious", "critical"):
+                    problems.append(f"{page} at {width}px: axe {v['impact']} {v['id']}: {v['help']} {v['nodes']}")
+            if page in ("chapters/abstract.html", "chapters/summary-of-findings.html", "chapters/ssri-placebo.html",
+                        "chapters/protocol.html"):
+                browser.save_screenshot(str(shots / f"{name}_{page.replace('/', '_')}.png"))
+    browser.set_window_size(1280, 2000)
+    print("axe violations by impact:", counts)
+    assert not problems, "\n".join(problems)
+
+
+def flesch(text: str) -> float:
+    """textstat's Flesch reading ease, offline: syllables from the Pyphen hyphenation dictionary
+    (textstat's own fallback) instead of NLTK's CMU dictionary, which it would download."""
+    import textstat
+    from textstat.backend.counts import _count_syllables
+
+    original = _count_syllables.get_cmudict
+    _count_syllables.get_cmudict = lambda lang: None
+    try:
+        return textstat.flesch_reading_ease(text)
+    finally:
+        _count_syllables.get_cmudict = original
+
+
+def test_plain_language_summary_reads_at_flesch_50_or_more(built):
+    import html as html_lib
+
+    page = (built / "html" / "chapters" / "abstract.html").read_text()
+    section = re.search(r'<section id="plain-language-summary">(.*?)</section>', page, re.S)
+    assert section, "the abstract page has no plain-language summary"
+    body = re.sub(r"<h2.*?</h2>", " ", section.group(1), flags=re.S)
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", body))
+    text = re.sub(r"\s+", " ", text).strip()
+    assert len(text.split()) > 100
+    score = flesch(text)
+    print(f"Flesch reading ease of the plain-language summary: {score:.1f}")
+    assert score >= 50, score
+
+
+def test_front_and_back_matter_are_in_the_book(built):
+    html = built / "html" / "chapters"
+    abstract = (html / "abstract.html").read_text()
+    for heading in ("Background.", "Objectives.", "Methods.", "Results.", "Conclusions.", "Plain-language summary",
+                    "Bottom line", "For patients", "For clinicians"):
+        assert heading in abstract, heading
+    for page in ("protocol", "discussion", "limitations", "glossary", "declarations", "version-history"):
+        assert (html / f"{page}.html").is_file(), page
+    declarations = (html / "declarations.html").read_text()
+    for heading in ("Authors", "interest", "Funding"):
+        assert heading in declarations, heading
+    history = (html / "version-history.html").read_text()
+    assert "<table" in history or "outside a git checkout" in history
+    about = (built / "html" / "chapters" / "about.html").read_text()
+    assert re.search(r"<h1>About this book", about)
+
+
+def test_protocol_tabulates_every_parameter_of_the_defaults_file(built):
+    import yaml
+
+    from conftest import ROOT
+
+    page = (built / "html" / "chapters" / "protocol.html").read_text()
+    defaults = yaml.safe_load((ROOT / "params" / "defaults.yml").read_text())
+    for chapter, values in defaults.items():
+        for parameter in values:
+            assert f">{parameter}<" in page, f"{chapter}.{parameter} is not in the protocol's table"
+
+
+def test_glossary_terms_are_defined_and_linked_from_their_first_use(built):
+    glossary = (built / "html" / "chapters" / "glossary.html").read_text()
+    for term in ("REML", "HKSJ", "tau²", "I²", "Prediction interval", "L0", "NNT", "GRADE"):
+        assert re.search(r'<dt id="term-[^"]*">' + re.escape(term), glossary), term
+    methods = (built / "html" / "chapters" / "methods.html").read_text()
+    linked = re.findall(r'href="glossary\.html#term-[^"]*"', methods)
+    assert len(linked) >= 3, linked
+
+
+def test_tables_print_counts_as_integers_and_every_cell_has_its_header_for_phones(built):
+    for page in pages(built):
+        html = (built / "html" / page).read_text()
+        for cell in re.findall(r"<td[^>]*>(?:<p>)?([^<]*)", html):
+            assert not re.fullmatch(r"\s*\d+\.0\s*", cell), f"{page}: count printed as {cell!r}"
+        for table in re.findall(r"<table\b.*?</table>", html, re.S):
+            if "<thead>" in table:
+                assert "<td" not in table or "data-label=" in table, f"{page}: a table without data-label"
+
+
+def test_forest_plots_are_svg_with_every_study_and_alt_text_stating_the_finding(built):
+    page = (built / "html" / "chapters" / "ssri-placebo.html").read_text()
+    img = re.search(r'<img alt="Forest plot[^"]*"[^>]*src="([^"]+\.svg)"', page)
+    assert img, "the SSRI forest plot is not an SVG image"
+    assert re.search(r'alt="Forest plot[^"]*Pooled risk ratio \d\.\d\d \(95% CI', page)
+    svg = (built / "html" / "chapters" / img.group(1)).resolve().read_text()
+    assert "Random-effects model" in svg and "95% prediction interval" in svg and "Weight" in svg
+    assert "<dc:date>" not in svg
+
+
+def pdf_pages_text(pdf) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+
+
+def test_pdf_has_no_blank_page_no_empty_chapter_no_index_and_tables_inside_the_text_block(built, tmp_path):
+    pdf = built / "pdf" / "book.pdf"
+    texts = pdf_pages_text(pdf)
+    # blank pages: no text beyond the running header and footer, and (rendered) almost no ink
+    subprocess.run(["pdftoppm", "-r", "20", "-gray", str(pdf), str(tmp_path / "p")], check=True)
+    from PIL import Image
+
+    for number, path in enumerate(sorted(tmp_path.glob("p-*.pgm")), 1):
+        im = Image.open(path)
+        w, h = im.size
+        body = im.crop((0, int(0.08 * h), w, int(0.92 * h)))
+        ink = sum(1 for v in body.getdata() if v < 200) / (body.size[0] * body.size[1])
+        words = len(texts[number - 1].split()) if number <= len(texts) else 0
+        assert ink > 0.002 or words > 12, f"page {number} is blank"
+    # every chapter has content: its pages hold more than its heading
+    starts = [i for i, t in enumerate(texts) if re.match(r"\s*CHAPTER\s*\n", t) or re.search(r"^\s*CHAPTER\s*$", t, re.M)]
+    for a, b in zip(starts, starts[1:] + [len(texts)]):
+        words = sum(len(t.split()) for t in texts[a:b])
+        assert words > 60, f"the chapter starting on page {a + 1} is empty ({words} words)"
+    assert not re.match(r"\s*Index\s*$", texts[-1].strip()), "an empty index page"
+    # a forest plot split over pages shows each of its parts, not the first one again and again
+    for total in set(re.findall(r"\(part 1 of (\d+)\)", "\f".join(texts))):
+        for part in range(2, int(total) + 1):
+            assert f"(part {part} of {total}, continued)" in "\f".join(texts), f"part {part} of {total} is missing"
+    assert sum(1 for t in texts if re.search(r"^\s*Bibliography\s*$", t, re.M)) <= 2
+    # nothing runs outside the text block: every word lies between the margins of the body text
+    bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    lefts, rights, words = [], [], []
+    for page in re.findall(r"<page .*?</page>", bbox, re.S):
+        xs = [(float(a), float(b)) for a, b in re.findall(r'<word xMin="([\d.-]+)" yMin="[\d.-]+" xMax="([\d.-]+)"', page)]
+        if len(xs) > 200:  # a page of running text
+            lefts.append(min(x for x, _ in xs))
+            rights.append(max(x for _, x in xs))
+        words.append(xs)
+    lefts.sort(), rights.sort()
+    left, right = lefts[len(lefts) // 2], rights[len(rights) // 2]
+    outside = [(n + 1, x0, x1) for n, xs in enumerate(words) for x0, x1 in xs if x0 < left - 4 or x1 > right + 4]
+    assert not outside, f"{len(outside)} words outside the text block [{left:.0f}, {right:.0f}], e.g. {outside[:5]}"

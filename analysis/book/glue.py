@@ -18,28 +18,132 @@ def plain(value):
 
 
 def glue_value(key: str, value) -> None:
-    """Glue one value under ``key`` without displaying it."""
+    """Glue one value under ``key`` without displaying it; a matplotlib figure is glued as
+    :class:`FigureOutput` (SVG for the web book, PNG and a PDF page for each of its pages)."""
     from myst_nb import glue  # here, so that modules using the labels below need not load myst-nb
 
+    if _is_figure(value):
+        value = FigureOutput(value)
     glue(key, plain(value), display=False)
 
 
+def _is_figure(value) -> bool:
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(value, Figure)
+
+
+class FigureOutput:
+    """A figure as the book shows it: SVG in the HTML (text as text, deterministic ids, no date),
+    PNG as a fallback, and a PDF for the LaTeX build with one page per ``figure.pages`` (a long
+    forest plot split across pages; the book's ``_ext/reader.py`` puts every page in the PDF).
+
+    ``figure.finding``, when a figure function sets it, is written into the SVG's description;
+    the book appends it to the image's alt text so that the alt text states the finding.
+    """
+
+    def __init__(self, figure):
+        self.figure = figure
+        self.pages = list(getattr(figure, "pages", None) or [figure])
+        self.finding = getattr(figure, "finding", None)
+
+    def _save(self, figure, fmt: str, **kwargs) -> bytes:
+        import io
+
+        import matplotlib.pyplot as plt
+
+        from analysis.figures.style import SAVE_RC
+
+        buffer = io.BytesIO()
+        with plt.rc_context(SAVE_RC):
+            figure.savefig(buffer, format=fmt, **kwargs)
+        return buffer.getvalue()
+
+    def svg(self) -> str:
+        meta = {"Date": None, "Creator": None}
+        if self.finding:
+            meta["Description"] = self.finding
+        return self._save(self.figure, "svg", metadata=meta).decode("utf-8")
+
+    def png(self) -> bytes:
+        return self._save(self.figure, "png", dpi=110, metadata={"Software": None})
+
+    def pdf(self) -> bytes:
+        import io
+
+        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_pdf import PdfPages
+
+        from analysis.figures.style import SAVE_RC
+
+        buffer = io.BytesIO()
+        with plt.rc_context(SAVE_RC), PdfPages(buffer, metadata={"CreationDate": None, "Creator": None,
+                                                                   "Producer": None}) as pdf:
+            for page in self.pages:
+                pdf.savefig(page)
+        return buffer.getvalue()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        import base64
+
+        return {
+            "image/svg+xml": self.svg(),
+            "image/png": base64.b64encode(self.png()).decode("ascii"),
+            "application/pdf": base64.b64encode(self.pdf()).decode("ascii"),
+            "text/plain": self.finding or "<figure>",
+        }
+
+    def __repr__(self) -> str:
+        return self.finding or "<figure>"
+
+
+
+def whole_numbers(frame):
+    """The frame with every float column whose values are all whole numbers (counts that pandas
+    made floats because of a missing value) as integers: 409, not 409.0. Missing stays missing."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_float_dtype(values):
+            known = values.dropna()
+            if len(known) and np.all(np.isfinite(known)) and np.all(known == np.round(known)):
+                out[column] = values.astype("Int64")
+        elif values.dtype == object:
+            known = [v for v in values if not (v is None or v is pd.NA or v == "" or (isinstance(v, float) and np.isnan(v)))]
+            numbers = [v for v in known if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))]
+            if known and len(numbers) == len(known) and all(np.isfinite(v) and float(v) == round(float(v)) for v in numbers):
+                out[column] = [int(v) if v in numbers and not isinstance(v, bool) else v for v in values]
+    return out
+
 
 class Table:
-    """A data frame shown without its index: HTML for the web book, LaTeX for the PDF."""
+    """A data frame shown without its index: HTML for the web book, LaTeX for the PDF, a pipe
+    table for ``{glue:md}``. Counts are printed as integers; headers are kept whole (the book's
+    CSS and ``_ext/reader.py`` let wide tables reflow on a phone and fit the PDF page)."""
 
     def __init__(self, frame):
-        self.frame = frame.reset_index(drop=True)
+        self.frame = whole_numbers(frame.reset_index(drop=True))
+
+    def _shown(self):
+        """Every cell as it is printed, missing values empty."""
+        frame = self.frame.astype(object)
+        return frame.where(self.frame.notna(), "")
 
     def _repr_html_(self) -> str:
-        return self.frame.to_html(index=False, border=0, classes="table", na_rep="")
+        return self._shown().to_html(index=False, border=0, classes="table")
 
     def _repr_latex_(self) -> str:
-        return self.frame.to_latex(index=False, na_rep="", escape=True)
+        return self._shown().to_latex(index=False, escape=True)
 
     def _repr_markdown_(self) -> str:
         """A pipe table, so that a ``{table}`` directive around ``{glue:md}`` numbers it as a table."""
-        cells = [["" if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in row]
+        import pandas as pd
+
+        cells = [["" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v for v in row]
                  for row in self.frame.itertuples(index=False)]
         return markdown_table(self.frame.columns, cells)
 

@@ -5,45 +5,84 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis.figures.style import label, largest, plain_log_axis, styled
+from analysis.figures.style import PALETTE, label, largest, plain_log_axis, styled
 from analysis.meta.fit import MetaResult
 
 
 @styled
-def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk ratio", max_rows: int = 60, ref: float = 1.0):
-    """Forest plot: each study's estimate and CI sized by weight, the pooled diamond and the prediction interval.
+def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk ratio", max_rows: int = 60, ref: float = 1.0,
+                *, columns: dict | None = None, subgroups=None, favours: tuple[str, str] | None = None,
+                effect_label: str | None = None, title: str | None = None):
+    """Forest plot as metafor's ``forest`` and RevMan draw it: every study in its own row with its
+    data, its effect and 95% CI in numbers and its weight; subgroup diamonds; the pooled diamond,
+    the 95% prediction interval and the heterogeneity statistics.
 
-    With more than ``max_rows`` studies only the ``max_rows`` heaviest are drawn (the
-    pooled result always uses all studies); the title says so.
+    Parameters
+    ----------
+    res : MetaResult
+    labels : sequence of str
+        One label per study, in the model's order.
+    transform : callable
+        From the model's scale to the scale shown (``np.exp`` for ratios: a log axis).
+    max_rows : int
+        Rows per page. No study is ever left out: the returned figure holds every row (the web
+        book shows it whole); with more rows than ``max_rows`` it also has ``pages``, a list of
+        figures of at most ``max_rows`` rows each on the same axis (the PDF shows one per page).
+    columns : dict, optional
+        Header -> one string per study, printed left of the plot (e.g. ``arm_columns(trials)``:
+        events/n per arm; ``events/n`` columns are summed on the pooled row).
+    subgroups : sequence, optional
+        A subgroup label per study: studies are grouped in order of first appearance, each group
+        with its own diamond (same model) and the test for subgroup differences at the bottom.
+    favours : (str, str), optional
+        What lies left and right of the reference line ("placebo", "SSRI").
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With ``pages`` (list of figures, one per PDF page; ``[fig]`` when it fits one) and
+        ``finding`` (one sentence stating the pooled result, used as the image's alt text).
     """
-    z = 1.959963984540054
-    order = largest(res.weights, max_rows)
-    est, se = res.yi[order], np.sqrt(res.vi[order])
-    w = res.weights_percent[order]
-    n = len(order)
-    fig, ax = plt.subplots(figsize=(7, 1.2 + 0.22 * (n + 3)))
-    ypos = np.arange(n)[::-1] + 3
-    ax.hlines(ypos, transform(est - z * se), transform(est + z * se), color="0.3", lw=1)
-    ax.scatter(transform(est), ypos, s=10 + 12 * w, marker="s", color="#1f4e79", zorder=3)
-    pred = res.predict()
-    lo, hi, mid = transform(pred["ci_low"]), transform(pred["ci_high"]), transform(pred["pred"])
-    ax.fill([lo, mid, hi, mid], [1, 1.35, 1, 0.65], color="#b03a2e", zorder=3)
-    if not np.isnan(pred["pi_low"]):
-        ax.hlines(0.2, transform(pred["pi_low"]), transform(pred["pi_high"]), color="#b03a2e", lw=2)
-    ax.axvline(ref, color="0.5", ls="--", lw=0.8)
-    ax.set_yticks(list(ypos) + [1, 0.2])
-    ax.set_yticklabels([label(labels[i]) for i in order] + ["Pooled (95% CI)", "Prediction interval"], fontsize=7)
-    if transform is np.exp:
-        ax.set_xscale("log")
-        plain_log_axis(ax.xaxis)
-    ax.set_xlabel(xlabel)
-    title = f"{res.k} studies, {res.method}{' + HKSJ' if res.hksj else ''}"
-    if res.k > max_rows:
-        title += f" (the {max_rows} heaviest shown)"
-    ax.set_title(title, fontsize=9)
-    ax.grid(axis="y", visible=False)
-    fig.tight_layout()
+    from matplotlib.figure import Figure
+
+    from analysis.figures.forest_table import build_rows, draw_page, layout, x_limits
+
+    log = transform is np.exp
+    effect_header = effect_label or f"{xlabel} [95% CI]"
+    rows = build_rows(res, list(labels), transform, subgroups=subgroups, columns=columns)
+    columns = {name: [str(v) for v in values] for name, values in (columns or {}).items()}
+    widths = layout(rows, columns, effect_header)
+    xlim = x_limits(rows, log, ref)
+    head = title or f"{res.k} studies, {res.method}{' + HKSJ' if res.hksj else ''}"
+    overall = next(r for r in rows if r["kind"] == "overall")
+    fig = plt.figure()
+    draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header, head, favours, overall["mid"])
+    pages = [fig]
+    if len(rows) > max_rows:
+        chunks = [rows[i:i + max_rows] for i in range(0, len(rows), max_rows)]
+        if len(chunks) > 1 and not any(r["kind"] == "study" for r in chunks[-1]):
+            chunks[-2:] = [chunks[-2] + chunks[-1]]  # the summary rows stay with the last studies
+        pages = []
+        for number, chunk in enumerate(chunks, 1):
+            page = Figure()
+            draw_page(page, chunk, columns, widths, xlim, log, ref, xlabel, effect_header,
+                      f"{head} (part {number} of {len(chunks)}{', continued' if number > 1 else ''})", favours,
+                      overall["mid"])
+            pages.append(page)
+    pi = next((r for r in rows if r["kind"] == "pi"), None)
+    fig.pages = pages
+    fig.finding = (f"Pooled {xlabel.lower()} {overall['mid']:.2f} (95% CI {overall['lo']:.2f} to {overall['hi']:.2f}) "
+                   f"from {res.k} studies" + (f"; 95% prediction interval {pi['lo']:.2f} to {pi['hi']:.2f}" if pi else "")
+                   + f"; I² {res.i2:.0f}%.")
     return fig
+
+
+def arm_columns(trials, treat: str = "Intervention", ctrl: str = "Control") -> dict:
+    """Events/n of each arm as whole numbers, for ``forest_plot(columns=...)``."""
+    def pairs(events, n):
+        return [f"{int(round(e))}/{int(round(m))}" for e, m in zip(trials[events], trials[n])]
+
+    return {f"{treat} n/N": pairs("treat_events", "treat_n"), f"{ctrl} n/N": pairs("ctrl_events", "ctrl_n")}
 
 
 @styled
@@ -61,8 +100,8 @@ def funnel_plot(res: MetaResult, xlabel: str = "Log risk ratio", annotate=None):
     for level, shade in ((0.99, "0.92"), (0.95, "0.85"), (0.90, "0.75")):
         zq = {0.90: 1.6448536269514722, 0.95: 1.959963984540054, 0.99: 2.5758293035489004}[level]
         ax.fill_betweenx(grid, -zq * grid, zq * grid, color=shade, label=f"p > {1 - level:.2f} (around 0)", lw=0)
-    ax.scatter(res.yi, se, s=14, color="#0072B2", zorder=3, label="study")
-    ax.axvline(res.estimate, color="#D55E00", lw=1, label="pooled estimate")
+    ax.scatter(res.yi, se, s=14, color=PALETTE["study"], zorder=3, label="study")
+    ax.axvline(res.estimate, color=PALETTE["pooled"], lw=1, label="pooled estimate")
     for i, text in (annotate or {}).items():
         ax.annotate(label(text), (res.yi[i], se[i]), xytext=(-4, 4), textcoords="offset points", ha="right",
                     fontsize=6.5, color="#D55E00")
@@ -94,11 +133,11 @@ def leave_one_out_plot(loo, res: MetaResult, transform=np.exp, xlabel: str = "Ri
     n = len(rows)
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.22 * (n + 1)))
     ypos = np.arange(n)[::-1] + 1
-    ax.axvspan(transform(res.ci_low[0]), transform(res.ci_high[0]), color="#b03a2e", alpha=0.12, lw=0,
+    ax.axvspan(transform(res.ci_low[0]), transform(res.ci_high[0]), color=PALETTE["pooled"], alpha=0.12, lw=0,
                label="all studies: 95% CI")
-    ax.axvline(transform(res.estimate), color="#b03a2e", lw=1, label="all studies: estimate")
+    ax.axvline(transform(res.estimate), color=PALETTE["pooled"], lw=1, label="all studies: estimate")
     ax.hlines(ypos, transform(rows["ci_low"]), transform(rows["ci_high"]), color="0.3", lw=1)
-    ax.scatter(transform(rows["estimate"]), ypos, s=14, marker="s", color="#1f4e79", zorder=3)
+    ax.scatter(transform(rows["estimate"]), ypos, s=14, marker="s", color=PALETTE["study"], zorder=3)
     ax.axvline(ref, color="0.5", ls="--", lw=0.8)
     ax.set_yticks(ypos)
     ax.set_yticklabels([f"without {label(omitted)}" for omitted in rows["omitted"]], fontsize=7)
@@ -132,9 +171,9 @@ def cumulative_plot(cum, transform=np.exp, xlabel: str = "Risk ratio", ref: floa
     years = cum["order"].to_numpy(float)
     step = cum["k"].to_numpy()
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    ax.fill_between(step, transform(cum["ci_low"]), transform(cum["ci_high"]), color="#1f4e79", alpha=0.18, lw=0,
+    ax.fill_between(step, transform(cum["ci_low"]), transform(cum["ci_high"]), color=PALETTE["study"], alpha=0.18, lw=0,
                     label="95% CI")
-    ax.plot(step, transform(cum["estimate"]), color="#1f4e79", lw=1.5, label="pooled estimate")
+    ax.plot(step, transform(cum["estimate"]), color=PALETTE["study"], lw=1.5, label="pooled estimate")
     ax.axhline(ref, color="0.5", ls="--", lw=0.8)
     if transform is np.exp:
         ax.set_yscale("log")

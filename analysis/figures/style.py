@@ -10,10 +10,21 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from cycler import cycler
 
 from analysis.book.escape import mathtext as label  # noqa: F401 (re-exported for the figure modules)
 
-RC = {"figure.dpi": 110, "savefig.bbox": "tight", "svg.hashsalt": "review"}
+# Okabe & Ito's colour-blind-safe palette (https://jfly.uni-koeln.de/color/), in the order matplotlib
+# cycles through it; the named roles below are what the figures use.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+PALETTE = {"study": "#0072B2", "pooled": "#D55E00", "subgroup": "#009E73", "claim": "#CC79A7"}
+INK = "#1a1a1a"
+
+# What a figure is saved with: SVG for the web book (text kept as text, ids salted so that two
+# builds write the same bytes, no date), PNG and PDF for the rest (no date either).
+SAVE_RC = {"svg.hashsalt": "review", "svg.fonttype": "none", "savefig.bbox": "tight", "savefig.pad_inches": 0.05}
+RC = {"figure.dpi": 110, **SAVE_RC, "font.family": ["DejaVu Sans"],
+      "axes.prop_cycle": cycler(color=list(OKABE_ITO))}
 
 
 def styled(draw):

@@ -1,0 +1,73 @@
+"""Sphinx extension: the ``version-history`` directive, a table of the book's versions read from git
+when the book is built (tags first, then the latest commits of the first-parent history), and the
+commit this build was made from. Outside a git checkout it says so instead of inventing a history."""
+
+from __future__ import annotations
+
+import subprocess
+
+from docutils import nodes
+from docutils.parsers.rst import Directive, directives
+
+
+def git(srcdir: str, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", srcdir, *args], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def table(headers, rows) -> nodes.table:
+    tbl = nodes.table(classes=["version-history"])
+    group = nodes.tgroup(cols=len(headers))
+    tbl += group
+    for _ in headers:
+        group += nodes.colspec(colwidth=1)
+    head = nodes.thead()
+    group += head
+    row = nodes.row()
+    for h in headers:
+        row += nodes.entry("", nodes.paragraph(text=h))
+    head += row
+    body = nodes.tbody()
+    group += body
+    for values in rows:
+        row = nodes.row()
+        for v in values:
+            row += nodes.entry("", nodes.paragraph(text=v))
+        body += row
+    return tbl
+
+
+class VersionHistory(Directive):
+    option_spec = {"commits": directives.positive_int}
+
+    def run(self):
+        srcdir = self.state.document.settings.env.srcdir
+        limit = self.options.get("commits", 25)
+        head = git(srcdir, "log", "-1", "--format=%h%x09%cs")
+        if head is None:
+            return [nodes.paragraph(text="This copy of the book was built outside a git checkout, so its version "
+                                         "history is not available here; see the repository's commit log.")]
+        commit, date = head.strip().split("\t")
+        dirty = bool((git(srcdir, "status", "--porcelain", "--untracked-files=no") or "").strip())
+        out = [nodes.paragraph(text=f"This build was made from commit {commit} of {date}"
+                                    + (", with uncommitted changes." if dirty else "."))]
+        tags = [line.split("\t") for line in (git(srcdir, "tag", "--list", "--sort=-creatordate",
+                                                  "--format=%(refname:short)%09%(creatordate:short)%09%(subject)") or "").splitlines() if line]
+        if tags:
+            out.append(nodes.paragraph(text="Released versions (git tags):"))
+            out.append(table(["version", "date", "note"], tags))
+        else:
+            out.append(nodes.paragraph(text="No version has been tagged yet."))
+        log = git(srcdir, "log", "--first-parent", f"-{limit}", "--format=%cs%x09%h%x09%s") or ""
+        rows = [line.split("\t", 2) for line in log.splitlines() if line]
+        out.append(nodes.paragraph(text=f"The latest {len(rows)} changes to the review (first-parent history, newest first):"))
+        out.append(table(["date", "commit", "change"], rows))
+        return out
+
+
+def setup(app):
+    app.add_directive("version-history", VersionHistory)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

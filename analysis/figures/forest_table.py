@@ -1,0 +1,255 @@
+"""The forest plot as a reader expects it (metafor's ``forest``, RevMan): every study with its data,
+effect, confidence interval and weight in columns, subgroup diamonds, the pooled diamond, the
+prediction interval and the heterogeneity, on an axis with ticks across the whole range.
+
+Long plots are never cut. :func:`analysis.figures.forest_plot` returns one figure with every study
+(the web page shows it whole, as SVG); when there are more rows than fit a page, the figure also
+carries ``pages``: the same plot split into figures of at most ``rows_per_page`` rows each, on the
+same axis, the summary rows on the last; the PDF shows one page per figure
+(:func:`analysis.book.glue.glue_value` writes them as a multi-page PDF and the book's
+``_ext/reader.py`` places every page).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.figures.style import INK, PALETTE, label
+
+Z = 1.959963984540054
+ROW = 0.19          # inches per row
+FONT = 7.5          # points
+PLOT_WIDTH = 2.3    # inches of the graph column
+
+
+LABEL_CHARS = 40    # longer study labels end in an ellipsis (the full label is in the chapter's data download)
+
+
+def short(text: str) -> str:
+    text = str(text)
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1].rstrip() + "…"
+
+
+def fmt_effect(est, lo, hi) -> str:
+    return f"{est:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def build_rows(res, labels, transform, subgroups=None, columns=None, method_label=None) -> list[dict]:
+    """The rows of the plot, top to bottom: dicts with ``kind`` (``header``, ``study``, ``subgroup``,
+    ``overall``, ``pi``, ``note``), the cells of the text columns and the interval to draw."""
+    from analysis.meta.subgroups import subgroup_analysis
+
+    k = res.k
+    est, se = np.asarray(res.yi, float), np.sqrt(np.asarray(res.vi, float))
+    weights = np.asarray(res.weights_percent, float)
+    columns = {name: [str(v) for v in values] for name, values in (columns or {}).items()}
+
+    def study(i):
+        lo, hi = est[i] - Z * se[i], est[i] + Z * se[i]
+        return {"kind": "study", "label": label(short(labels[i])), "cells": [c[i] for c in columns.values()],
+                "mid": transform(est[i]), "lo": transform(lo), "hi": transform(hi), "weight": weights[i],
+                "effect": fmt_effect(transform(est[i]), transform(lo), transform(hi)), "w": f"{weights[i]:.1f}%"}
+
+    rows: list[dict] = []
+    model_name = method_label or f"Random-effects model ({res.method}{', HKSJ' if res.hksj else ''})"
+    if subgroups is not None:
+        groups = np.asarray(subgroups).astype(str)
+        order = list(dict.fromkeys(groups))
+        for g in order:
+            sel = np.flatnonzero(groups == g)
+            rows.append({"kind": "header", "label": label(g)})
+            rows.extend(study(i) for i in sel)
+            fit = res.refit(groups == g) if len(sel) > 1 else None
+            if fit is not None:
+                mid, lo, hi = (transform(x) for x in (fit.estimate, fit.ci_low[0], fit.ci_high[0]))
+                rows.append({"kind": "subgroup", "label": f"Subtotal, {label(g)} (k = {len(sel)})", "mid": mid, "lo": lo,
+                             "hi": hi, "effect": fmt_effect(mid, lo, hi), "w": f"{weights[sel].sum():.1f}%",
+                             "cells": [""] * len(columns)})
+                rows.append({"kind": "note", "label": f"Heterogeneity: I² = {fit.i2:.0f}%, tau² = {fit.tau2:.3f}"})
+        if len(order) > 1:
+            try:
+                sub = subgroup_analysis(res.yi, res.vi, groups, method=res.method, hksj=res.hksj)
+                test = f"Test for subgroup differences: Q = {sub.q_between:.2f}, df = {sub.df_between}, p = {_p(sub.p_between)}"
+            except (ValueError, RuntimeError, np.linalg.LinAlgError):
+                test = None
+        else:
+            test = None
+    else:
+        rows.extend(study(i) for i in range(k))
+        test = None
+    pred = res.predict()
+    mid, lo, hi = (transform(pred[x]) for x in ("pred", "ci_low", "ci_high"))
+    rows.append({"kind": "overall", "label": f"{model_name}, k = {k}", "mid": mid, "lo": lo, "hi": hi,
+                 "effect": fmt_effect(mid, lo, hi), "w": "100%", "cells": _totals(columns)})
+    if not np.isnan(pred["pi_low"]):
+        plo, phi = transform(pred["pi_low"]), transform(pred["pi_high"])
+        rows.append({"kind": "pi", "label": "95% prediction interval", "mid": mid, "lo": plo, "hi": phi,
+                     "effect": f"[{plo:.2f}, {phi:.2f}]", "w": "", "cells": [""] * len(columns)})
+    rows.append({"kind": "note", "label": f"Heterogeneity: tau² = {res.tau2:.3f}; I² = {res.i2:.0f}%; "
+                                          f"Q = {res.q:.1f}, df = {k - 1}, p = {_p(res.p_q)}"})
+    if test:
+        rows.append({"kind": "note", "label": test})
+    return rows
+
+
+def _totals(columns: dict) -> list[str]:
+    """Column totals where every cell is ``events/n`` (integers): the sums, as RevMan prints them."""
+    out = []
+    for values in columns.values():
+        try:
+            pairs = [tuple(int(x) for x in v.split("/")) for v in values]
+            out.append(f"{sum(p[0] for p in pairs)}/{sum(p[1] for p in pairs)}")
+        except ValueError:
+            out.append("")
+    return out
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def ratio_ticks(lo: float, hi: float) -> list[float]:
+    """Ticks for a ratio on a log axis across [lo, hi], at values a reader reads (0.5, 1, 2, ...)."""
+    grid = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20, 50, 100]
+    ticks = [t for t in grid if lo <= t <= hi]
+    if len(ticks) > 8:
+        ticks = [t for t in ticks if t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)]
+    if len(ticks) < 4:
+        fine = [0.6, 0.8, 0.9, 1.1, 1.2, 1.25, 1.4, 1.75, 2.5]
+        ticks = sorted(set(ticks) | {t for t in fine if lo <= t <= hi})
+    return ticks
+
+
+def x_limits(rows, log: bool, ref: float) -> tuple[float, float]:
+    """The axis range: every pooled interval and the reference line, and the studies' intervals up
+    to their 2nd and 98th percentiles (longer whiskers end in an arrow)."""
+    studies = [r for r in rows if r["kind"] == "study"]
+    pooled = [r for r in rows if r["kind"] in ("overall", "pi", "subgroup")]
+    lows = np.array([r["lo"] for r in studies]) if studies else np.array([ref])
+    highs = np.array([r["hi"] for r in studies]) if studies else np.array([ref])
+    lo = min([np.percentile(lows, 2), ref] + [r["lo"] for r in pooled])
+    hi = max([np.percentile(highs, 98), ref] + [r["hi"] for r in pooled])
+    if log:
+        lo, hi = max(lo, 1e-3), min(hi, 1e3)
+        span = np.log(hi / lo)
+        return float(lo * np.exp(-0.04 * span)), float(hi * np.exp(0.04 * span))
+    pad = 0.04 * (hi - lo)
+    return float(lo - pad), float(hi + pad)
+
+
+def text_width(text: str, bold: bool = False) -> float:
+    """Width in inches of ``text`` at the plot's font size (measured, with a margin for the
+    browser's rendering of SVG text)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    prop = FontProperties(family="DejaVu Sans", size=FONT, weight="bold" if bold else "normal")
+    width, _, _ = TextToPath().get_text_width_height_descent(str(text), prop, ismath=False)
+    return 1.08 * width / 72
+
+
+def layout(rows, columns: dict, effect_header: str) -> dict:
+    """Column widths (inches) from the longest text in each column."""
+    def width(texts, minimum):
+        return max([minimum] + [text_width(t, bold=True) for t in texts]) + 0.15
+
+    study_w = width([r["label"] for r in rows if r["kind"] in ("study", "header", "subgroup", "overall", "pi")], 0.6)
+    data_w = [width([name] + list(values), 0.5) + 0.1 for name, values in columns.items()]
+    effect_w = width([effect_header] + [r.get("effect", "") for r in rows], 1.0)
+    weight_w = width(["Weight"], 0.4)
+    return {"study": study_w, "data": data_w, "plot": PLOT_WIDTH, "effect": effect_w, "weight": weight_w}
+
+
+def draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header, title, favours=None, pooled=None):
+    """Draw one page of rows into ``fig`` (whose size is set here)."""
+    from matplotlib.transforms import blended_transform_factory
+
+    n = len(rows)
+    height = ROW * (n + 1.5) + 0.95 + (0.2 if favours else 0)
+    total = widths["study"] + sum(widths["data"]) + widths["plot"] + widths["effect"] + widths["weight"]
+    note_w = max([text_width(r["label"]) for r in rows if r["kind"] == "note"], default=0)
+    total = max(total, note_w + 0.2)
+    fig.set_size_inches(total, height)
+    bottom = (0.55 + (0.2 if favours else 0)) / height
+    top = 1 - (0.4 + ROW * 1.2) / height
+    x0 = widths["study"] + sum(widths["data"])
+    ax = fig.add_axes((x0 / total, bottom, widths["plot"] / total, top - bottom))
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(*xlim)
+    if log:
+        ax.set_xscale("log")
+    ax.set_facecolor("none")
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="y", left=False, labelleft=False)
+    ax.grid(False)
+    ax.axvline(ref, color="0.55", lw=0.8, zorder=1)
+    if pooled is not None:
+        ax.axvline(pooled, color=PALETTE["pooled"], lw=0.7, ls=(0, (3, 2)), zorder=1)
+    text = blended_transform_factory(fig.transFigure, ax.transData)
+    head = blended_transform_factory(fig.transFigure, ax.transAxes)
+    edges = np.cumsum([0, widths["study"]] + widths["data"] + [widths["plot"], widths["effect"], widths["weight"]]) / total
+    pad = 0.06 / total
+    headers = ["Study"] + list(columns) + [None, effect_header, "Weight"]
+    align = ["left"] + ["right"] * len(columns) + [None, "right", "right"]
+    for j, (h, a) in enumerate(zip(headers, align)):
+        if h is None:
+            continue
+        x = edges[j] + pad if a == "left" else edges[j + 1] - pad
+        fig.text(x, 1 + 0.6 * ROW / (ax.get_position().height * height), h, transform=head, ha=a, va="bottom",
+                 fontsize=FONT, fontweight="bold", color=INK)
+    lo_lim, hi_lim = xlim
+    for y, r in enumerate(rows):
+        kind = r["kind"]
+        bold = kind in ("header", "overall", "subgroup")
+        if kind == "note":
+            fig.text(edges[0] + pad, y, r["label"], transform=text, ha="left", va="center", fontsize=FONT - 0.5,
+                     color="0.25", style="italic")
+            continue
+        fig.text(edges[0] + pad, y, r["label"], transform=text, ha="left", va="center", fontsize=FONT,
+                 fontweight="bold" if bold else "normal", color=INK)
+        if kind == "header":
+            continue
+        for j, cell in enumerate(r.get("cells", [])):
+            fig.text(edges[j + 2] - pad, y, cell, transform=text, ha="right", va="center", fontsize=FONT, color=INK,
+                     fontweight="bold" if bold else "normal")
+        fig.text(edges[-2] - pad, y, r["effect"], transform=text, ha="right", va="center", fontsize=FONT, color=INK,
+                 fontweight="bold" if bold else "normal")
+        fig.text(edges[-1] - pad, y, r["w"], transform=text, ha="right", va="center", fontsize=FONT, color=INK,
+                 fontweight="bold" if bold else "normal")
+        lo, hi, mid = r["lo"], r["hi"], r["mid"]
+        if kind == "study":
+            ax.hlines(y, max(lo, lo_lim), min(hi, hi_lim), color=INK, lw=0.8, zorder=2)
+            for end, edge, sign in ((lo, lo_lim, -1), (hi, hi_lim, 1)):
+                if (end < edge) if sign < 0 else (end > edge):
+                    ax.annotate("", xy=(edge, y), xytext=(mid if lo_lim < mid < hi_lim else edge, y),
+                                arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 0.8, "mutation_scale": 6})
+            if lo_lim <= mid <= hi_lim:
+                size = 2.0 + 5.5 * np.sqrt(r["weight"] / 100 * 40)
+                ax.plot(mid, y, marker="s", ms=min(size, 9), color=PALETTE["study"], mec="none", zorder=3)
+        elif kind in ("overall", "subgroup"):
+            colour = PALETTE["pooled"] if kind == "overall" else PALETTE["subgroup"]
+            ax.fill([lo, mid, hi, mid], [y, y - 0.38, y, y + 0.38], color=colour, zorder=3, lw=0)
+        elif kind == "pi":
+            ax.hlines(y, max(lo, lo_lim), min(hi, hi_lim), color=PALETTE["pooled"], lw=2.2, zorder=3)
+            ax.vlines([max(lo, lo_lim), min(hi, hi_lim)], y - 0.25, y + 0.25, color=PALETTE["pooled"], lw=1.2)
+    if log:
+        from matplotlib.ticker import FixedLocator, NullLocator
+
+        ax.xaxis.set_major_locator(FixedLocator(ratio_ticks(*xlim)))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:g}")
+    else:
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    ax.tick_params(axis="x", labelsize=FONT, length=3, color=INK, labelcolor=INK)
+    ax.set_xlabel(xlabel, fontsize=FONT, color=INK)
+    if favours:
+        left, right = favours
+        ax.text(0.0, -0.55 - 0.2 / (ax.get_position().height * height), f"← favours {left}", transform=ax.transAxes,
+                ha="left", va="top", fontsize=FONT - 0.5, color="0.25")
+        ax.text(1.0, -0.55 - 0.2 / (ax.get_position().height * height), f"favours {right} →", transform=ax.transAxes,
+                ha="right", va="top", fontsize=FONT - 0.5, color="0.25")
+    fig.suptitle(title, x=edges[0] + pad, y=1 - 0.08 / height, ha="left", va="top", fontsize=FONT + 1, color=INK)
+    return ax

@@ -1,0 +1,74 @@
+"""The protocol's table of parameters: every parameter of every chapter with its default, what it
+sets and what changing it means, read from ``params/defaults.yml`` when the book is built (so the
+table cannot fall behind the file)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+# What a change to a parameter means, by parameter name (the same name means the same thing in
+# every chapter). A parameter not listed here falls back to the comment beside it in the file.
+MEANINGS = {
+    "method": "Another estimator of the between-study variance tau² (FE pools with a common effect). "
+              "Changes the weights, the pooled estimates, their intervals and the prediction intervals.",
+    "hksj": "true: Hartung-Knapp-Sidik-Jonkman confidence intervals (t-based, usually wider); false: "
+            "z-based intervals.",
+    "active_class": "SSRI pools the SSRI trials only; any pools every antidepressant against placebo.",
+    "therapy": "Which psychotherapy is pooled against control conditions (Metapsy's condition label).",
+    "low_rob_items": "How many of the four risk-of-bias items must be low for a comparison to count as "
+                     "low risk of bias: fewer makes the low-risk sensitivity analysis include more trials.",
+    "pst_label": "The therapy label of problem-solving therapy in the response database.",
+    "cbt_label": "The therapy label of CBT in the response database.",
+    "forest_max_rows": "Rows of the forest plot per PDF page; every study is always drawn (the web page "
+                       "shows one tall figure).",
+    "min_k_drug": "Published trials a drug needs to be scored on its own: lower includes more drugs with "
+                  "fewer trials each.",
+    "data_dir": "The folder whose files are hashed in the reproducibility appendix.",
+    "claims": "Another claims register: other claims are traced and tested.",
+    "appraisal": "Another appraisal of the source documents.",
+    "grade": "Other reviewers' overrides of the GRADE rules: certainties may change; each override "
+             "carries its reason into the footnotes.",
+    "defaults": "The parameters file this table is read from.",
+}
+DATA = "Another data file of the same format: every number computed from it changes."
+
+
+def comments(path: Path) -> dict:
+    """(chapter, parameter) -> the comment written beside it in the YAML file."""
+    out, chapter = {}, None
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        top = re.match(r"^([\w-]+):\s*(#.*)?$", line)
+        if top:
+            chapter = top.group(1)
+            continue
+        item = re.match(r"^\s+([\w-]+):[^#]*#\s*(.*)$", line)
+        if item and chapter:
+            out[(chapter, item.group(1))] = item.group(2).strip()
+    return out
+
+
+def meaning(parameter: str, default) -> str | None:
+    """What changing a parameter means (None if the protocol does not say)."""
+    if parameter in MEANINGS:
+        return MEANINGS[parameter]
+    if isinstance(default, str) and default.startswith("data/"):
+        return DATA
+    return None
+
+
+def parameter_table(path: str | Path) -> pd.DataFrame:
+    """One row per chapter and parameter: its default, what it is and what changing it means."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    notes = comments(Path(path))
+    rows = []
+    for chapter, values in data.items():
+        for parameter, default in values.items():
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+            rows.append({"chapter": chapter, "parameter": parameter, "default": shown,
+                         "what it sets": notes.get((chapter, parameter), ""),
+                         "what a change means": meaning(parameter, default) or notes.get((chapter, parameter), "")})
+    return pd.DataFrame(rows)

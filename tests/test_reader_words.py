@@ -1,0 +1,44 @@
+"""The words of the abstract, the plain-language summary and the bottom line, and the protocol's
+parameter table: each a tested function of the numbers."""
+
+import pytest
+
+from analysis.review.plain_language import effect_words, hedge, more_people, out_of, side_effect_words, smd_size
+from analysis.review.protocol import MEANINGS, parameter_table
+from conftest import ROOT
+
+
+def test_hedges_follow_the_grade_certainty():
+    assert hedge("high").startswith("We are confident")
+    assert hedge("Moderate").startswith("It is probably")
+    assert hedge("low").startswith("It may be")
+    assert hedge("very low").startswith("We are very unsure")
+    with pytest.raises(KeyError):
+        hedge("unknown")
+
+
+def test_people_out_of_a_hundred():
+    assert out_of(0.4612) == 46
+    assert more_people(0.46, 0.37) == "9 more people"
+    assert more_people(0.37, 0.46) == "9 fewer people"
+    assert more_people(0.461, 0.451) == "1 more person"
+    assert more_people(0.40, 0.401) == "about the same number of people"
+
+
+def test_effect_side_effect_and_size_words_change_at_their_thresholds():
+    assert effect_words(0.1, 0.3, 0.0) == "helps"
+    assert effect_words(-0.1, 0.3, 0.0) == "may make little or no difference"
+    assert effect_words(-0.3, -0.1, 0.0) == "does worse"
+    assert side_effect_words(1.2, 2.0).startswith("more people stop")
+    assert side_effect_words(0.5, 0.9).startswith("fewer people stop")
+    assert side_effect_words(0.9, 1.4).startswith("about as many")
+    assert [smd_size(g) for g in (0.1, 0.2, 0.5, 0.8, -0.9)] == ["very small", "small", "moderate", "large", "large"]
+
+
+def test_the_protocol_says_what_every_parameter_means():
+    table = parameter_table(ROOT / "params" / "defaults.yml")
+    assert len(table) > 20
+    missing = table[table["what a change means"].str.strip() == ""]
+    assert missing.empty, f"parameters without a meaning in analysis/review/protocol.py: {missing[['chapter', 'parameter']].values.tolist()}"
+    assert not (table["default"] == "True").any(), "booleans are shown as YAML writes them (true/false)"
+    assert "method" in MEANINGS and "hksj" in MEANINGS
