@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {pool,sensitivity,bias,validate,build} ...``."""
+"""Command line: ``python -m analysis {pool,sensitivity,bias,multiverse,validate,build} ...``."""
 
 from __future__ import annotations
 
@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name, helptext in (("sensitivity", "sensitivity checks of one trial table"),
                            ("bias", "publication-bias methods on one trial table")):
         _table_options(sub.add_parser(name, help=helptext))
+    from analysis.multiverse import cli as multiverse_cli
+
+    multiverse_cli.add_parser(sub)
     b = sub.add_parser("build", help="validate inputs, execute the notebooks, build the book")
     b.add_argument("--params", default=None, help="YAML file overriding parameters/defaults.yml")
     b.add_argument("--pdf", action="store_true", help="also build the PDF")
@@ -90,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "multiverse":
+            from analysis.multiverse import cli as multiverse_cli
+
+            return multiverse_cli.main(args)
         if args.command in ("build", "validate"):
             from analysis.book import pipeline
 
@@ -99,6 +106,11 @@ def main(argv=None) -> int:
         result = _clean(getattr(cli_verbs, args.command)(args))
     except DataError as err:
         print(f"error: invalid input\n{err}", file=sys.stderr)
+        return 1
+    except OSError as err:  # a full disk, a read-only folder: one line that says what to free or fix
+        from analysis.book.guard import os_error_message
+
+        print(os_error_message(err), file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(result, indent=1))
