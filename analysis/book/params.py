@@ -51,6 +51,7 @@ SCHEMA: dict[str, dict] = {
     "self_report": {"type": "str", "choices": ("high", "low")},
     "rob_domains": {"type": "list", "choices": ("sg", "ac", "ba", "itt"), "min_length": 1},
     "psyctr_version": {"type": "str", "max_length": 50},
+    "defaults": {"type": "file"},
     "outcome_selection": {"type": "str", "choices": ("auto", "primary", "priority")},
     "instrument_priority": {"type": "list", "min_length": 1, "max_length": 100},
     "grid": {"type": "file"},  # the multiverse's grid (params/multiverse.yml)
