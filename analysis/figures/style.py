@@ -51,9 +51,18 @@ def largest(values, n: int) -> np.ndarray:
 
 
 def plain_log_axis(axis):
-    """Ratios on a log axis labelled 0.8, 1, 1.5, not in powers of ten."""
-    from matplotlib.ticker import FuncFormatter
+    """Ratios on a log axis labelled 0.8, 1, 1.5, not in powers of ten. Minor ticks are labelled only
+    where the axis spans less than a factor of 4 (so 1.1, 1.2, 1.3 on a narrow axis); on a wider
+    one the labels are 1, 2, 3 and 5 times each power of ten, not crowded."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
-    plain = FuncFormatter(lambda v, _: f"{v:g}")
-    axis.set_major_formatter(plain)
-    axis.set_minor_formatter(plain)
+    def narrow() -> bool:
+        low, high = sorted(axis.get_view_interval())
+        return low > 0 and high / low < 4
+
+    def minor(v, _):
+        return f"{v:g}" if narrow() else ""
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(minor))
