@@ -13,7 +13,7 @@ import csv
 import json
 from pathlib import Path
 
-from analysis.book.escape import markdown, markdown_table
+from analysis.escape import markdown, markdown_table
 
 CONCLUSION_MARKERS = ("verdict_", "_significant", "_direction", "_certainty")
 

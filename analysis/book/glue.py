@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.book.escape import markdown_table
+from analysis.escape import markdown_table
 
 
 def plain(value):

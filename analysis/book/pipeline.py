@@ -26,7 +26,7 @@ from analysis.book.cache import BOOK_DIRS, BOOK_FILES, book_key, dependency_key
 from analysis.book.execute import BuildError, execute, executed_key
 from analysis.book.guard import BuildBusy, build_lock, os_error_message, write_atomic
 from analysis.book.inputs import validate_all, validate_datasets
-from analysis.book.escape import csv_cell
+from analysis.escape import csv_cell
 from analysis.book.publish import clean, publish
 from analysis.book.render import add_downloads, glued_values, run_jupyter_book, source_date_epoch
 from analysis.review.errors import DataError

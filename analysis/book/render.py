@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 
 from analysis.book import params as parameters
-from analysis.book.escape import csv_cell, markdown
+from analysis.escape import csv_cell, markdown
 from analysis.book.execute import BuildError
 from analysis.book.params import ROOT
 

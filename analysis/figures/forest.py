@@ -43,8 +43,6 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
         With ``pages`` (list of figures, one per PDF page; ``[fig]`` when it fits one) and
         ``finding`` (one sentence stating the pooled result, used as the image's alt text).
     """
-    from matplotlib.figure import Figure
-
     from analysis.figures.forest_table import build_rows, draw_page, layout, x_limits
 
     log = transform is np.exp
@@ -57,24 +55,33 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
     overall = next(r for r in rows if r["kind"] == "overall")
     fig = plt.figure()
     draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header, head, favours, overall["mid"])
-    pages = [fig]
-    if len(rows) > max_rows:
-        chunks = [rows[i:i + max_rows] for i in range(0, len(rows), max_rows)]
-        if len(chunks) > 1 and not any(r["kind"] == "study" for r in chunks[-1]):
-            chunks[-2:] = [chunks[-2] + chunks[-1]]  # the summary rows stay with the last studies
-        pages = []
-        for number, chunk in enumerate(chunks, 1):
-            page = Figure()
-            draw_page(page, chunk, columns, widths, xlim, log, ref, xlabel, effect_header,
-                      f"{head} (part {number} of {len(chunks)}{', continued' if number > 1 else ''})", favours,
-                      overall["mid"])
-            pages.append(page)
+    fig.pages = _pages(fig, rows, max_rows, columns, widths, xlim, log, ref, xlabel, effect_header, head, favours,
+                       overall["mid"])
     pi = next((r for r in rows if r["kind"] == "pi"), None)
-    fig.pages = pages
     fig.finding = (f"Pooled {xlabel.lower()} {overall['mid']:.2f} (95% CI {overall['lo']:.2f} to {overall['hi']:.2f}) "
                    f"from {res.k} studies" + (f"; 95% prediction interval {pi['lo']:.2f} to {pi['hi']:.2f}" if pi else "")
                    + f"; I² {res.i2:.0f}%.")
     return fig
+
+
+def _pages(fig, rows, max_rows, columns, widths, xlim, log, ref, xlabel, effect_header, head, favours, pooled):
+    """The figure split into pages of at most ``max_rows`` rows (``[fig]`` when it fits one)."""
+    from matplotlib.figure import Figure
+
+    from analysis.figures.forest_table import draw_page
+
+    if len(rows) <= max_rows:
+        return [fig]
+    chunks = [rows[i:i + max_rows] for i in range(0, len(rows), max_rows)]
+    if len(chunks) > 1 and not any(r["kind"] == "study" for r in chunks[-1]):
+        chunks[-2:] = [chunks[-2] + chunks[-1]]  # the summary rows stay with the last studies
+    pages = []
+    for number, chunk in enumerate(chunks, 1):
+        page = Figure()
+        draw_page(page, chunk, columns, widths, xlim, log, ref, xlabel, effect_header,
+                  f"{head} (part {number} of {len(chunks)}{', continued' if number > 1 else ''})", favours, pooled)
+        pages.append(page)
+    return pages
 
 
 def arm_columns(trials, treat: str = "Intervention", ctrl: str = "Control") -> dict:

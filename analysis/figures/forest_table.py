@@ -164,6 +164,21 @@ def draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header,
     """Draw one page of rows into ``fig`` (whose size is set here)."""
     from matplotlib.transforms import blended_transform_factory
 
+    ax, height, total = _page_axes(fig, rows, widths, xlim, log, ref, favours, pooled)
+    text = blended_transform_factory(fig.transFigure, ax.transData)
+    edges = np.cumsum([0, widths["study"]] + widths["data"] + [widths["plot"], widths["effect"], widths["weight"]]) / total
+    pad = 0.06 / total
+    _headers(fig, ax, columns, effect_header, edges, pad, height)
+    for y, r in enumerate(rows):
+        _text_cells(fig, text, y, r, edges, pad)
+        _marks(ax, y, r, xlim)
+    _x_axis(ax, xlim, log, xlabel, favours, height)
+    fig.suptitle(title, x=edges[0] + pad, y=1 - 0.08 / height, ha="left", va="top", fontsize=FONT + 1, color=INK)
+    return ax
+
+
+def _page_axes(fig, rows, widths, xlim, log, ref, favours, pooled):
+    """Size the figure for its rows and columns and place the plot column's axes."""
     n = len(rows)
     height = ROW * (n + 1.5) + 0.95 + (0.2 if favours else 0)
     total = widths["study"] + sum(widths["data"]) + widths["plot"] + widths["effect"] + widths["weight"]
@@ -186,10 +201,13 @@ def draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header,
     ax.axvline(ref, color="0.55", lw=0.8, zorder=1)
     if pooled is not None:
         ax.axvline(pooled, color=PALETTE["pooled"], lw=0.7, ls=(0, (3, 2)), zorder=1)
-    text = blended_transform_factory(fig.transFigure, ax.transData)
+    return ax, height, total
+
+
+def _headers(fig, ax, columns, effect_header, edges, pad, height):
+    from matplotlib.transforms import blended_transform_factory
+
     head = blended_transform_factory(fig.transFigure, ax.transAxes)
-    edges = np.cumsum([0, widths["study"]] + widths["data"] + [widths["plot"], widths["effect"], widths["weight"]]) / total
-    pad = 0.06 / total
     headers = ["Study"] + list(columns) + [None, effect_header, "Weight"]
     align = ["left"] + ["right"] * len(columns) + [None, "right", "right"]
     for j, (h, a) in enumerate(zip(headers, align)):
@@ -198,41 +216,50 @@ def draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header,
         x = edges[j] + pad if a == "left" else edges[j + 1] - pad
         fig.text(x, 1 + 0.6 * ROW / (ax.get_position().height * height), h, transform=head, ha=a, va="bottom",
                  fontsize=FONT, fontweight="bold", color=INK)
-    lo_lim, hi_lim = xlim
-    for y, r in enumerate(rows):
-        kind = r["kind"]
-        bold = kind in ("header", "overall", "subgroup")
-        if kind == "note":
-            fig.text(edges[0] + pad, y, r["label"], transform=text, ha="left", va="center", fontsize=FONT - 0.5,
-                     color="0.25", style="italic")
-            continue
-        fig.text(edges[0] + pad, y, r["label"], transform=text, ha="left", va="center", fontsize=FONT,
-                 fontweight="bold" if bold else "normal", color=INK)
-        if kind == "header":
-            continue
-        for j, cell in enumerate(r.get("cells", [])):
-            fig.text(edges[j + 2] - pad, y, cell, transform=text, ha="right", va="center", fontsize=FONT, color=INK,
-                     fontweight="bold" if bold else "normal")
-        fig.text(edges[-2] - pad, y, r["effect"], transform=text, ha="right", va="center", fontsize=FONT, color=INK,
-                 fontweight="bold" if bold else "normal")
-        fig.text(edges[-1] - pad, y, r["w"], transform=text, ha="right", va="center", fontsize=FONT, color=INK,
-                 fontweight="bold" if bold else "normal")
-        lo, hi, mid = r["lo"], r["hi"], r["mid"]
-        if kind == "study":
-            ax.hlines(y, max(lo, lo_lim), min(hi, hi_lim), color=INK, lw=0.8, zorder=2)
-            for end, edge, sign in ((lo, lo_lim, -1), (hi, hi_lim, 1)):
-                if (end < edge) if sign < 0 else (end > edge):
-                    ax.annotate("", xy=(edge, y), xytext=(mid if lo_lim < mid < hi_lim else edge, y),
-                                arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 0.8, "mutation_scale": 6})
-            if lo_lim <= mid <= hi_lim:
-                size = 2.0 + 5.5 * np.sqrt(r["weight"] / 100 * 40)
-                ax.plot(mid, y, marker="s", ms=min(size, 9), color=PALETTE["study"], mec="none", zorder=3)
-        elif kind in ("overall", "subgroup"):
-            colour = PALETTE["pooled"] if kind == "overall" else PALETTE["subgroup"]
-            ax.fill([lo, mid, hi, mid], [y, y - 0.38, y, y + 0.38], color=colour, zorder=3, lw=0)
-        elif kind == "pi":
-            ax.hlines(y, max(lo, lo_lim), min(hi, hi_lim), color=PALETTE["pooled"], lw=2.2, zorder=3)
-            ax.vlines([max(lo, lo_lim), min(hi, hi_lim)], y - 0.25, y + 0.25, color=PALETTE["pooled"], lw=1.2)
+
+
+def _text_cells(fig, text, y, r, edges, pad) -> None:
+    """A row's label, data cells, effect and weight."""
+    kind = r["kind"]
+    weight = "bold" if kind in ("header", "overall", "subgroup") else "normal"
+    if kind == "note":
+        fig.text(edges[0] + pad, y, r["label"], transform=text, ha="left", va="center", fontsize=FONT - 0.5,
+                 color="0.25", style="italic")
+        return
+    fig.text(edges[0] + pad, y, r["label"], transform=text, ha="left", va="center", fontsize=FONT,
+             fontweight=weight, color=INK)
+    if kind == "header":
+        return
+    cells = [(edges[j + 2], cell) for j, cell in enumerate(r.get("cells", []))]
+    for x, cell in cells + [(edges[-2], r["effect"]), (edges[-1], r["w"])]:
+        fig.text(x - pad, y, cell, transform=text, ha="right", va="center", fontsize=FONT, color=INK, fontweight=weight)
+
+
+def _marks(ax, y, r, xlim) -> None:
+    """A row's square and CI, diamond or prediction interval (arrows where the CI leaves the axis)."""
+    kind, (lo_lim, hi_lim) = r["kind"], xlim
+    if kind in ("note", "header"):
+        return
+    lo, hi, mid = r["lo"], r["hi"], r["mid"]
+    if kind == "study":
+        ax.hlines(y, max(lo, lo_lim), min(hi, hi_lim), color=INK, lw=0.8, zorder=2)
+        for end, edge, sign in ((lo, lo_lim, -1), (hi, hi_lim, 1)):
+            if (end < edge) if sign < 0 else (end > edge):
+                ax.annotate("", xy=(edge, y), xytext=(mid if lo_lim < mid < hi_lim else edge, y),
+                            arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 0.8, "mutation_scale": 6})
+        if lo_lim <= mid <= hi_lim:
+            size = 2.0 + 5.5 * np.sqrt(r["weight"] / 100 * 40)
+            ax.plot(mid, y, marker="s", ms=min(size, 9), color=PALETTE["study"], mec="none", zorder=3)
+    elif kind in ("overall", "subgroup"):
+        colour = PALETTE["pooled"] if kind == "overall" else PALETTE["subgroup"]
+        ax.fill([lo, mid, hi, mid], [y, y - 0.38, y, y + 0.38], color=colour, zorder=3, lw=0)
+    elif kind == "pi":
+        ax.hlines(y, max(lo, lo_lim), min(hi, hi_lim), color=PALETTE["pooled"], lw=2.2, zorder=3)
+        ax.vlines([max(lo, lo_lim), min(hi, hi_lim)], y - 0.25, y + 0.25, color=PALETTE["pooled"], lw=1.2)
+
+
+def _x_axis(ax, xlim, log, xlabel, favours, height) -> None:
+    """Ticks across the whole range (ratios on a log axis), the label and the favours line."""
     if log:
         from matplotlib.ticker import FixedLocator, NullLocator
 
@@ -247,9 +274,8 @@ def draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header,
     ax.set_xlabel(xlabel, fontsize=FONT, color=INK)
     if favours:
         left, right = favours
-        ax.text(0.0, -0.55 - 0.2 / (ax.get_position().height * height), f"← favours {left}", transform=ax.transAxes,
-                ha="left", va="top", fontsize=FONT - 0.5, color="0.25")
-        ax.text(1.0, -0.55 - 0.2 / (ax.get_position().height * height), f"favours {right} →", transform=ax.transAxes,
-                ha="right", va="top", fontsize=FONT - 0.5, color="0.25")
-    fig.suptitle(title, x=edges[0] + pad, y=1 - 0.08 / height, ha="left", va="top", fontsize=FONT + 1, color=INK)
-    return ax
+        below = -0.55 - 0.2 / (ax.get_position().height * height)
+        ax.text(0.0, below, f"← favours {left}", transform=ax.transAxes, ha="left", va="top", fontsize=FONT - 0.5,
+                color="0.25")
+        ax.text(1.0, below, f"favours {right} →", transform=ax.transAxes, ha="right", va="top", fontsize=FONT - 0.5,
+                color="0.25")

@@ -12,7 +12,7 @@ import functools
 import numpy as np
 from cycler import cycler
 
-from analysis.book.escape import mathtext as label  # noqa: F401 (re-exported for the figure modules)
+from analysis.escape import mathtext as label  # noqa: F401 (re-exported for the figure modules)
 
 # Okabe & Ito's colour-blind-safe palette (https://jfly.uni-koeln.de/color/), in the order matplotlib
 # cycles through it; the named roles below are what the figures use.

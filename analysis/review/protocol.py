@@ -13,6 +13,9 @@ import yaml
 # What a change to a parameter means, by parameter name (the same name means the same thing in
 # every chapter). A parameter not listed here falls back to the comment beside it in the file.
 MEANINGS = {
+    "instrument_priority": "The order in which outcome instruments are preferred when a release has no primary "
+                           "flag (or outcome_selection is priority); another order can pick another outcome for "
+                           "some comparisons and so change every CBT estimate.",
     "method": "Another estimator of the between-study variance tau² (FE pools with a common effect). "
               "Changes the weights, the pooled estimates, their intervals and the prediction intervals.",
     "hksj": "true: Hartung-Knapp-Sidik-Jonkman confidence intervals (t-based, usually wider); false: "
