@@ -53,11 +53,12 @@ def executed_notebooks(stdout: str) -> list[str]:
 
 
 def file_hashes(folder: Path) -> dict:
-    """sha256 of every file under ``folder`` by relative path (the build's scratch ``.staging`` left out)."""
+    """sha256 of every file under ``folder`` by relative path (the build's scratch ``.staging`` and the
+    multiverse cache's run record, which notes how long the run took, left out)."""
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and ".staging" not in p.parts
+        if p.is_file() and ".staging" not in p.parts and not (p.name == "run.json" and "multiverse" in p.parts)
     }
 
 

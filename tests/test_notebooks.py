@@ -23,7 +23,7 @@ def executed(built_book):
 
 def test_every_notebook_in_the_toc_executes(executed):
     assert {nb.stem for nb in NOTEBOOKS} == {
-        "claims", "ssri-placebo", "cbt-control", "publication-bias", "serotonin", "multiverse", "summary-of-findings",
+        "protocol", "abstract", "claims", "ssri-placebo", "cbt-control", "publication-bias", "serotonin", "multiverse", "summary-of-findings",
         "reproducibility",
     }
     assert all(executed[name] for name in executed)

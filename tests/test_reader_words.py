@@ -42,3 +42,12 @@ def test_the_protocol_says_what_every_parameter_means():
     assert missing.empty, f"parameters without a meaning in analysis/review/protocol.py: {missing[['chapter', 'parameter']].values.tolist()}"
     assert not (table["default"] == "True").any(), "booleans are shown as YAML writes them (true/false)"
     assert "method" in MEANINGS and "hksj" in MEANINGS
+
+
+def test_a_finding_is_said_as_surely_as_its_certainty():
+    from analysis.review.plain_language import claim_by_certainty
+
+    assert claim_by_certainty("high", "CBT", "help", "people") == "CBT helps people"
+    assert claim_by_certainty("moderate", "SSRIs", "help", "some people") == "SSRIs probably help some people"
+    assert claim_by_certainty("low", "CBT", "help", "people") == "CBT may help people"
+    assert claim_by_certainty("very low", "CBT", "help", "people") == "We are very uncertain whether CBT helps people"

@@ -76,7 +76,9 @@ def test_publication_bias_rule():
     assert grade_rules.publication_bias(with_(k=9, egger_p=0.001))[0] == 0  # too few to assess
     assert grade_rules.publication_bias(with_(egger_p=0.10))[0] == 0
     assert grade_rules.publication_bias(with_(egger_p=0.099))[0] == -1
-    assert grade_rules.publication_bias(with_(bias_corrected={"PET": 0.2}))[0] == -1  # below the MID
+    assert grade_rules.publication_bias(with_(bias_corrected={"PET": 0.2}))[0] == -1  # the median below the MID
+    assert grade_rules.publication_bias(with_(bias_corrected={"PET": 0.2, "3PSM": 0.5, "WAAP": 0.6}))[0] == 0
+    assert grade_rules.publication_bias(with_(bias_corrected={"PET": 0.2, "3PSM": 0.22, "WAAP": 0.6}))[0] == -1
     assert grade_rules.publication_bias(with_(estimate=0.2, bias_corrected={"PET": 0.1}))[0] == 0
 
 
@@ -181,3 +183,10 @@ def test_low_risk_of_bias_needs_every_named_domain():
     assert list(low_risk(trials, domains=("sg", "ba"), self_report="low")) == [True, True, True]
     with pytest.raises(ValueError):
         low_risk(trials, domains=("xx",))
+
+
+def test_verdict_dependence_in_words():
+    assert wording.verdict_dependence("reproduced", "reproduced", "the rule") == (
+        "the verdict, reproduced, holds with or without the rule")
+    assert wording.verdict_dependence("overstated", "reproduced", "the rule") == (
+        "the verdict depends on the rule: overstated with it, reproduced without it")

@@ -63,3 +63,17 @@ def side_effect_words(rr_low: float, rr_high: float) -> str:
     if rr_high < 1:
         return "fewer people stop taking it because of side effects"
     return "about as many people stop taking it because of side effects"
+
+
+def claim_by_certainty(certainty: str, subject: str, verb: str, rest: str) -> str:
+    """A finding said as surely as its GRADE certainty allows (Cochrane's plain-language wording):
+    high: "SSRIs help ..."; moderate: "SSRIs probably help ..."; low: "SSRIs may help ...";
+    very low: "We are very uncertain whether SSRIs help ..."."""
+    level = certainty.strip().lower()
+    if level == "high":
+        return f"{subject} {verb}s {rest}" if not subject.endswith("s") else f"{subject} {verb} {rest}"
+    if level == "moderate":
+        return f"{subject} probably {verb}{'' if subject.endswith('s') else 's'} {rest}"
+    if level == "low":
+        return f"{subject} may {verb} {rest}"
+    return f"We are very uncertain whether {subject} {verb}{'' if subject.endswith('s') else 's'} {rest}"

@@ -37,8 +37,10 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
                           instrument_priority=None) -> Evidence:
     """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database.
 
-    ``model`` is every comparison pooled as independent (the basis of the diagnostics: leave-one-out,
-    influence, cumulative, funnel); ``extra["primary"]`` is the row of the dependency table named
+    ``model`` is every comparison pooled as independent (drawn in the forest and funnel plots, so that
+    no comparison is hidden); ``extra["without_implausible"]`` the same without the implausible effects,
+    on which every diagnostic runs (Egger, trim-and-fill, the bias suite, the checks, the weight
+    shares); ``extra["primary"]`` is the row of the dependency table named
     by ``primary_model`` (one of :data:`PRIMARY_MODELS`), fitted after implausible effects are
     removed, and ``extra["with_implausible"]`` the same model with them. ``outcome_selection`` and
     ``instrument_priority`` choose one outcome per comparison (the release's primary flag or the
@@ -57,24 +59,26 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
     table_all = dependency_table(yi, vi, trials["trial"], method=method, hksj=hksj, rho=rho)
     low = low_risk(trials, rob_domains, self_report)
     clean = model.refit(keep)
+    yk, vk = yi[keep], vi[keep]
     extra = {
         "dependency": table,
         "primary": table.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
         "with_implausible": table_all.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
         "implausible": trials.loc[odd, ["study", "effect"]].reset_index(drop=True),
         "without_implausible": clean,
-        "by_control": subgroup_analysis(yi[keep], vi[keep], trials["subgroup"][keep], method=method, hksj=hksj),
+        # every diagnostic below is on the comparisons the primary analysis pools (implausible set aside)
+        "by_control": subgroup_analysis(yk, vk, trials["subgroup"][keep], method=method, hksj=hksj),
         "by_control_all": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
-        "egger": egger(yi, vi),
-        "trimfill": trimfill(model),
+        "egger": egger(yk, vk),
+        "trimfill": trimfill(clean),
         "bias": bias_suite(clean),
-        "checks": run_checks(model, rob=trials["rob"], unit="comparison"),
+        "checks": run_checks(clean, rob=np.where(low[keep], "low", "not low"), unit="comparison"),
         "outcome_selection": dict(trials.attrs.get("outcome_selection", {})),
         "low_rob": low,
         "low_rob_model": model.refit(low & keep) if (low & keep).sum() >= 2 else None,
-        "low_rob_share": weight_share(model, low),
+        "low_rob_share": weight_share(clean, low[keep]),
         "db_low_rob_share": float((trials["rob"] == "low").mean()),
-        "waitlist_share": weight_share(model, trials["subgroup"].str.lower().isin(["wl", "waitlist"])),
+        "waitlist_share": weight_share(clean, trials["subgroup"][keep].str.lower().isin(["wl", "waitlist"])),
         "studies_in_file": int(rows["study"].str.strip().nunique()),
     }
     return Evidence(trials, model, extra)

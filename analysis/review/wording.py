@@ -188,3 +188,10 @@ def subgroup_sentence(p_between: float, by: str, alpha: float = 0.05) -> str:
     """Whether the effect differs by a subgroup variable, by the test for subgroup differences."""
     verb = "differs significantly" if p_between < alpha else "does not differ significantly"
     return f"the effect {verb} by {by} (test for subgroup differences p {format_p(p_between)})"
+
+
+def verdict_dependence(with_rule: str, without_rule: str, rule: str) -> str:
+    """Whether a verdict survives a choice: the same word either way, or both words and the choice."""
+    if with_rule == without_rule:
+        return f"the verdict, {with_rule}, holds with or without {rule}"
+    return f"the verdict depends on {rule}: {with_rule} with it, {without_rule} without it"
