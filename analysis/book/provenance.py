@@ -31,11 +31,19 @@ def environment_table() -> pd.DataFrame:
 def parameter_table(params: dict) -> pd.DataFrame:
     """The parameters of every chapter as rows of chapter, parameter, value."""
     rows = [
-        {"chapter": chapter, "parameter": key, "value": repr(value)}
+        {"chapter": chapter, "parameter": key, "value": shown(value)}
         for chapter, values in sorted(params.items())
         for key, value in sorted(values.items())
     ]
     return pd.DataFrame(rows, columns=["chapter", "parameter", "value"]).set_index(["chapter", "parameter"])
+
+
+def shown(value) -> str:
+    """A parameter's value as the reader sees it: a list as its items, one after another (so that a long
+    list wraps in the PDF), anything else as its Python literal."""
+    if isinstance(value, list):
+        return "; ".join(str(v).replace("|", " | ") for v in value)
+    return repr(value)
 
 
 def sha256(path: Path) -> str:
