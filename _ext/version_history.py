@@ -49,7 +49,12 @@ class VersionHistory(Directive):
         head = git(srcdir, "log", "-1", "--format=%h%x09%cs")
         if head is None:
             return [nodes.paragraph(text="This copy of the book was built outside a git checkout, so its version "
-                                         "history is not available here; see the repository's commit log.")]
+                                         "history is not available here; see the repository's commit log."),
+                    nodes.paragraph(text="In a checkout, this page lists the commit the book was built from, the "
+                                         "released versions (git tags) with their dates, and the latest changes to "
+                                         "the review, newest first. The What changed page lists, for every build, "
+                                         "the datasets, studies and values in the text that changed since the last "
+                                         "good build, and the conclusions that flipped.")]
         commit, date = head.strip().split("\t")
         dirty = bool((git(srcdir, "status", "--porcelain", "--untracked-files=no") or "").strip())
         out = [nodes.paragraph(text=f"This build was made from commit {commit} of {date}"

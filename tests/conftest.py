@@ -30,10 +30,12 @@ IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", ".hy
 
 def tree_hash(folder: Path) -> str:
     """One hash of every file's relative path and bytes under ``folder`` (the build's scratch
-    ``.staging`` folder left out)."""
+    ``.staging`` folder and the multiverse's result cache left out: a cache entry a notebook wrote
+    is not part of the book, and may stay after a failed build)."""
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and ".staging" not in path.parts:
+        rel = path.relative_to(folder).parts
+        if path.is_file() and ".staging" not in rel and rel[0] != "multiverse":
             digest.update(str(path.relative_to(folder)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()

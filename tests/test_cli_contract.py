@@ -139,3 +139,39 @@ def test_exact_flag_changes_only_the_convergence(capsys):
     _, default, _ = run(capsys, "pool", BCG, "--measure", "RR", "--json")
     _, exact, _ = run(capsys, "pool", BCG, "--measure", "RR", "--exact", "--json")
     assert close(default["tau2"], exact["tau2"], 1e-3) and default["k"] == exact["k"]
+
+
+ML = json.loads((Path(__file__).parent / "reference" / "multilevel_reference.json").read_text())
+
+
+def multilevel_csv(tmp_path, case):
+    data = case["data"]
+    lines = ["slab,yi,vi,trial"] + [f"e{i},{y!r},{v!r},{c}" for i, (y, v, c) in
+                                    enumerate(zip(data["yi"], data["vi"], data["cluster"]))]
+    return write(tmp_path, "\n".join(lines) + "\n", "ml.csv")
+
+
+def test_pool_three_level_matches_metafor(capsys, tmp_path):
+    case = next(c for c in ML["cases"] if c["name"] == "konstantopoulos2011")
+    fit = next(f for f in case["fits"] if f["method"] == "REML" and f["test"] == "z")
+    code, out, _ = run(capsys, "pool", multilevel_csv(tmp_path, case), "--measure", "GEN", "--cluster", "trial",
+                       "--model", "threelevel", "--json")
+    assert code == 0
+    for key in ("k", "k_clusters", "estimate", "se", "ci_low", "ci_high", "p", "q", "p_q", "sigma2_between",
+                "sigma2_within", "i2_between", "i2_within"):
+        assert close(out[key], fit["result"][key], 1e-6), key
+
+
+def test_pool_che_with_robust_inference_matches_clubsandwich(capsys, tmp_path):
+    case = next(c for c in ML["cases"] if c["name"] == "assink2016")
+    che = next(f for f in case["che"] if f["method"] == "REML")
+    assert len(set(zip(case["data"]["cluster"], case["data"]["obs"]))) == len(case["data"]["obs"])  # one row per effect
+    code, out, _ = run(capsys, "pool", multilevel_csv(tmp_path, case), "--measure", "GEN", "--cluster", "trial",
+                       "--model", "che", "--rho", str(che["rho"]), "--test", "t", "--json")
+    assert code == 0
+    for key in ("estimate", "se", "sigma2_between", "sigma2_within"):
+        assert close(out[key], che["result"][key], 1e-6), key
+    for key in ("se", "df", "ci_low", "ci_high", "p"):
+        assert close(out["robust"][key], che["robust"][key], 1e-6), key
+    code, _, err = run(capsys, "pool", multilevel_csv(tmp_path, case), "--measure", "GEN", "--model", "che")
+    assert code == 1 and "--cluster" in err

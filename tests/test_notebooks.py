@@ -62,3 +62,30 @@ def test_primary_care_trials_match_the_dataset_source(executed):
     assert len(trials) == 7 == int(executed["ssri-placebo"]["pc_k"])
     assert (trials["treat_events"].sum(), trials["treat_n"].sum()) == (553, 1046)
     assert (trials["ctrl_events"].sum(), trials["ctrl_n"].sum()) == (367, 900)
+
+
+# one quantity, shown in several chapters under each chapter's own key: (chapter, key) pairs that must agree
+SAME_QUANTITY = {
+    "SSRI risk ratio of response": [("ssri-placebo", "rr"), ("summary-of-findings", "ssri_placebo_effect"),
+                                    ("abstract", "ssri_rr")],
+    "SSRI number needed to treat": [("ssri-placebo", "ssri_abs_nnt"), ("summary-of-findings", "ssri_abs_nnt"),
+                                    ("abstract", "ssri_nnt")],
+    "SSRI risk ratio of discontinuation for adverse events": [
+        ("ssri-placebo", "dropout_ae_rr"), ("summary-of-findings", "ssri_dropout_ae_effect"), ("abstract", "harm_rr")],
+    "CBT primary g": [("cbt-control", "primary_estimate"), ("summary-of-findings", "cbt_control_effect"),
+                      ("abstract", "cbt_g")],
+    "CBT primary g, lower limit": [("cbt-control", "primary_ci_low"), ("summary-of-findings", "cbt_control_ci_low"),
+                                   ("abstract", "cbt_g_low")],
+    "PST vs antidepressants risk ratio": [("cbt-control", "pst_ad_rr"), ("summary-of-findings", "pst_antidepressants_effect"),
+                                          ("abstract", "pst_rr")],
+    "CBT certainty": [("summary-of-findings", "cbt_control_certainty"), ("abstract", "cbt_certainty")],
+    "SSRI certainty": [("summary-of-findings", "ssri_placebo_certainty"), ("abstract", "ssri_certainty")],
+    "PST vs antidepressants certainty": [("summary-of-findings", "pst_antidepressants_certainty"),
+                                         ("abstract", "pst_certainty")],
+}
+
+
+@pytest.mark.parametrize("quantity", sorted(SAME_QUANTITY))
+def test_a_quantity_shown_in_several_chapters_is_one_computation(executed, quantity):
+    values = {(chapter, key): executed[chapter][key] for chapter, key in SAME_QUANTITY[quantity]}
+    assert len(set(values.values())) == 1, values
