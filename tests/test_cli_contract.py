@@ -175,3 +175,20 @@ def test_pool_che_with_robust_inference_matches_clubsandwich(capsys, tmp_path):
         assert close(out["robust"][key], che["robust"][key], 1e-6), key
     code, _, err = run(capsys, "pool", multilevel_csv(tmp_path, case), "--measure", "GEN", "--model", "che")
     assert code == 1 and "--cluster" in err
+
+
+def test_large_files_are_streamed_with_the_same_results_and_refusals(capsys, tmp_path, monkeypatch):
+    from analysis.review import csvfile
+
+    good = write(tmp_path, "study,effect,se\nA,0.1,0.1\nB,0.3,0.2\nC,0.2,0.15\n")
+    _, whole, _ = run(capsys, "pool", good, "--measure", "GEN", "--json")
+    monkeypatch.setattr(csvfile, "STREAM_ABOVE", 10)  # every file above 10 bytes is read line by line
+    _, streamed, _ = run(capsys, "pool", good, "--measure", "GEN", "--json")
+    assert streamed == whole
+    nul = write(tmp_path, "study,effect,se\nA,0.1,0.1\nB\x00,0.3,0.2\n", "nul.csv")
+    code, _, err = run(capsys, "pool", nul, "--measure", "GEN")
+    assert code == 1 and "line 3, column 'character 2': a NUL byte" in err
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("study,effect,se\nA,0.1,0.1\nB\xe9,0.3,0.2\n".encode("latin-1"))
+    code, _, err = run(capsys, "pool", latin, "--measure", "GEN")
+    assert code == 1 and "line 3" in err and "not UTF-8" in err and "Traceback" not in err

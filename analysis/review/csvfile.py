@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 
 from analysis.review.errors import DataError, Problem
-from analysis.review.safeio import decode, read_bytes
+from analysis.review.safeio import decode, read_bytes, regular_file
 
 
 def records(path: str | Path, delimiter: str = ",", what: str = "data file"):
@@ -23,11 +23,17 @@ def records(path: str | Path, delimiter: str = ",", what: str = "data file"):
     those reported together, after the last record). The one reader of every delimited file.
     """
     name = str(path)
-    text = decode(read_bytes(path, what), name, what)  # a regular file, UTF-8, no NUL
-    if not text.strip():
+    if regular_file(path, what, limit=0).stat().st_size > STREAM_ABOVE:
+        text, lines = None, _streamed_lines(path, name)  # bounded memory: never the whole file at once
+    else:
+        text = decode(read_bytes(path, what), name, what)  # a regular file, UTF-8, no NUL
+        lines = io.StringIO(text, newline="")
+    if text is not None and not text.strip():
         raise DataError([Problem(name, 1, None, "file is empty")])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = _csv_step(lambda: next(reader), reader, text, delimiter, None, name)
+    reader = csv.reader(lines, delimiter=delimiter)
+    header = _csv_step(lambda: next(reader, None), reader, text, delimiter, None, name)
+    if header is None:
+        raise DataError([Problem(name, 1, None, "file is empty")])
     names = [h.strip() for h in header]
     problems = duplicate_columns(names, name)
     if len(header) == 1:
@@ -56,7 +62,25 @@ def records(path: str | Path, delimiter: str = ",", what: str = "data file"):
     return names, rows()
 
 
-def _csv_step(step, reader, text: str, delimiter: str, header, name: str):
+STREAM_ABOVE = 32 * 2**20  # bytes: a larger file is read line by line, not decoded whole
+
+
+def _streamed_lines(path, name: str):
+    """The lines of a large UTF-8 file, one at a time, each decoded on its own so that bytes that are
+    not UTF-8 and NUL bytes are refused with their line."""
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError([Problem(name, number, f"character {err.start + 1}",
+                                         f"not UTF-8 text ({err.reason}); save it as UTF-8")]) from None
+            if "\x00" in line:
+                raise DataError([Problem(name, number, f"character {line.index(chr(0)) + 1}", "a NUL byte")])
+            yield line
+
+
+def _csv_step(step, reader, text: str | None, delimiter: str, header, name: str):
     """One step of the csv reader; its errors as a DataError naming the line (and column)."""
     try:
         return step()
@@ -65,7 +89,7 @@ def _csv_step(step, reader, text: str, delimiter: str, header, name: str):
         what = (f"a field longer than {csv.field_size_limit():,} characters (an unclosed quote?)"
                 if "field larger" in str(err) else f"not readable as CSV: {err}")
         column = None
-        if line > 1 and header:  # name the column: the first long field on that line
+        if line > 1 and header and text is not None:  # name the column: the first long field on that line
             fields = text.splitlines()[line - 1].split(delimiter) if line <= text.count("\n") + 1 else []
             long = [i for i, f in enumerate(fields) if len(f) > csv.field_size_limit()]
             if long and long[0] < len(header):
