@@ -111,7 +111,8 @@ def check_value(key: str, value) -> str | None:
     want = _TYPES[kind]
     if isinstance(value, bool) and want is not bool or not isinstance(value, want):
         expected = {"file": "str", "directory": "str"}.get(kind, kind)
-        return f"{value!r} is a {type(value).__name__}, expected {expected}"
+        kind_of = type(value).__name__
+        return f"{value!r} is {'an' if kind_of[0] in 'aeiou' else 'a'} {kind_of}, expected {expected}"
     if kind in ("int", "float"):
         if value != value or not spec.get("min", value) <= value <= spec.get("max", value):
             return f"{value!r} is out of range: must be {spec['min']} to {spec['max']}"
