@@ -28,6 +28,20 @@ ROOT = Path(__file__).resolve().parent.parent
 IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", ".hypothesis", "__pycache__", "*.egg-info")
 
 
+def assert_close(actual, expected, what: str, tol: float = 1e-6, against: str = "R") -> None:
+    """``actual`` equals ``expected`` (a fixture from R) to ``tol``, absolute below 1 and relative
+    above; NaN (R's NA, or None in JSON) matches NaN. The one comparison every fixture test uses."""
+    import numpy as np
+
+    actual = np.asarray(np.nan if actual is None else actual, dtype=float)
+    expected = np.asarray([np.nan if e is None else e for e in np.atleast_1d(expected)], dtype=float)
+    expected = expected.reshape(actual.shape)
+    scale = np.maximum(1.0, np.abs(expected))
+    same = np.isclose(actual, expected, rtol=0, atol=0, equal_nan=True)
+    ok = same | (np.abs(actual - expected) <= tol * scale)
+    assert ok.all(), f"{what}: python {actual[~ok]} vs {against} {expected[~ok]}"
+
+
 def tree_hash(folder: Path) -> str:
     """One hash of every file's relative path and bytes under ``folder`` (the build's scratch
     ``.staging`` folder and the multiverse's result cache left out: a cache entry a notebook wrote

@@ -18,6 +18,7 @@ from analysis.meta import cumulative, leave_one_out, prop_above, se_tau2, trimfi
 from analysis.meta.effect_sizes import effect_sizes
 from analysis.meta.fit import METHODS, rma
 from analysis.review.trials import load_trials
+from conftest import assert_close as shared_assert_close
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 EXACT = json.loads((REFERENCE_DIR / "metafor_exact_reference.json").read_text())
@@ -30,13 +31,7 @@ DEFAULT_REL_BOUND = 0.01
 
 
 def assert_close(actual, expected, what, tol=TOL):
-    actual = np.asarray(np.nan if actual is None else actual, dtype=float)
-    expected = np.asarray([np.nan if e is None else e for e in np.atleast_1d(expected)], dtype=float)
-    expected = expected.reshape(actual.shape)
-    scale = np.maximum(1.0, np.abs(expected))
-    same = np.isclose(actual, expected, rtol=0, atol=0, equal_nan=True)
-    ok = same | (np.abs(actual - expected) <= tol * scale)
-    assert ok.all(), f"{what}: python {actual[~ok]} vs metafor {expected[~ok]}"
+    shared_assert_close(actual, expected, what, tol, "metafor")
 
 
 def case_id(case):

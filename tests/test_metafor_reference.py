@@ -17,6 +17,7 @@ from analysis.meta.fit import METHODS, rma
 from analysis.meta import cumulative, egger, influence, leave_one_out, trimfill
 from analysis.meta.subgroups import subgroup_analysis
 from analysis.review.trials import load_trials
+from conftest import assert_close as shared_assert_close
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 REFERENCE = json.loads((REFERENCE_DIR / "metafor_reference.json").read_text())
@@ -24,13 +25,8 @@ REFERENCE = json.loads((REFERENCE_DIR / "metafor_reference.json").read_text())
 TOL = 1e-6
 
 
-def assert_close(actual, expected, what):
-    actual = np.asarray(np.nan if actual is None else actual, dtype=float)
-    expected = np.asarray([np.nan if e is None else e for e in np.atleast_1d(expected)], dtype=float)
-    expected = expected.reshape(actual.shape)
-    scale = np.maximum(1.0, np.abs(expected))
-    ok = np.isclose(actual, expected, rtol=0, atol=0, equal_nan=True) | (np.abs(actual - expected) <= TOL * scale)
-    assert ok.all(), f"{what}: python {actual[~ok]} vs metafor {expected[~ok]}"
+def assert_close(actual, expected, what, tol=TOL):
+    shared_assert_close(actual, expected, what, tol, "metafor")
 
 
 def case_id(case):

@@ -190,3 +190,25 @@ def test_verdict_dependence_in_words():
         "the verdict, reproduced, holds with or without the rule")
     assert wording.verdict_dependence("overstated", "reproduced", "the rule") == (
         "the verdict depends on the rule: overstated with it, reproduced without it")
+
+
+def test_bias_suite_summary_counts_what_the_text_says():
+    from analysis.review.bias_suite import suite_summary
+
+    suite = pd.DataFrame({"method": ["PET", "PEESE", "3PSM", "4PSM"], "estimate": [0.1, 0.5, 0.3, np.nan],
+                          "ci_low": [-0.1, 0.3, 0.05, np.nan], "ci_high": [0.3, 0.7, 0.55, np.nan]})
+    s = suite_summary(suite, null=0.0, threshold=0.24)
+    assert (s["n"], s["min"], s["max"], s["min_method"]) == (3, 0.1, 0.5, "PET")
+    assert (s["excludes_null"], s["below"], s["not_fitted"]) == (2, 1, "4PSM")
+    assert suite_summary(suite, back=np.exp)["max"] == pytest.approx(np.exp(0.5))
+    with pytest.raises(ValueError):
+        suite_summary(suite.assign(estimate=np.nan))
+
+
+def test_truth_summary_counts_methods_against_the_truth():
+    from analysis.review.bias_truth import truth_summary
+
+    overall = pd.DataFrame({"method": ["published, uncorrected", "A", "B", "C"], "estimate": [0.4, 0.32, 0.2, np.nan],
+                            "abs_error": [0.1, 0.02, 0.1, np.nan], "covers_truth": [False, True, False, False]})
+    assert truth_summary(overall, 0.05) == {"n_fitted": 2, "n_cover": 1, "n_closer": 1, "n_within": 1,
+                                            "not_fitted": "C"}

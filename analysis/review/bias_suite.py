@@ -54,3 +54,39 @@ def bias_suite(model) -> pd.DataFrame:
             _row("3PSM", lambda: selmodel(y, v, steps=(0.025,)).to_dict()),
             _row("4PSM", lambda: selmodel(y, v, steps=(0.025, 0.5)).to_dict()), _row("WAAP-WLS", waap)]
     return pd.DataFrame(rows)
+
+
+def suite_summary(suite: pd.DataFrame, null: float = 0.0, threshold: float | None = None, back=None) -> dict:
+    """What the bias-corrected estimates say together, for the text.
+
+    Parameters
+    ----------
+    suite : DataFrame
+        From :func:`bias_suite` (model scale).
+    null : float
+        No effect on the model scale (0 for log ratios and g).
+    threshold : float, optional
+        A value on the model scale (e.g. the minimal important difference): how many estimates lie below it.
+    back : callable, optional
+        From the model scale to the scale shown (``np.exp`` for ratios).
+
+    Returns
+    -------
+    dict
+        ``n`` (methods fitted), ``min``, ``max`` (shown scale), ``min_method``, ``excludes_null``
+        (fitted methods whose CI lies above ``null``), ``below`` (estimates below ``threshold``;
+        None without one), ``not_fitted`` (the methods that could not be fitted, joined, or "none").
+    """
+    back = back or (lambda x: x)
+    fitted = suite[suite["estimate"].notna()]
+    if fitted.empty:
+        raise ValueError("no publication-bias method could be fitted")
+    return {
+        "n": int(len(fitted)),
+        "min": float(back(fitted["estimate"].min())),
+        "max": float(back(fitted["estimate"].max())),
+        "min_method": str(fitted.loc[fitted["estimate"].idxmin(), "method"]),
+        "excludes_null": int((fitted["ci_low"] > null).sum()),
+        "below": None if threshold is None else int((fitted["estimate"] < threshold).sum()),
+        "not_fitted": ", ".join(suite.loc[suite["estimate"].isna(), "method"]) or "none",
+    }

@@ -11,7 +11,6 @@ trials withheld, outcomes spun), not a general ranking.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from analysis.meta.fit import rma
@@ -79,12 +78,6 @@ def methods_against_truth(rows: pd.DataFrame, method: str = "REML", min_k: int =
             "k_fda": truth_model.k, "k_published": len(published)}
 
 
-def share_within(table: pd.DataFrame, tolerance: float) -> float:
-    """The share of fitted methods whose estimate lies within ``tolerance`` of the truth."""
-    fitted = table["estimate"].notna()
-    return float(np.mean(table.loc[fitted, "abs_error"] <= tolerance)) if fitted.any() else float("nan")
-
-
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """The scored methods as a reader's table: estimate (95% CI), error, coverage and note."""
     from analysis.review.wording import estimate_with_ci
@@ -97,3 +90,19 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
                                        for e, c in zip(table["estimate"], table["covers_truth"])],
         "note": table["note"].fillna(""),
     })
+
+
+def truth_summary(overall: pd.DataFrame, tolerance: float = 0.05) -> dict:
+    """Counts over the bias-correction methods scored in ``overall`` (:func:`score`; the uncorrected
+    estimate, its first row, excluded): ``n_fitted``, ``n_cover`` (CI includes the truth),
+    ``n_closer`` (closer to the truth than the uncorrected estimate), ``n_within`` (within
+    ``tolerance``), ``not_fitted`` (joined names, or "none")."""
+    uncorrected, methods = overall.iloc[0], overall.iloc[1:]
+    fitted = methods[methods["estimate"].notna()]
+    return {
+        "n_fitted": int(len(fitted)),
+        "n_cover": int(fitted["covers_truth"].sum()),
+        "n_closer": int((fitted["abs_error"] < uncorrected["abs_error"]).sum()),
+        "n_within": int((fitted["abs_error"] <= tolerance).sum()),
+        "not_fitted": ", ".join(methods.loc[methods["estimate"].isna(), "method"]) or "none",
+    }

@@ -89,8 +89,8 @@ def primary_care(linde: str, active: str = "SSRI", method: str = "REML") -> Evid
 def psychotherapy_response(response: str, therapy: str, method: str = "REML", hksj: bool = False) -> Evidence:
     """Response rates of a psychotherapy vs control, from the Metapsy total-response database; a
     control arm shared by two comparisons of one trial is split between them."""
-    return binary_evidence(response_trials(read_metapsy_response(response), therapy=therapy, name=response),
-                           method, hksj)
+    trials = response_trials(read_metapsy_response(response), therapy=therapy, name=response)
+    return binary_evidence(trials, method, hksj, shared_controls=int((trials["shared_by"] > 1).sum()))
 
 
 def turner(path: str, method: str = "REML") -> dict:

@@ -30,6 +30,12 @@ def weight_share(model, mask) -> float:
     return float(w[np.asarray(mask, bool)].sum() / w.sum())
 
 
+def shared_trials(trials) -> dict:
+    """How many comparisons come from trials that give more than one, and how many such trials."""
+    shared = trials["trial"].duplicated(keep=False)
+    return {"n_shared": int(shared.sum()), "n_shared_trials": int(trials.loc[shared, "trial"].nunique())}
+
+
 def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
                           low_rob_items: int = 4, primary_model: str = "che", rho: float = 0.5,
                           implausible_g: float = 3.0, rob_domains=("sg", "ac", "ba", "itt"),
@@ -80,5 +86,9 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "db_low_rob_share": float((trials["rob"] == "low").mean()),
         "waitlist_share": weight_share(clean, trials["subgroup"][keep].str.lower().isin(["wl", "waitlist"])),
         "studies_in_file": int(rows["study"].str.strip().nunique()),
+        "implausible_mask": odd,
+        **shared_trials(trials),
+        "db_low_k": int((trials["rob"] == "low").sum()),
+        "db_low_self_report": int(((trials["rob"] == "low") & (trials.get("rob_ba") == "self-report")).sum()),
     }
     return Evidence(trials, model, extra)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from analysis.meta import peese, pet, pet_peese, rma, selmodel, trimfill, waap_wls, wls
 from analysis.meta.selmodel import _intervals, _log_likelihood
+from conftest import assert_close as shared_assert_close
 
 REFERENCE = json.loads((Path(__file__).parent.parent / "reference" / "bias_reference.json").read_text())
 CASES = REFERENCE["cases"]
@@ -25,13 +26,7 @@ TOL_SELECTION = 1e-4
 
 
 def assert_close(actual, expected, what, tol=TOL):
-    actual = np.asarray(np.nan if actual is None else actual, dtype=float)
-    expected = np.asarray([np.nan if e is None else e for e in np.atleast_1d(expected)], dtype=float)
-    expected = expected.reshape(actual.shape)
-    scale = np.maximum(1.0, np.abs(expected))
-    same = np.isclose(actual, expected, rtol=0, atol=0, equal_nan=True)
-    ok = same | (np.abs(actual - expected) <= tol * scale)
-    assert ok.all(), f"{what}: python {actual[~ok]} vs R {expected[~ok]}"
+    shared_assert_close(actual, expected, what, tol, "R")
 
 
 def data(case):

@@ -12,18 +12,15 @@ import numpy as np
 import pytest
 
 from analysis.meta import BlockCov, che, rma, rma_mv, robust, vcalc
+from conftest import assert_close as shared_assert_close
 
 REFERENCE = json.loads((Path(__file__).parent.parent / "reference" / "multilevel_reference.json").read_text())
 CASES = REFERENCE["cases"]
 TOL = 1e-6
 
 
-def assert_close(actual, expected, what):
-    actual = np.asarray(np.nan if actual is None else actual, dtype=float)
-    expected = np.asarray(np.nan if expected is None else expected, dtype=float)
-    scale = np.maximum(1.0, np.abs(expected))
-    ok = np.isclose(actual, expected, rtol=0, atol=0, equal_nan=True) | (np.abs(actual - expected) <= TOL * scale)
-    assert ok.all(), f"{what}: python {actual} vs R {expected}"
+def assert_close(actual, expected, what, tol=TOL):
+    shared_assert_close(actual, expected, what, tol, "R")
 
 
 def inputs(case):
