@@ -212,3 +212,13 @@ def test_truth_summary_counts_methods_against_the_truth():
                             "abs_error": [0.1, 0.02, 0.1, np.nan], "covers_truth": [False, True, False, False]})
     assert truth_summary(overall, 0.05) == {"n_fitted": 2, "n_cover": 1, "n_closer": 1, "n_within": 1,
                                             "not_fitted": "C"}
+
+
+def test_a_footnote_says_whether_the_reviewers_overrode_the_rule(tmp_path):
+    text = ("comparison,domain,downgrade,reason\n"
+            "x,risk_of_bias,-1,no data but judged\nx,publication_bias,-1,as the rule\nx,inconsistency,-1,stricter\n")
+    ind = with_(not_low_rob_weight=None, egger_p=0.01)
+    notes = " ".join(footnotes(judge(ind, read_grade(write(tmp_path, text)), "x")))
+    assert "Risk of bias: downgraded one level (reviewers' judgement: the rule has no data to judge)" in notes
+    assert "Publication bias: downgraded one level (reviewers' judgement, as the rule)" in notes
+    assert "Inconsistency: downgraded one level (reviewers' judgement, overriding the rule)" in notes

@@ -81,7 +81,10 @@ def footnotes(judgment: dict) -> list[str]:
     for domain, j in judgment.items():
         if j["downgrade"] < 0:
             levels = "one level" if j["downgrade"] == -1 else "two levels"
-            who = " (reviewers' judgement, overriding the rule)" if j["source"] == "override" else ""
+            who = "" if j["source"] != "override" else (
+                " (reviewers' judgement: the rule has no data to judge)" if "not assessed by rule" in j["rule_reason"]
+                else " (reviewers' judgement, as the rule)" if j["rule_downgrade"] == j["downgrade"]
+                else " (reviewers' judgement, overriding the rule)")
             notes.append(f"{domain.replace('_', ' ').capitalize()}: downgraded {levels}{who}: {j['reason']}.")
     return notes
 

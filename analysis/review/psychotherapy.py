@@ -87,7 +87,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "waitlist_share": weight_share(clean, trials["subgroup"][keep].str.lower().isin(["wl", "waitlist"])),
         "studies_in_file": int(rows["study"].str.strip().nunique()),
         "implausible_mask": odd,
-        **shared_trials(trials),
+        **shared_trials(trials.loc[keep]),  # on the comparisons the dependency table pools
         "db_low_k": int((trials["rob"] == "low").sum()),
         "db_low_self_report": int(((trials["rob"] == "low") & (trials.get("rob_ba") == "self-report")).sum()),
     }
