@@ -18,7 +18,7 @@ from conftest import ROOT
 from analysis.meta import outliers, rma
 from analysis.multiverse import specs as S
 from analysis.multiverse import summary
-from analysis.multiverse.data import aggregate, composite, load
+from analysis.multiverse.data import aggregate, composites, load
 from analysis.multiverse.grid import read_grid
 from analysis.multiverse.models import outside
 from analysis.multiverse.run import frame_hash, run
@@ -232,7 +232,8 @@ def test_outlier_rule_and_aggregation_match_the_engine():
     agg = aggregate([0.2, 0.4, 1.0], [0.04, 0.04, 0.09], ["a", "a", "b"], rho=0.5)
     # two equal-variance correlated effects: the mean, variance v(1 + rho)/2
     assert np.allclose(agg.yi, [0.3, 1.0]) and np.allclose(agg.vi, [0.03, 0.09]) and list(agg.cluster) == ["a", "b"]
-    assert np.allclose(composite(np.array([0.2, 0.4]), np.array([0.04, 0.04]), 0.5), (0.3, 0.03))
+    both = composites(np.array([0.2, 0.4, 1.0]), np.array([0.04, 0.04, 0.09]), ["c1", "c1", "c2"], ["a", "a", "b"], 0.5)
+    assert np.allclose(both.yi, [0.3, 1.0]) and np.allclose(both.vi, [0.03, 0.09]) and list(both.cluster) == ["a", "b"]
 
 
 def test_the_store_reuses_a_result_until_an_input_changes(small_grid, tmp_path):
@@ -295,3 +296,50 @@ def test_report_spreads_on_one_scale_and_tables_describe_the_grid():
     assert table.loc["estimator", "options"] == "FE (N), DL, REML, PM, ML"
     rules = summary.rules_table(grid)
     assert rules.iloc[0].tolist() == ["dependency three-level or CHE-RVE; estimator FE or DL or PM", "skipped"]
+
+
+# --- a multiverse too large to run whole (issue 12, scale) -----------------------------------------------
+
+def test_the_grid_main_is_the_cbt_chapters_primary_analysis():
+    grid = read_grid(GRID, root=ROOT)["cbt"]
+    choices = S.main_choices(grid)
+    assert choices["dependency"] == "CHE-RVE" and choices["inference"] == "robust" and choices["implausible"] == "removed"
+    row = _evaluate(grid, **choices)
+    primary = psychotherapy_control(str(ROOT / PSYCTR)).extra["primary"]
+    assert row["status"] == "ok" and row["k"] == primary["k"] == 260
+    for key in ("estimate", "ci_low", "ci_high"):
+        assert abs(row[key] - primary[key]) <= 1e-10, key
+
+
+def test_a_sample_within_the_budget_keeps_the_main_analysis_and_says_so(small_grid, tmp_path):
+    grid = read_grid(small_grid, root=ROOT)["cbt"]
+    specs = S.expand(grid)
+    main = {"control": "all", "instrument": "primary", "outliers": "kept", "dependency": "aggregated",
+            "estimator": "REML", "inference": "HKSJ", "bias": "none"}
+    a, b = specs.sample(10, 1, keep=main), specs.sample(10, 1, keep=main)
+    assert a.ids == b.ids and len(a) == 10 and list(a.ids) == sorted(a.ids) and a.grid_size == len(specs)
+    assert S.main_labels(grid, main) in a.labels
+    assert specs.sample(10, 2, keep=main).ids != a.ids
+    assert specs.sample(len(specs), 1) is specs
+    frame = a.frame()
+    assert list(frame["spec_id"]) == list(a.ids)
+    assert [len(m) for _, m in S.batches(a, 4)] and sum(len(m) for b_ in S.batches(a, 4) for _, m in b_) == 10
+    rows = load(grid, {k: ROOT / v for k, v in grid.data.items()})
+    result = run(small_grid, root=ROOT, only=["cbt"], workers=1, min_batch=8, progress=False, budget=len(rows) * 5,
+                 seed=3)
+    assert result.sampled["cbt"] == {"total": len(specs), "run": 5, "rows": len(rows), "budget": len(rows) * 5,
+                                     "seed": 3}
+    assert len(result.frame) == 5 and result.frame["status"].eq("ok").all()
+    whole = summary.describe_sample(None, 12)
+    assert whole == "Every one of its 12 specifications was run."
+    words = summary.describe_sample(result.sampled["cbt"], 5)
+    assert words.startswith(f"Its {len(specs):,} specifications, each drawing on up to {len(rows):,} rows of data")
+    assert "so 5 of them were run: a random sample (seed 3)" in words
+
+
+def test_the_main_of_a_grid_names_options_of_its_dimensions(tmp_path):
+    text = SMALL.split("ssri:")[0] + "  main: {control: all, instrument: nope, outliers: kept}\n"
+    with pytest.raises(DataError) as err:
+        read_grid(write(tmp_path, text), root=ROOT)
+    message = str(err.value)
+    assert "'nope' is not an option of instrument" in message and "no option for dimension 'dependency'" in message

@@ -39,6 +39,9 @@ SCHEMA: dict[str, dict] = {
     "method": {"type": "str", "choices": ("FE", "DL", "REML", "PM", "ML", "SJ", "HE", "EB")},
     "hksj": {"type": "bool"},
     "forest_max_rows": {"type": "int", "min": 1, "max": 1000},
+    # steps that refit once per study, and the forest plot's rows: all up to this many, else a declared part
+    "max_refits": {"type": "int", "min": 2, "max": 1_000_000},
+    "forest_max_studies": {"type": "int", "min": 2, "max": 1_000_000},
     "low_rob_items": {"type": "int", "min": 0, "max": 4},
     "therapy": {"type": "str", "max_length": 100},
     "pst_label": {"type": "str", "max_length": 200},
@@ -56,6 +59,8 @@ SCHEMA: dict[str, dict] = {
     "instrument_priority": {"type": "list", "min_length": 1, "max_length": 100},
     "grid": {"type": "file"},  # the multiverse's grid (params/multiverse.yml)
     "workers": {"type": "int", "min": 0, "max": 1024},  # Dask worker processes; 0 = the machine's cores
+    "budget": {"type": "int", "min": 1000, "max": 10**12},  # the multiverse's specifications x rows per grid
+    "seed": {"type": "int", "min": 0, "max": 2**32 - 1},
 }
 # Parameters (in any chapter) that take one of a fixed set of values.
 CHOICES = {name: spec["choices"] for name, spec in SCHEMA.items() if "choices" in spec}

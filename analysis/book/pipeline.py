@@ -208,6 +208,7 @@ def _build(resolved: dict, pdf: bool, build_dir: Path) -> dict:
             return _outputs(build_dir, pdf)
         (staging / "book.key").write_text(key)
         manifest = validate_datasets(resolved)
+        release_memory()  # the datasets read to validate them are not needed while the kernels run
         print(f"validated parameters and inputs; {len(jobs)} notebook(s) to execute, {len(reused)} reused "
               f"({time.perf_counter() - t0:.1f} s)", flush=True)
         try:
@@ -225,6 +226,20 @@ def _build(resolved: dict, pdf: bool, build_dir: Path) -> dict:
     shutil.rmtree(staging, ignore_errors=True)
     print(f"done in {time.perf_counter() - t0:.1f} s", flush=True)
     return _outputs(build_dir, pdf)
+
+
+def release_memory() -> None:
+    """Collect garbage and hand freed heap pages back to the system (glibc's ``malloc_trim``), so that
+    the builder does not hold the memory of a large dataset it has finished validating while the
+    notebook kernels read it again."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the memory is reused by the builder instead
+        pass
 
 
 def _up_to_date(build_dir: Path, key: str, pdf: bool) -> bool:

@@ -39,6 +39,8 @@ def safe_name(name: str) -> str:
 def add_downloads(executed: Path, book: Path, chapter_params: dict, chapter_rows: list[dict]) -> None:
     """Stage a chapter for the book with a closing "Downloads" section that links the exact data
     files it read and the table of values it glued (CSV)."""
+    from analysis.book.provenance import sha256
+
     folder = book / "downloads" / executed.stem
     folder.mkdir(parents=True, exist_ok=True)
     links = []
@@ -46,8 +48,13 @@ def add_downloads(executed: Path, book: Path, chapter_params: dict, chapter_rows
         path = ROOT / value if isinstance(value, str) and value else None
         if path is not None and path.is_file() and parameters.is_path_parameter(parameters.defaults()[executed.stem][key]):
             safe = safe_name(path.name)  # a file name from a parameter never reaches MyST as markup
-            shutil.copy2(path, folder / safe)
-            links.append(f"- {markdown(key)}: {{download}}`{safe} <../downloads/{executed.stem}/{safe}>`")
+            # one copy of each file, whichever chapters read it (a release can be hundreds of MB)
+            shared = f"data/{sha256(path)[:16]}/{safe}"
+            target = book / "downloads" / shared
+            if not target.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+            links.append(f"- {markdown(key)}: {{download}}`{safe} <../downloads/{shared}>`")
     with open(folder / "results.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["key", "value", "chapter"])
         writer.writeheader()

@@ -12,7 +12,7 @@ from analysis.meta.fit import MetaResult
 @styled
 def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk ratio", max_rows: int = 60, ref: float = 1.0,
                 *, columns: dict | None = None, subgroups=None, favours: tuple[str, str] | None = None,
-                effect_label: str | None = None, title: str | None = None):
+                effect_label: str | None = None, title: str | None = None, show=None):
     """Forest plot as metafor's ``forest`` and RevMan draw it: every study in its own row with its
     data, its effect and 95% CI in numbers and its weight; subgroup diamonds; the pooled diamond,
     the 95% prediction interval and the heterogeneity statistics.
@@ -36,6 +36,10 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
         with its own diamond (same model) and the test for subgroup differences at the bottom.
     favours : (str, str), optional
         What lies left and right of the reference line ("placebo", "SSRI").
+    show : array_like of int, optional
+        Draw only these studies' rows (e.g. the heaviest, :func:`analysis.review.limits.heaviest_rows`,
+        for tens of thousands of studies); every study stays in the diamonds and the statistics, and
+        a note row says how many are not drawn.
 
     Returns
     -------
@@ -47,7 +51,7 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
 
     log = transform is np.exp
     effect_header = effect_label or f"{xlabel} [95% CI]"
-    rows = build_rows(res, list(labels), transform, subgroups=subgroups, columns=columns)
+    rows = build_rows(res, list(labels), transform, subgroups=subgroups, columns=columns, show=show)
     columns = {name: [str(v) for v in values] for name, values in (columns or {}).items()}
     widths = layout(rows, columns, effect_header)
     xlim = x_limits(rows, log, ref)
@@ -92,13 +96,17 @@ def arm_columns(trials, treat: str = "Intervention", ctrl: str = "Control") -> d
     return {f"{treat} n/N": pairs("treat_events", "treat_n"), f"{ctrl} n/N": pairs("ctrl_events", "ctrl_n")}
 
 
+MAX_NAMED = 12  # a funnel plot names at most this many of its circled points
+
+
 @styled
 def funnel_plot(res: MetaResult, xlabel: str = "Log risk ratio", annotate=None):
     """Contour-enhanced funnel plot: the pooled estimate with 90/95/99% significance contours around zero.
 
     Every study is drawn (the axis spans them all; the legend sits below the plot, never on a
-    point); ``annotate`` maps study indices to labels written beside their points (e.g. the
-    effects the implausible-effect rule excluded).
+    point); ``annotate`` maps study indices to labels (e.g. the effects the implausible-effect rule
+    excluded): each is circled, and the :data:`MAX_NAMED` farthest from zero are named beside
+    their points (thousands of names would cover the plot).
     """
     se = np.sqrt(res.vi)
     top = se.max() * 1.05
@@ -107,12 +115,16 @@ def funnel_plot(res: MetaResult, xlabel: str = "Log risk ratio", annotate=None):
     for level, shade in ((0.99, "0.92"), (0.95, "0.85"), (0.90, "0.75")):
         zq = {0.90: 1.6448536269514722, 0.95: 1.959963984540054, 0.99: 2.5758293035489004}[level]
         ax.fill_betweenx(grid, -zq * grid, zq * grid, color=shade, label=f"p > {1 - level:.2f} (around 0)", lw=0)
-    ax.scatter(res.yi, se, s=14, color=PALETTE["study"], zorder=3, label="study")
+    # thousands of points: a raster layer inside the SVG/PDF, so that the file stays small
+    ax.scatter(res.yi, se, s=14, color=PALETTE["study"], zorder=3, label="study", rasterized=res.k > 2000)
     ax.axvline(res.estimate, color=PALETTE["pooled"], lw=1, label="pooled estimate")
-    for i, text in (annotate or {}).items():
-        ax.annotate(label(text), (res.yi[i], se[i]), xytext=(-4, 4), textcoords="offset points", ha="right",
-                    fontsize=6.5, color="#D55E00")
-        ax.scatter([res.yi[i]], [se[i]], s=30, facecolors="none", edgecolors="#D55E00", zorder=4)
+    marked = np.array(sorted(annotate or {}), dtype=int)
+    if len(marked):
+        ax.scatter(res.yi[marked], se[marked], s=30, facecolors="none", edgecolors="#D55E00", zorder=4,
+                   rasterized=len(marked) > 2000)
+    for i in marked[np.argsort(-np.abs(res.yi[marked]), kind="stable")][:MAX_NAMED]:
+        ax.annotate(label(annotate[int(i)]), (res.yi[i], se[i]), xytext=(-4, 4), textcoords="offset points",
+                    ha="right", fontsize=6.5, color="#D55E00")
     span = np.ptp(res.yi) or 1.0
     ax.set_xlim(min(res.yi.min(), -2.6 * top) - 0.03 * span, max(res.yi.max(), 2.6 * top) + 0.03 * span)
     ax.set_ylim(top, 0)

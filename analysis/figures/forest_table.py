@@ -34,9 +34,10 @@ def fmt_effect(est, lo, hi) -> str:
     return f"{est:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
-def build_rows(res, labels, transform, subgroups=None, columns=None, method_label=None) -> list[dict]:
+def build_rows(res, labels, transform, subgroups=None, columns=None, method_label=None, show=None) -> list[dict]:
     """The rows of the plot, top to bottom: dicts with ``kind`` (``header``, ``study``, ``subgroup``,
-    ``overall``, ``pi``, ``note``), the cells of the text columns and the interval to draw."""
+    ``overall``, ``pi``, ``note``), the cells of the text columns and the interval to draw. With
+    ``show`` (indices), only those studies get a row; every study stays in the diamonds."""
     from analysis.meta.subgroups import subgroup_analysis
 
     k = res.k
@@ -50,6 +51,7 @@ def build_rows(res, labels, transform, subgroups=None, columns=None, method_labe
                 "mid": transform(est[i]), "lo": transform(lo), "hi": transform(hi), "weight": weights[i],
                 "effect": fmt_effect(transform(est[i]), transform(lo), transform(hi)), "w": f"{weights[i]:.1f}%"}
 
+    drawn = np.ones(k, bool) if show is None else np.isin(np.arange(k), np.asarray(show, int))
     rows: list[dict] = []
     model_name = method_label or f"Random-effects model ({res.method}{', HKSJ' if res.hksj else ''})"
     if subgroups is not None:
@@ -58,7 +60,7 @@ def build_rows(res, labels, transform, subgroups=None, columns=None, method_labe
         for g in order:
             sel = np.flatnonzero(groups == g)
             rows.append({"kind": "header", "label": label(g)})
-            rows.extend(study(i) for i in sel)
+            rows.extend(study(i) for i in sel if drawn[i])
             fit = res.refit(groups == g) if len(sel) > 1 else None
             if fit is not None:
                 mid, lo, hi = (transform(x) for x in (fit.estimate, fit.ci_low[0], fit.ci_high[0]))
@@ -75,12 +77,18 @@ def build_rows(res, labels, transform, subgroups=None, columns=None, method_labe
         else:
             test = None
     else:
-        rows.extend(study(i) for i in range(k))
+        rows.extend(study(i) for i in range(k) if drawn[i])
         test = None
+    return rows + _summary_rows(res, transform, model_name, columns, test, drawn, weights)
+
+
+def _summary_rows(res, transform, model_name, columns, test, drawn, weights) -> list[dict]:
+    """The pooled diamond, the prediction interval and the notes below the studies."""
+    k = res.k
     pred = res.predict()
     mid, lo, hi = (transform(pred[x]) for x in ("pred", "ci_low", "ci_high"))
-    rows.append({"kind": "overall", "label": f"{model_name}, k = {k}", "mid": mid, "lo": lo, "hi": hi,
-                 "effect": fmt_effect(mid, lo, hi), "w": "100%", "cells": _totals(columns)})
+    rows = [{"kind": "overall", "label": f"{model_name}, k = {k}", "mid": mid, "lo": lo, "hi": hi,
+             "effect": fmt_effect(mid, lo, hi), "w": "100%", "cells": _totals(columns)}]
     if not np.isnan(pred["pi_low"]):
         plo, phi = transform(pred["pi_low"]), transform(pred["pi_high"])
         rows.append({"kind": "pi", "label": "95% prediction interval", "mid": mid, "lo": plo, "hi": phi,
@@ -89,6 +97,9 @@ def build_rows(res, labels, transform, subgroups=None, columns=None, method_labe
                                           f"Q = {res.q:.1f}, df = {k - 1}, p = {_p(res.p_q)}"})
     if test:
         rows.append({"kind": "note", "label": test})
+    if not drawn.all():
+        rows.append({"kind": "note", "label": f"{int((~drawn).sum()):,} studies with {weights[~drawn].sum():.1f}% of the "
+                                              f"weight not drawn; all {k:,} are pooled"})
     return rows
 
 

@@ -8,10 +8,14 @@ import pandas as pd
 from analysis.meta.fit import MetaResult, fit_row
 
 
-def cumulative(res: MetaResult, order, labels=None) -> pd.DataFrame:
+def cumulative(res: MetaResult, order, labels=None, steps=None) -> pd.DataFrame:
     """Cumulative meta-analysis, adding studies in increasing ``order`` (metafor's ``cumul``).
 
-    Ties keep the input order and NaN comes last. Returns one row per step: ``added``,
+    ``steps`` (optional) lists the numbers of studies (1 to k) at which to fit; by default every
+    step, as metafor. It is for k in the tens of thousands, where k fits of up to k studies
+    cost O(k²): :func:`even_steps` spreads a given number of them over the order.
+
+    Ties keep the input order and NaN comes last. Returns one row per step fitted: ``added``,
     ``order`` (its value for the study added, e.g. the year), ``k`` and the fit's ``estimate``,
     ``se``, ``ci_low``, ``ci_high``, ``p``, ``q``, ``p_q``, ``tau2``, ``i2``, ``h2`` (NaN
     where the fit fails, as metafor).
@@ -25,9 +29,17 @@ def cumulative(res: MetaResult, order, labels=None) -> pd.DataFrame:
     order = np.asarray(order, dtype=float)
     idx = np.argsort(order, kind="stable")
     rows = []
-    for step in range(1, res.k + 1):
+    for step in range(1, res.k + 1) if steps is None else np.unique(np.asarray(steps, dtype=int)):
         rows.append({"added": labels[idx[step - 1]], "order": order[idx[step - 1]], **fit_row(res.refit(idx[:step])), "k": step})
     return pd.DataFrame(rows)
+
+
+def even_steps(k: int, n: int) -> np.ndarray:
+    """At most ``n`` steps of a cumulative meta-analysis of ``k`` studies, evenly spaced and
+    always including the first (1) and the last (k)."""
+    if n >= k:
+        return np.arange(1, k + 1)
+    return np.unique(np.round(np.linspace(1, k, max(n, 2))).astype(int))
 
 
 def cumulative_summary(cum: pd.DataFrame, null: float = 0.0) -> dict:

@@ -9,8 +9,19 @@ from analysis.meta.fit import MetaResult
 from analysis.meta.tau2 import project
 
 
-def influence(res: MetaResult, labels=None) -> "pd.DataFrame":  # noqa: F821
+def influence(res: MetaResult, labels=None, which=None) -> "pd.DataFrame":  # noqa: F821
     """Case-deletion diagnostics (metafor's ``influence.rma.uni``).
+
+    Parameters
+    ----------
+    res : MetaResult
+    labels : sequence, optional
+        One label per study (default 1 to k).
+    which : array_like of int, optional
+        Refit without only these studies (0-based indices); the other rows keep their ``hat``
+        and ``weight`` (closed form) but NaN for the refitted diagnostics, so that only the hat
+        rule can call them influential. By default every study, as metafor (see
+        :func:`analysis.meta.leave1out.deletion_candidates` for choosing them when k is large).
 
     Returns
     -------
@@ -28,12 +39,31 @@ def influence(res: MetaResult, labels=None) -> "pd.DataFrame":  # noqa: F821
     k, p = res.k, res.p
     full = project(res.yi, res.weights, res.X)
     hat = res.weights * np.einsum("ij,jk,ik->i", res.X, full.vb, res.X)
+    out, dfbs = _deletions(res, hat, range(k) if which is None else np.unique(np.asarray(which, dtype=int)))
+    import pandas as pd  # here: importing the engine stays light
+
+    frame = pd.DataFrame({"study": labels, **out, "hat": hat, "weight": res.weights_percent})
+    frame["refitted"] = np.isfinite(out["tau2_del"]) if which is not None else True
+    for j in range(p):
+        frame[f"dfbetas_{j}"] = dfbs[:, j]
+    frame["influential"] = (
+        (np.abs(frame["dffits"]) > 3 * np.sqrt(p / (k - p)))
+        | (special.chdtr(p, frame["cook_d"]) > 0.5)
+        | (frame["hat"] > 3 * p / k)
+        | (np.abs(dfbs) > 1).any(axis=1)
+    )
+    return frame
+
+
+def _deletions(res: MetaResult, hat: np.ndarray, omit) -> tuple[dict, np.ndarray]:
+    """The refitted diagnostics of each study in ``omit`` (NaN for the others)."""
+    k, p = res.k, res.p
     vb_full = res.vcov()
     svb = np.linalg.inv(vb_full)
     pred_full = res.X @ res.beta
     out = {k_: np.full(k, np.nan) for k_ in ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "qe_del")}
     dfbs = np.full((k, p), np.nan)
-    for i in range(k):
+    for i in omit:
         fit = res.refit(np.arange(k) != i)
         if fit is None:
             continue
@@ -52,15 +82,4 @@ def influence(res: MetaResult, labels=None) -> "pd.DataFrame":  # noqa: F821
         resid = res.yi[i] - delpred
         resid = 0.0 if abs(resid) < 100 * np.finfo(float).eps else resid
         out["rstudent"][i] = resid / np.sqrt(res.vi[i] * fit.s2w + vdelpred + fit.tau2 * fit.s2w)
-    import pandas as pd  # here: importing the engine stays light
-
-    frame = pd.DataFrame({"study": labels, **out, "hat": hat, "weight": res.weights_percent})
-    for j in range(p):
-        frame[f"dfbetas_{j}"] = dfbs[:, j]
-    frame["influential"] = (
-        (np.abs(frame["dffits"]) > 3 * np.sqrt(p / (k - p)))
-        | (special.chdtr(p, frame["cook_d"]) > 0.5)
-        | (frame["hat"] > 3 * p / k)
-        | (np.abs(dfbs) > 1).any(axis=1)
-    )
-    return frame
+    return out, dfbs

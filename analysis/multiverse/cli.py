@@ -25,6 +25,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="address of a running Dask scheduler (default: an embedded local cluster)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes of the embedded cluster (default: the machine's cores)")
+    p.add_argument("--budget", type=int, default=None, metavar="N",
+                   help="at most N specifications x rows per grid; above it a random sample that keeps the grid's main "
+                        "analysis (default: every specification)")
+    p.add_argument("--seed", type=int, default=2020, help="seed of that sample (default 2020)")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for specifications.parquet and run.json")
     p.add_argument("--force", action="store_true", help="recompute even when the stored result is up to date")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -40,7 +44,8 @@ def main(args) -> int:
     only = [s.strip() for s in args.only.split(",")] if args.only else None
     try:
         result, reused = cached_run(args.grid, args.out, only=only, force=args.force, scheduler=args.scheduler,
-                                    workers=args.workers, progress=not args.no_progress)
+                                    workers=args.workers, progress=not args.no_progress, budget=args.budget,
+                                    seed=args.seed)
     except DataError as err:
         print(f"error: invalid input\n{err}", file=sys.stderr)
         return 1

@@ -38,6 +38,11 @@ def load(grid, paths: dict) -> object:
     return load_griselda(paths["cipriani_arms"], grid.dimensions.get("drug", ()))
 
 
+def size(base) -> int:
+    """The rows a specification may pool: the base table's, or the largest drug option's."""
+    return len(base) if isinstance(base, pd.DataFrame) else max((len(t) for t in base.values()), default=0)
+
+
 def load_metapsy(path, therapy: str = "cbt") -> pd.DataFrame:
     """Every outcome instrument of every comparison of ``therapy`` vs control (Metapsy), one row each.
 
@@ -78,36 +83,15 @@ def load_griselda(path, drug_options=()) -> dict:
     return out
 
 
-def composite(y: np.ndarray, v: np.ndarray, rho: float) -> tuple[float, float]:
-    """The mean of correlated effects and its variance (Borenstein et al., 2009, ch. 24):
-    var = (Σᵢ vᵢ + Σᵢ≠ⱼ ρ √(vᵢ vⱼ)) / m²."""
-    s = np.sqrt(v)
-    m = len(y)
-    total = rho * np.outer(s, s)
-    np.fill_diagonal(total, v)
-    return float(y.mean()), float(total.sum() / m**2)
-
-
 def aggregate(yi, vi, cluster, rho: float) -> Subset:
-    """One effect per cluster: GLS with a compound-symmetric correlation ``rho`` among a cluster's
-    sampling errors (metafor's ``aggregate(..., struct = "CS", rho)``); clusters in order of first
-    appearance."""
-    yi, vi, cluster = np.asarray(yi, float), np.asarray(vi, float), np.asarray(cluster)
-    _, first, inverse = np.unique(cluster, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    ys, vs, cs = [], [], []
-    for g in order:
-        idx = np.flatnonzero(inverse == g)
-        if len(idx) == 1:
-            ys.append(yi[idx[0]]), vs.append(vi[idx[0]])
-        else:
-            s = np.sqrt(vi[idx])
-            V = rho * np.outer(s, s)
-            np.fill_diagonal(V, vi[idx])
-            w = np.linalg.solve(V, np.ones(len(idx)))
-            ys.append(float(w @ yi[idx] / w.sum())), vs.append(float(1 / w.sum()))
-        cs.append(cluster[idx[0]])
-    return Subset(np.array(ys), np.array(vs), np.array(cs))
+    """One effect per cluster (:func:`analysis.review.dependency.aggregate`: metafor's
+    ``aggregate(..., struct = "CS", rho)``), clusters in order of first appearance."""
+    from analysis.review.dependency import aggregate as aggregate_cs
+
+    cluster = np.asarray(cluster)
+    ys, vs, _ = aggregate_cs(yi, vi, cluster.astype(str), rho)
+    _, first = np.unique(cluster.astype(str), return_index=True)
+    return Subset(ys, vs, cluster[np.sort(first)])
 
 
 def subset(grid, base, choices: dict) -> Subset:
@@ -134,12 +118,24 @@ def _metapsy_subset(base: pd.DataFrame, choices: dict) -> Subset:
         sel = base[keep & (base["primary"] == 1).to_numpy()]
         return Subset(sel["effect"].to_numpy(float), sel["se"].to_numpy(float) ** 2, sel["trial"].to_numpy())
     sel = base[keep]
-    rho = float(instrument.get("rho", 0.5))
-    ys, vs, cs = [], [], []
-    for _, group in sel.groupby("comparison", sort=False):
-        y, v = composite(group["effect"].to_numpy(float), group["se"].to_numpy(float) ** 2, rho)
-        ys.append(y), vs.append(v), cs.append(group["trial"].iloc[0])
-    return Subset(np.array(ys, float), np.array(vs, float), np.array(cs, dtype=object))
+    return composites(sel["effect"].to_numpy(float), sel["se"].to_numpy(float) ** 2, sel["comparison"].to_numpy(),
+                      sel["trial"].to_numpy(), float(instrument.get("rho", 0.5)))
+
+
+def composites(y, v, comparison, trial, rho: float) -> Subset:
+    """The mean of each comparison's correlated effects (its instruments) and its variance
+    (Borenstein et al., 2009, ch. 24), var = (Σᵢ vᵢ + ρ Σᵢ≠ⱼ √(vᵢ vⱼ)) / m², for every comparison at
+    once: with s = √v, Σᵢ≠ⱼ sᵢsⱼ = (Σs)² - Σv, so that every sum is one :func:`numpy.bincount`.
+    Comparisons in order of first appearance, each with the trial of its first row."""
+    code, _ = pd.factorize(np.asarray(comparison), sort=False)
+    n = int(code.max()) + 1 if len(code) else 0
+    m = np.bincount(code, minlength=n)
+    sum_v = np.bincount(code, weights=v, minlength=n)
+    sum_s = np.bincount(code, weights=np.sqrt(v), minlength=n)
+    mean = np.bincount(code, weights=y, minlength=n) / np.maximum(m, 1)
+    var = (sum_v + rho * (sum_s**2 - sum_v)) / np.maximum(m, 1) ** 2
+    first = np.unique(code, return_index=True)[1]
+    return Subset(mean, var, np.asarray(trial, dtype=object)[first])
 
 
 def _griselda_subset(base: dict, choices: dict) -> Subset:

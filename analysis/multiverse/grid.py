@@ -46,7 +46,7 @@ DIMENSIONS = {
 REQUIRED = {"metapsy": ("instrument", "dependency", "estimator", "inference"),
             "griselda": ("measure", "estimator", "inference")}
 DATA_FILES = {"metapsy": ("psyctr",), "griselda": ("cipriani_arms",)}
-KEYS = {"source", "title", "data", "therapy", "claim", "relevant", "min_k", "dimensions", "rules"}
+KEYS = {"source", "title", "data", "therapy", "claim", "relevant", "min_k", "dimensions", "rules", "main"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,7 @@ class Grid:
     dimensions: dict  # dimension -> tuple of Option, in the file's order
     rules: tuple
     therapy: str = "cbt"
+    main: dict = field(default_factory=dict)  # dimension -> option of the book's own analysis
 
     def option(self, dimension: str, name: str) -> Option:
         for opt in self.dimensions[dimension]:
@@ -209,10 +210,27 @@ def _grid(gname, raw, where, root) -> tuple[list, Grid | None]:
         problems.append(where("claim: the id of a claim in the claims register (e.g. C03)", (gname, "claim")))
     if not isinstance(relevant, (int, float)) or not isinstance(min_k, int) or min_k < 2:
         problems.append(where("relevant must be a number and min_k an integer >= 2", (gname,)))
+    main = raw.get("main") or {}
+    problems += _check_main(gname, main, dimensions, where)
     if problems:
         return problems, None
     return [], Grid(gname, source, str(raw.get("title", gname)), dict(data), claim, float(relevant), min_k,
-                    dimensions, rules, str(raw.get("therapy", "cbt")))
+                    dimensions, rules, str(raw.get("therapy", "cbt")), dict(main))
+
+
+def _check_main(gname, main, dimensions, where) -> list:
+    """``main``: one option of every dimension (the book's own analysis), by name."""
+    if not isinstance(main, dict):
+        return [where("main: expected a mapping of dimension to option", (gname, "main"))]
+    problems = [where(f"main: unknown dimension {d!r}", (gname, "main", d)) for d in main if d not in dimensions]
+    for dim, opts in dimensions.items():
+        names = [o.name for o in opts]
+        if main and dim not in main:
+            problems.append(where(f"main: no option for dimension {dim!r}", (gname, "main")))
+        elif dim in main and main[dim] not in names:
+            problems.append(where(f"main: {main[dim]!r} is not an option of {dim} ({', '.join(names)})",
+                                  (gname, "main", dim)))
+    return problems
 
 
 def read_grid(path: str | Path, root: str | Path | None = None, only=None) -> dict[str, Grid]:

@@ -13,7 +13,7 @@ import io
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +35,11 @@ class RunResult:
     hash: str
     seconds: float
     workers: int
+    sampled: dict = field(default_factory=dict)  # grid -> {total, run, rows, budget, seed} when a sample ran
 
     def summary(self) -> dict:
         return {"n_specs": len(self.frame), "hash": self.hash, "seconds": round(self.seconds, 3),
-                "workers": self.workers}
+                "workers": self.workers, "sampled": self.sampled}
 
 
 def frame_hash(frame: pd.DataFrame) -> str:
@@ -88,7 +89,8 @@ def _evaluate_all(client, jobs, progress: bool) -> list:
 
 def run(grid_path: str | Path = "params/multiverse.yml", *, only=None, data: dict | None = None,
         root: str | Path = ".", scheduler: str | None = None, workers: int | None = None,
-        min_batch: int = 128, progress: bool = True, limit: int | None = None) -> RunResult:
+        min_batch: int = 128, progress: bool = True, limit: int | None = None, budget: int | None = None,
+        seed: int = 2020) -> RunResult:
     """Expand and fit every specification of the grids in ``grid_path``.
 
     Parameters
@@ -100,20 +102,28 @@ def run(grid_path: str | Path = "params/multiverse.yml", *, only=None, data: dic
     workers : workers of the embedded cluster (the machine's cores by default).
     min_batch : a task holds whole data combinations, at least this many specifications.
     limit : run only the first ``limit`` specifications of each grid (benchmarks).
+    budget : at most this many specifications times rows pooled per grid: when a grid's
+        specifications times its data's rows exceed it, a random sample of ``budget // rows``
+        of them (:meth:`Specifications.sample` with ``seed``), always with the grid's ``main``
+        analysis; ``sampled`` in the result says so. None runs every specification.
     """
     start = time.perf_counter()
     grids = read_grid(grid_path, root=root, only=only)
-    jobs, frames = [], []
+    jobs, frames, sampled = [], [], {}
     for name, grid in grids.items():
         paths = {k: str(Path(root) / v) for k, v in {**grid.data, **(data or {}).get(name, {})}.items()}
         specs = expand(grid).head(limit)
-        frames.append(specs.frame())
         base = datasets.load(grid, paths)
+        rows = datasets.size(base)
+        if budget is not None and len(specs) * rows > budget:
+            specs = specs.sample(max(budget // max(rows, 1), 1), seed, keep=grid.main)
+            sampled[name] = {"total": specs.grid_size, "run": len(specs), "rows": rows, "budget": budget, "seed": seed}
+        frames.append(specs.frame())
         jobs += [(grid, base, b, specs.data_dims, specs.analysis_dims) for b in batches(specs, min_batch)]
     results = _with_client(scheduler, workers, lambda client: _evaluate_all(client, jobs, progress))
     n_workers = results[1]
     frame = assemble(frames, results[0])
-    return RunResult(frame, frame_hash(frame), time.perf_counter() - start, n_workers)
+    return RunResult(frame, frame_hash(frame), time.perf_counter() - start, n_workers, sampled)
 
 
 def _with_client(scheduler, workers, work):

@@ -12,8 +12,9 @@ fitted on that subset, sharing fits (:class:`analysis.multiverse.models.Fitter`)
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from analysis.multiverse.data import DATA_DIMENSIONS, subset
@@ -34,6 +35,22 @@ class Specifications:
     names: tuple
     labels: tuple
     equivalence: tuple
+    ids: tuple | None = None  # the specification ids, when a part of the grid is kept (else 0, 1, ...)
+    total: int | None = None  # the grid's number of specifications, when a part is kept
+
+    @property
+    def spec_ids(self) -> tuple:
+        return tuple(range(len(self.names))) if self.ids is None else self.ids
+
+    @property
+    def grid_size(self) -> int:
+        return len(self.names) if self.total is None else self.total
+
+    def _keep(self, index) -> Specifications:
+        ids = self.spec_ids
+        return replace(self, names=tuple(self.names[i] for i in index), labels=tuple(self.labels[i] for i in index),
+                       equivalence=tuple(self.equivalence[i] for i in index), ids=tuple(ids[i] for i in index),
+                       total=self.grid_size)
 
     def head(self, n: int | None) -> Specifications:
         """The first ``n`` specifications (all when ``n`` is None)."""
@@ -41,6 +58,25 @@ class Specifications:
             return self
         return Specifications(self.grid, self.data_dims, self.analysis_dims, self.names[:n], self.labels[:n],
                               self.equivalence[:n])
+
+    def sample(self, n: int, seed: int, keep: dict | None = None) -> Specifications:
+        """``n`` specifications drawn at random without replacement (numpy's PCG64 with ``seed``),
+        always with the one whose options are ``keep`` (the book's own analysis), in id order; all
+        of them when ``n`` is at least their number. Simonsohn, Simmons and Nelson (2020) estimate a
+        random sample of specifications when there are too many to estimate them all.
+
+        References
+        ----------
+        Simonsohn, U., Simmons, J. P., & Nelson, L. D. (2020). Specification curve analysis.
+        *Nature Human Behaviour*, 4, 1208-1214.
+        """
+        if n >= len(self.names):
+            return self
+        main = main_labels(self.grid, keep) if keep else None
+        must = [i for i, labels in enumerate(self.labels) if labels == main]
+        rest = np.setdiff1d(np.arange(len(self.names)), must)
+        drawn = np.random.default_rng(seed).choice(rest, size=max(n - len(must), 0), replace=False)
+        return self._keep(sorted(set(must) | set(int(i) for i in drawn)))
 
     @property
     def dims(self) -> tuple:
@@ -52,7 +88,7 @@ class Specifications:
     def frame(self) -> pd.DataFrame:
         """One row per specification: ``grid``, ``spec_id``, a column per dimension, ``equivalence``."""
         out = pd.DataFrame(list(self.labels), columns=list(self.dims))
-        out.insert(0, "spec_id", range(len(self.labels)))
+        out.insert(0, "spec_id", list(self.spec_ids))
         out.insert(0, "grid", self.grid.name)
         out["equivalence"] = list(self.equivalence)
         return out
@@ -62,6 +98,23 @@ def dimension_order(grid: Grid) -> tuple:
     """The grid's dimensions as specifications cross them: data dimensions first, then analysis."""
     data_dims = tuple(d for d in grid.dimensions if d in DATA_DIMENSIONS[grid.source])
     return data_dims + tuple(d for d in grid.dimensions if d not in data_dims)
+
+
+def main_labels(grid: Grid, main: dict | None = None) -> tuple | None:
+    """The labels (after the rules) of the specification whose options are ``main`` (the grid's
+    own ``main`` by default), in :func:`dimension_order`; None when a rule skips it or none is named."""
+    main = grid.main if main is None else main
+    if not main:
+        return None
+    dims = dimension_order(grid)
+    applied = _apply_rules(grid, dims, tuple(main[d] for d in dims))
+    return None if applied is None else applied[0]
+
+
+def main_choices(grid: Grid) -> dict:
+    """dimension -> label of the grid's ``main`` specification (for :func:`analysis.multiverse.summary.row_of`)."""
+    labels = main_labels(grid)
+    return {} if labels is None else dict(zip(dimension_order(grid), labels))
 
 
 def _apply_rules(grid: Grid, dims: tuple, names: tuple):
@@ -104,7 +157,7 @@ def batches(specs: Specifications, min_specs: int = 60) -> list:
     labels), ...])``."""
     n_data = len(specs.data_dims)
     groups = []
-    for i, (names, labels) in enumerate(zip(specs.names, specs.labels)):
+    for i, names, labels in zip(specs.spec_ids, specs.names, specs.labels):
         if not groups or groups[-1][0] != names[:n_data]:
             groups.append((names[:n_data], []))
         groups[-1][1].append((i, names[n_data:], labels[n_data:]))

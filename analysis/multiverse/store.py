@@ -33,10 +33,12 @@ def data_paths(grid_path, root=".", only=None, data: dict | None = None) -> dict
             for name, g in grids.items()}
 
 
-def cache_key(grid_path, root=".", only=None, data: dict | None = None) -> str:
-    """sha256 of the grid file, its data files, the analysis package's source, the lock file and
-    the grids run."""
+def cache_key(grid_path, root=".", only=None, data: dict | None = None, budget: int | None = None,
+              seed: int = 2020) -> str:
+    """sha256 of the grid file, its data files, the analysis package's source, the lock file, the
+    grids run and the sampling budget and seed."""
     digest = hashlib.sha256()
+    digest.update(json.dumps({"budget": budget, "seed": seed}).encode())
 
     def add(path: Path, name: str) -> None:
         digest.update(name.encode() + b"\0")
@@ -75,7 +77,7 @@ def load(folder: Path) -> tuple[RunResult, dict]:
     folder = Path(folder)
     meta = json.loads((folder / META).read_text())
     frame = pd.read_parquet(folder / TABLE, engine="pyarrow")
-    return RunResult(frame, frame_hash(frame), float(meta["seconds"]), int(meta["workers"])), meta
+    return RunResult(frame, frame_hash(frame), float(meta["seconds"]), int(meta["workers"]), meta.get("sampled", {})), meta
 
 
 def cached_run(grid_path, folder, *, root=".", only=None, data=None, force: bool = False, **run_options):
@@ -87,18 +89,18 @@ def cached_run(grid_path, folder, *, root=".", only=None, data=None, force: bool
         The result and whether it was reused.
     """
     folder = Path(folder)
-    key = cache_key(grid_path, root, only, data)
+    key = cache_key(grid_path, root, only, data, run_options.get("budget"), run_options.get("seed", 2020))
     if not force and (folder / TABLE).is_file() and (folder / META).is_file():
         result, meta = load(folder)
         if meta.get("key") == key and meta.get("hash") == result.hash:
             return result, True
     start = time.perf_counter()
     result = run(grid_path, only=only, data=data, root=root, **run_options)
-    result = RunResult(result.frame, result.hash, time.perf_counter() - start, result.workers)
+    result = RunResult(result.frame, result.hash, time.perf_counter() - start, result.workers, result.sampled)
     save(result, folder, key)
     return result, False
 
 
-def keyed_folder(base, grid_path, root=".", only=None, data=None) -> Path:
+def keyed_folder(base, grid_path, root=".", only=None, data=None, budget: int | None = None, seed: int = 2020) -> Path:
     """``base/<first 16 hex digits of the key>``: one folder per distinct input."""
-    return Path(base) / cache_key(grid_path, root, only, data)[:16]
+    return Path(base) / cache_key(grid_path, root, only, data, budget, seed)[:16]

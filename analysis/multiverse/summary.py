@@ -232,3 +232,20 @@ def report(part: pd.DataFrame, claim, relevant: float, main: dict, fixed: dict |
     out["not_fitted"] = int((part["status"] != "ok").sum())
     out["k_small"] = int(part["status"].str.startswith("k <").sum())
     return out
+
+
+def describe_sample(sampled: dict | None, n_total: int, unit: str = "rows of data") -> str:
+    """Whether every specification of a grid was run, or a random sample within the budget
+    (``sampled``: :attr:`analysis.multiverse.run.RunResult.sampled` of the grid, or None)."""
+    if not sampled:
+        return f"Every one of its {n_total:,} specifications was run."
+    return (f"Its {sampled['total']:,} specifications, each drawing on up to {sampled['rows']:,} {unit}, would exceed "
+            f"the budget of {sampled['budget']:,} specifications times rows (parameter budget), so "
+            f"{sampled['run']:,} of them were run: a random sample (seed {sampled['seed']}) that always includes the "
+            f"book's own analysis, as Simonsohn et al. (2020) do when there are too many specifications to run them "
+            f"all; every share and spread below is over that sample.")
+
+
+def describe_main(choices: dict) -> str:
+    """The book's own analysis as its choices: ``dependency CHE-RVE, estimator REML, ...``."""
+    return ", ".join(f"{dim.replace('_', ' ')} {option}" for dim, option in choices.items())

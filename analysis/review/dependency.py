@@ -34,25 +34,34 @@ def aggregate(yi, vi, cluster, rho: float = 0.5) -> tuple[np.ndarray, np.ndarray
     """One effect per cluster: the inverse-variance mean under a compound-symmetric correlation
     ``rho`` within the cluster (metafor's ``aggregate.escalc`` with ``struct = "CS"``).
 
+    The weights w = V⁻¹1 of a cluster of m effects with V = S R S, S = diag(√v), R = (1 - rho) I
+    + rho 11', come in closed form from R⁻¹ = (I - rho 11' / (1 - rho + m rho)) / (1 - rho)::
+
+        w_i = (1/√v_i) (1/√v_i - rho Σ_j (1/√v_j) / (1 - rho + m rho)) / (1 - rho)
+
+    so that every cluster is done at once in O(k) (metafor solves each cluster's V; the two
+    agree to rounding). ``rho`` must be below 1.
+
     Returns
     -------
     yi, vi, cluster : ndarray
         The aggregated effects, their variances and the cluster labels, in order of first appearance.
     """
     y, v = np.asarray(yi, float), np.asarray(vi, float)
+    if not rho < 1:
+        raise ValueError(f"rho must be below 1 (the within-cluster correlation), not {rho}")
     labels = np.asarray(cluster).astype(str)
-    _, first = np.unique(labels, return_index=True)
-    order = labels[np.sort(first)]
-    ys, vs = [], []
-    for c in order:
-        sel = labels == c
-        s = np.sqrt(v[sel])
-        V = rho * np.outer(s, s)
-        np.fill_diagonal(V, v[sel])
-        w = np.linalg.solve(V, np.ones(sel.sum()))
-        ys.append(float(w @ y[sel] / w.sum()))
-        vs.append(float(1 / w.sum()))
-    return np.array(ys), np.array(vs), order
+    uniq, first, code = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(uniq), int)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(uniq))  # cluster -> position of first appearance
+    code = rank[code]
+    n = len(uniq)
+    inv_s = 1 / np.sqrt(v)
+    m = np.bincount(code, minlength=n)
+    total = np.bincount(code, weights=inv_s, minlength=n)
+    w = inv_s * (inv_s - rho * total[code] / (1 - rho + m[code] * rho)) / (1 - rho)
+    sw = np.bincount(code, weights=w, minlength=n)
+    return np.bincount(code, weights=w * y, minlength=n) / sw, 1 / sw, labels[np.sort(first)]
 
 
 def dependency_table(yi, vi, cluster, method: str = "REML", hksj: bool = True, rho: float = 0.5) -> pd.DataFrame:

@@ -40,7 +40,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
                           low_rob_items: int = 4, primary_model: str = "che", rho: float = 0.5,
                           implausible_g: float = 3.0, rob_domains=("sg", "ac", "ba", "itt"),
                           self_report: str = "high", outcome_selection: str = "auto",
-                          instrument_priority=None) -> Evidence:
+                          instrument_priority=None, max_refits: int = 500) -> Evidence:
     """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database.
 
     ``model`` is every comparison pooled as independent (drawn in the forest and funnel plots, so that
@@ -50,7 +50,8 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
     by ``primary_model`` (one of :data:`PRIMARY_MODELS`), fitted after implausible effects are
     removed, and ``extra["with_implausible"]`` the same model with them. ``outcome_selection`` and
     ``instrument_priority`` choose one outcome per comparison (the release's primary flag or the
-    Metapsy priority rule: :func:`analysis.review.importers.metapsy.select_outcomes`).
+    Metapsy priority rule: :func:`analysis.review.importers.metapsy.select_outcomes`). The influence
+    check refits at most about ``max_refits`` comparisons (:mod:`analysis.review.limits`).
     """
     if primary_model not in PRIMARY_MODELS:
         raise ValueError(f"primary_model must be one of {', '.join(PRIMARY_MODELS)}")
@@ -78,7 +79,8 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "egger": egger(yk, vk),
         "trimfill": trimfill(clean),
         "bias": bias_suite(clean),
-        "checks": run_checks(clean, rob=np.where(low[keep], "low", "not low"), unit="comparison"),
+        "checks": run_checks(clean, rob=np.where(low[keep], "low", "not low"), unit="comparison",
+                             max_refits=max_refits),
         "outcome_selection": dict(trials.attrs.get("outcome_selection", {})),
         "low_rob": low,
         "low_rob_model": model.refit(low & keep) if (low & keep).sum() >= 2 else None,

@@ -13,6 +13,7 @@ import pandas as pd
 
 from analysis.meta.fit import METHODS, MetaResult, fit_row, rma
 from analysis.meta import influence, outliers, trimfill
+from analysis.review.limits import limited_influence
 from analysis.review.wording import counted
 
 ROW_FIELDS = ("k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "p")
@@ -28,38 +29,43 @@ def _subset(res: MetaResult, keep: np.ndarray, analysis: str, note: str) -> dict
     return _row(analysis, res.refit(keep), note)
 
 
-def check_overall(res, rob, unit):
+def check_overall(res, rob, unit, max_refits=None):
     return [_row("overall", res, f"{res.method}{', HKSJ' if res.hksj else ''}")]
 
 
-def check_estimators(res, rob, unit):
+def check_estimators(res, rob, unit, max_refits=None):
     return [_row(f"tau2 estimator {m}", rma(res.yi, res.vi, method=m, hksj=res.hksj, exact=res.exact))
             for m in METHODS if m != res.method]
 
 
-def check_hksj(res, rob, unit):
+def check_hksj(res, rob, unit, max_refits=None):
     other = rma(res.yi, res.vi, method=res.method, hksj=not res.hksj, exact=res.exact)
     return [_row("with HKSJ" if other.hksj else "without HKSJ", other)]
 
 
-def check_outliers(res, rob, unit):
+def check_outliers(res, rob, unit, max_refits=None):
     out = outliers(res)
     return [_subset(res, ~out, "outliers removed", f"{int(out.sum())} removed")]
 
 
-def check_influence(res, rob, unit):
-    infl = influence(res)["influential"].to_numpy()
-    return [_subset(res, ~infl, "influential removed", f"{int(infl.sum())} removed")]
+def check_influence(res, rob, unit, max_refits=None):
+    if max_refits is None:
+        infl, refitted = influence(res)["influential"].to_numpy(), res.k
+    else:
+        frame, limit = limited_influence(res, None, max_refits)
+        infl, refitted = frame["influential"].to_numpy(), limit.done
+    note = f"{int(infl.sum())} removed" + ("" if refitted == res.k else f" ({refitted:,} of {res.k:,} refitted)")
+    return [_subset(res, ~infl, "influential removed", note)]
 
 
-def check_low_rob(res, rob, unit):
+def check_low_rob(res, rob, unit, max_refits=None):
     if rob is None:
         return [_row("low risk of bias only", None, "no risk-of-bias column")]
     keep = np.asarray(rob) == "low"
     return [_subset(res, keep, "low risk of bias only", f"{int(keep.sum()):,} of {counted(res.k, unit)}")]
 
 
-def check_trimfill(res, rob, unit):
+def check_trimfill(res, rob, unit, max_refits=None):
     tf = trimfill(res)
     return [
         {
@@ -89,7 +95,7 @@ CHECKS: dict[str, Callable] = {
 }
 
 
-def run_checks(res: MetaResult, rob=None, which=None, unit: str = "study") -> pd.DataFrame:
+def run_checks(res: MetaResult, rob=None, which=None, unit: str = "study", max_refits: int | None = None) -> pd.DataFrame:
     """Run the named checks (all by default) on a fitted model; one tidy table, a row per analysis.
 
     Parameters
@@ -102,10 +108,13 @@ def run_checks(res: MetaResult, rob=None, which=None, unit: str = "study") -> pd
         Names from :data:`CHECKS`.
     unit : str
         What a row of the data is ("study", or "comparison" where a trial gives several), for the notes.
+    max_refits : int, optional
+        Refit the influence diagnostics for at most about this many studies
+        (:func:`analysis.review.limits.limited_influence`); by default for every one.
     """
     which = list(CHECKS) if which is None else list(which)
     unknown = [w for w in which if w not in CHECKS]
     if unknown:
         raise ValueError(f"unknown check(s) {unknown}; choose from {list(CHECKS)}")
-    rows = [row for name in which for row in CHECKS[name](res, rob, unit)]
+    rows = [row for name in which for row in CHECKS[name](res, rob, unit, max_refits)]
     return pd.DataFrame(rows, columns=["analysis", *ROW_FIELDS, "note"])

@@ -8,6 +8,7 @@ of the file it starts on (quoted fields may span lines).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -21,14 +22,25 @@ from analysis.review.trial_rules import effect_problems as rules_effect_problems
 from analysis.review.trial_rules import ROB_LEVELS  # noqa: E402
 
 
-def read_rows(path: str | Path, delimiter: str = ",", decimal: str = ".") -> pd.DataFrame:
-    """Read a delimited text file (:func:`records`) into strings, keeping each record's line in ``_line``."""
+def read_rows(path: str | Path, delimiter: str = ",", decimal: str = ".", drop=()) -> pd.DataFrame:
+    """Read a delimited text file (:func:`records`) into strings, keeping each record's line in ``_line``.
+
+    Columns named in ``drop`` are not kept (free text no analysis reads, such as a database's
+    abstracts). Short cells are interned (:func:`sys.intern`): a release of 10^5 rows repeats the
+    same codes ("NA", "cbt", "1") millions of times, and one object each would take most of the
+    memory the table needs.
+    """
     names, rows = records(path, delimiter)
+    keep = [i for i, name in enumerate(names) if name not in set(drop)]
+    whole = len(keep) == len(names)
+    intern = sys.intern
     lines, cells = [], []
     for line, record in rows:
         lines.append(line)
-        cells.append(record)
-    frame = pd.DataFrame(cells, columns=names, dtype=object)
+        if not whole:
+            record = [record[i] for i in keep if i < len(record)]
+        cells.append([intern(c) if len(c) < 24 else c for c in record])
+    frame = pd.DataFrame(cells, columns=[names[i] for i in keep], dtype=object)
     if decimal != ".":
         frame = frame.apply(lambda col: col.str.replace(decimal, ".", regex=False) if col.dtype == object else col)
     frame[LINE] = lines

@@ -195,3 +195,44 @@ def verdict_dependence(with_rule: str, without_rule: str, rule: str) -> str:
     if with_rule == without_rule:
         return f"the verdict, {with_rule}, holds with or without {rule}"
     return f"the verdict depends on {rule}: {with_rule} with it, {without_rule} without it"
+
+
+# Steps limited for very large releases (analysis.review.limits).
+
+def describe_limit(limit, unit: str = "study", parameter: str = "max_refits") -> str:
+    """One sentence saying whether a step that refits the model once per study (or a forest plot's
+    rows) covered every study, and if not, what it did instead and why; ``limit`` is an
+    :class:`analysis.review.limits.Limit`."""
+    total, done = counted(limit.total, unit), f"{limit.done:,}"
+    setting = f"(parameter {parameter} = {limit.cap:,})"
+    if not limit.limited:
+        return {
+            "leave-one-out": f"The model was refitted without each of the {total} in turn.",
+            "influence": f"Influence diagnostics were computed for every one of the {total}.",
+            "cumulative": f"The cumulative analysis adds the {total} one at a time.",
+            "forest": f"The forest plot draws every one of the {total}.",
+        }[limit.step]
+    cost = f"each of {limit.total:,} refits would pool up to {total}, a cost that grows with the square of their number"
+    screen = ("the closed-form screen of Cook's distances and deleted residuals with tau² held at its estimate "
+              "ranks as most influential")
+    return {
+        "leave-one-out": f"Leave-one-out was limited to the {done} of the {total} that {screen} {setting}: {cost}.",
+        "influence": f"Influence diagnostics were refitted for the {done} of the {total} that {screen} {setting}; "
+                     f"the others are judged by their leverage alone: {cost}.",
+        "cumulative": f"The cumulative analysis was fitted at {done} evenly spaced steps of the {total} "
+                      f"(about one in {limit.total / limit.done:,.0f}), not at each {setting}: {cost}.",
+        "forest": f"The forest plot draws the {done} of the {total} with the largest weight "
+                  f"(together {100 * limit.share:.1f}% of the pooled weight) {setting}: every one is in the pooled "
+                  f"estimate and in the data file listed under Downloads.",
+    }[limit.step]
+
+
+def named_effects(names, effects, limit: int = 20, symbol: str = "g") -> str:
+    """``A (g = 3.10); B (g = -3.40)``: each study with its effect, the ``limit`` farthest from zero
+    first when there are more, then how many more (a release may hold thousands); ``none`` when empty."""
+    pairs = sorted(zip(map(str, names), map(float, effects)), key=lambda p: -abs(p[1]))
+    if not pairs:
+        return "none"
+    shown = pairs if len(pairs) <= limit else pairs[:limit]
+    text = "; ".join(f"{n} ({symbol} = {e:.2f})" for n, e in shown)
+    return text if len(pairs) <= limit else f"{text}; and {len(pairs) - limit:,} more"

@@ -34,12 +34,17 @@ def sniff_format(path: str | Path) -> tuple[str, str]:
 def read_metapsy(path: str | Path, model) -> pd.DataFrame:
     """Read a Metapsy database file in either format and check it against ``model``.
 
-    Columns the model does not name are kept as text, so a release that adds or drops
-    optional columns still reads; a missing required column is an error naming the file and
-    the column.
+    Columns the model does not name are kept as text (but for :data:`FREE_TEXT`), so a release
+    that adds or drops optional columns still reads; a missing required column is an error naming
+    the file and the column.
     """
     delimiter, decimal = sniff_format(path)
-    return check(read_rows(path, delimiter=delimiter), model, str(path), decimal=decimal)
+    return check(read_rows(path, delimiter=delimiter, drop=FREE_TEXT), model, str(path), decimal=decimal)
+
+
+#: Bibliographic free text of a Metapsy release that no analysis reads; not kept in memory (the
+#: abstracts alone are a fifth of a large release).
+FREE_TEXT = ("abstract", "full_ref", "title", "url", "journal", "doi")
 
 
 class MetapsyPsyctr(Base):

@@ -1,0 +1,83 @@
+"""Steps whose cost grows with the square of the number of studies, limited for very large releases.
+
+Leave-one-out, influence diagnostics and cumulative meta-analysis refit the model once per study:
+k refits of a model of k studies. At the k of today's data (a few hundred) that is a second; at
+k = 100,000 (a release of the size others may bring) it is hours. Each function here does the
+whole step when k is at most ``max_refits`` and otherwise a declared part of it, and returns a
+:class:`Limit` that says what was done, so that the chapter states it in its text
+(:func:`analysis.review.wording.describe_limit`). The forest plot is limited the same way by the
+rows it draws (a plot of 100,000 rows is thousands of pages that no reader reads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.meta import cumulative, deletion_candidates, even_steps, influence, leave_one_out
+from analysis.meta.fit import MetaResult
+
+
+@dataclass(frozen=True)
+class Limit:
+    """What one step did: ``done`` of ``total`` (refits, steps or rows), chosen ``how``
+    (``"all"``, ``"screen"``, ``"even"`` or ``"heaviest"``), under the parameter ``cap``."""
+
+    step: str
+    done: int
+    total: int
+    how: str
+    cap: int
+    share: float = 1.0  # the share of the pooled weight the rows done hold (forest plot)
+
+    @property
+    def limited(self) -> bool:
+        return self.done < self.total
+
+
+def _check_cap(cap: int) -> int:
+    if int(cap) < 2:
+        raise ValueError(f"the limit must be at least 2, not {cap}")
+    return int(cap)
+
+
+def limited_leave_one_out(res: MetaResult, labels, max_refits: int) -> tuple[pd.DataFrame, Limit]:
+    """metafor's ``leave1out`` for every study when ``k <= max_refits``; otherwise for the studies
+    :func:`analysis.meta.deletion_candidates` picks (about ``max_refits`` of them: the largest
+    closed-form Cook's distances and deleted residuals with tau² held fixed)."""
+    cap = _check_cap(max_refits)
+    which = None if res.k <= cap else deletion_candidates(res, cap // 2)
+    loo = leave_one_out(res, labels, which=which)
+    return loo, Limit("leave-one-out", len(loo), res.k, "all" if which is None else "screen", cap)
+
+
+def limited_influence(res: MetaResult, labels, max_refits: int) -> tuple[pd.DataFrame, Limit]:
+    """metafor's ``influence`` for every study when ``k <= max_refits``; otherwise refitted for the
+    same screened studies as :func:`limited_leave_one_out` (the rest keep hat and weight)."""
+    cap = _check_cap(max_refits)
+    which = None if res.k <= cap else deletion_candidates(res, cap // 2)
+    frame = influence(res, labels, which=which)
+    done = res.k if which is None else len(which)
+    return frame, Limit("influence", done, res.k, "all" if which is None else "screen", cap)
+
+
+def limited_cumulative(res: MetaResult, order, labels, max_refits: int) -> tuple[pd.DataFrame, Limit]:
+    """metafor's ``cumul`` at every step when ``k <= max_refits``; otherwise at ``max_refits``
+    evenly spaced steps (:func:`analysis.meta.even_steps`), the first and the last among them."""
+    cap = _check_cap(max_refits)
+    steps = None if res.k <= cap else even_steps(res.k, cap)
+    cum = cumulative(res, order, labels, steps=steps)
+    return cum, Limit("cumulative", len(cum), res.k, "all" if steps is None else "even", cap)
+
+
+def heaviest_rows(res: MetaResult, max_rows: int) -> tuple[np.ndarray, Limit]:
+    """The studies a forest plot draws: all when ``k <= max_rows``, otherwise the ``max_rows`` with
+    the largest weight, in the model's order (sorted indices), with the share of weight they hold."""
+    cap = _check_cap(max_rows)
+    if res.k <= cap:
+        return np.arange(res.k), Limit("forest", res.k, res.k, "all", cap)
+    w = res.weights
+    rows = np.sort(np.argsort(-w, kind="stable")[:cap])
+    return rows, Limit("forest", cap, res.k, "heaviest", cap, float(w[rows].sum() / w.sum()))
