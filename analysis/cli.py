@@ -63,6 +63,16 @@ def _table_options(p) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _at_least_two(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be at least 2, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,9 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     pool.add_argument("--rho", type=float, default=0.5, help="CHE: correlation of effects within a study")
     pool.add_argument("--test", choices=("z", "t"), default="z", help="multilevel models: z or t tests")
     pool.add_argument("--robust", action="store_true", help="CR2 cluster-robust inference (needs --cluster)")
-    for name, helptext in (("sensitivity", "sensitivity checks of one trial table"),
-                           ("bias", "publication-bias methods on one trial table")):
-        _table_options(sub.add_parser(name, help=helptext))
+    sens = sub.add_parser("sensitivity", help="sensitivity checks of one trial table")
+    _table_options(sens)
+    sens.add_argument("--max-refits", type=_at_least_two, default=None, metavar="N",
+                      help="leave-one-out, influence and cumulative: refit every study up to N studies, beyond it the "
+                           "N screened as most influential (cumulative: N evenly spaced steps); default: every study")
+    _table_options(sub.add_parser("bias", help="publication-bias methods on one trial table"))
     from analysis.multiverse import cli as multiverse_cli
 
     multiverse_cli.add_parser(sub)

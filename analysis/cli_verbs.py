@@ -142,27 +142,35 @@ def attempt(compute) -> dict:
 
 
 def sensitivity(args) -> dict:
-    """Leave-one-out, influence, outliers, Egger, trim-and-fill, cumulative and the checks table."""
-    from analysis.meta import cumulative, egger, influence, leave_one_out, outliers, rma, trimfill
+    """Leave-one-out, influence, outliers, Egger, trim-and-fill, cumulative and the checks table;
+    with ``--max-refits``, the steps that refit once per study are limited (``limits`` says how)."""
+    from analysis.meta import egger, outliers, rma, trimfill
+    from analysis.review.limits import limited_cumulative, limited_influence, limited_leave_one_out
     from analysis.review.robustness import run_checks
 
     table, yi, vi = read(args, extra=[c for c in ("year",) if c in header_of(args)])
     res = rma(yi, vi, method=args.method, hksj=args.hksj, exact=args.exact)
     labels = table.studies
+    cap = getattr(args, "max_refits", None) or max(res.k, 2)  # no cap: every study, as metafor
+    loo, loo_limit = limited_leave_one_out(res, labels, cap)
+    infl, infl_limit = limited_influence(res, labels, cap)
     out = {
-        "leave_one_out": records(leave_one_out(res, labels), ("omitted", "estimate", "ci_low", "ci_high", "tau2")),
-        "influence": records(influence(res, labels),
-                             ("study", "rstudent", "dffits", "cook_d", "cov_r", "hat", "weight", "influential")),
+        "leave_one_out": records(loo, ("omitted", "estimate", "ci_low", "ci_high", "tau2")),
+        "influence": records(infl, ("study", "rstudent", "dffits", "cook_d", "cov_r", "hat", "weight", "influential")),
         "outliers": [s for s, o in zip(labels, outliers(res)) if o],
     }
+    limits = [loo_limit, infl_limit]
     if res.k >= 3:
         out["egger"] = {k: v for k, v in egger(yi, vi).items() if k in ("bias", "se", "t", "df", "p")}
         out["trimfill"] = {k: v for k, v in trimmed(trimfill(res)).items() if k != "se" and k != "tau2"}
     if "year" in table.extra:
         years = numeric(table, "year", args.file)
-        out["cumulative"] = records(cumulative(res, years, labels), ("added", "k", "estimate", "ci_low", "ci_high", "tau2"))
+        cum, cum_limit = limited_cumulative(res, years, labels, cap)
+        out["cumulative"] = records(cum, ("added", "k", "estimate", "ci_low", "ci_high", "tau2"))
+        limits.append(cum_limit)
     out["checks"] = records(run_checks(res, which=["estimators", "hksj", "outliers"]),
                             ("analysis", "k", "estimate", "ci_low", "ci_high", "tau2", "i2", "note"))
+    out["limits"] = {lim.step: {"done": lim.done, "of": lim.total, "how": lim.how} for lim in limits}
     return out
 
 

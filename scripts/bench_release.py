@@ -78,6 +78,15 @@ def run_measured(cmd: list[str], cwd: Path) -> tuple[int, float, float, str]:
     return proc.returncode, time.perf_counter() - start, peak / 2**30, "".join(lines)
 
 
+def comparisons_pooled(results: Path) -> str:
+    """The CBT chapter's k (every comparison) from the build's results, or "unknown"."""
+    if not results.is_file():
+        return "unknown (no results)"
+    with open(results, newline="", encoding="utf-8") as fh:
+        values = {r["key"]: r["value"] for r in csv.DictReader(fh) if r["chapter"] == "cbt-control"}
+    return f"{int(float(values['k'])):,}" if "k" in values else "unknown"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -96,8 +105,10 @@ def main() -> int:
         cmd = [sys.executable, "-m", "analysis", "build", "--params", str(params)] + ([] if args.html_only else ["--pdf"])
         code, wall, peak, output = run_measured(cmd, repo)
         size = release.stat().st_size / 2**20
+        pooled = comparisons_pooled(repo / "_build" / "results.csv")
     report = [f"# Build on a release of {n:,} rows ({'CBT only' if args.cbt_only else 'every therapy'}, {size:.0f} MiB)",
-              "", f"exit {code}; wall {wall:.1f} s; peak memory of the process tree {peak:.2f} GiB", "", "```",
+              "", f"CBT comparisons pooled: {pooled}", "",
+              f"exit {code}; wall {wall:.1f} s; peak memory of the process tree {peak:.2f} GiB", "", "```",
               output.strip(), "```", ""]
     text = "\n".join(report)
     print(text)

@@ -56,6 +56,22 @@ def test_sensitivity_json_matches_metafor(run):
     assert result["trimfill"]["k0"] == expected["trimfill"]["k0"]
     assert result["trimfill"]["side"] == expected["trimfill"]["side"]
     assert np.isclose(result["trimfill"]["estimate"], expected["trimfill"]["estimate"], atol=1e-6)
+    assert result["limits"]["leave-one-out"] == {"done": 13, "of": 13, "how": "all"}
+
+
+def test_sensitivity_with_max_refits_refits_a_screened_part_and_says_so(run, capsys):
+    from analysis.cli import main
+
+    whole = json.loads(run("sensitivity", str(BCG), "--measure", "OR", "--method", "REML", "--json"))
+    part = json.loads(run("sensitivity", str(BCG), "--measure", "OR", "--method", "REML", "--max-refits", "4", "--json"))
+    assert part["limits"]["leave-one-out"]["how"] == "screen" and part["limits"]["leave-one-out"]["of"] == 13
+    assert 2 <= part["limits"]["leave-one-out"]["done"] == len(part["leave_one_out"]) <= 4
+    full = {r["omitted"]: r for r in whole["leave_one_out"]}
+    for row in part["leave_one_out"]:  # each refit is the same as in the whole analysis
+        assert row == full[row["omitted"]]
+    with pytest.raises(SystemExit) as err:
+        main(["sensitivity", str(BCG), "--measure", "OR", "--max-refits", "1"])
+    assert err.value.code == 2 and "must be at least 2" in capsys.readouterr().err
 
 
 def test_table_output_is_readable(run):

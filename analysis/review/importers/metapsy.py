@@ -25,7 +25,8 @@ def sniff_format(path: str | Path) -> tuple[str, str]:
     """Delimiter and decimal mark of a Metapsy release: its own ';' with ',' decimals, or standard CSV."""
     from analysis.review.safeio import regular_file
 
-    regular_file(path, "data file")  # a FIFO or a directory is refused before anything opens it
+    # a FIFO or a directory is refused before anything opens it; any size (the table is read line by line)
+    regular_file(path, "data file", limit=0)
     with open(path, encoding="utf-8-sig", errors="replace") as fh:
         header = fh.readline()
     return (";", ",") if header.count(";") > header.count(",") else (",", ".")
