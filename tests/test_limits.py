@@ -62,7 +62,7 @@ def test_subsets_of_leave_one_out_influence_and_cumulative_are_rows_of_the_whole
     assert np.allclose(inf_part["hat"], inf_full["hat"])
     order = np.arange(res.k)[::-1].astype(float)
     steps = even_steps(res.k, 7)
-    assert steps[0] == 1 and steps[-1] == res.k and len(steps) == 7
+    assert list(steps[:4]) == [1, 2, 3, 4] and steps[-1] == res.k and len(steps) == 7
     cum_full, cum_part = cumulative(res, order), cumulative(res, order, steps=steps)
     pd.testing.assert_frame_equal(cum_part, cum_full.iloc[steps - 1].reset_index(drop=True))
     assert list(even_steps(5, 10)) == [1, 2, 3, 4, 5]
@@ -71,9 +71,11 @@ def test_subsets_of_leave_one_out_influence_and_cumulative_are_rows_of_the_whole
 def test_candidates_hold_every_study_when_the_cap_allows_and_the_outlier_when_it_does_not(data):
     y, v, _ = data
     res = rma(y, v, method="REML")
-    assert list(deletion_candidates(res, 30)) == list(range(60))
-    few = deletion_candidates(res, 3)
-    assert 5 in few and len(few) <= 6 and list(few) == sorted(few)
+    assert list(deletion_candidates(res, 60)) == list(range(60))
+    few = deletion_candidates(res, 6)
+    assert 5 in few and len(few) == 6 and list(few) == sorted(few)
+    shift = deletion_screen(res)["shift"].to_numpy()
+    assert int(np.argmin(shift)) in few and int(np.argmax(shift)) in few  # both directions
 
 
 def test_on_the_real_cbt_data_the_screen_finds_the_extremes_of_full_leave_one_out(cbt):
@@ -81,11 +83,10 @@ def test_on_the_real_cbt_data_the_screen_finds_the_extremes_of_full_leave_one_ou
     assert model.k == 270
     full = leave_one_out(model)
     loo, limit = limited_leave_one_out(model, cbt.trials["study"], 50)
-    assert limit.limited and limit.how == "screen" and limit.done == len(loo) <= 50 and limit.total == 270
+    assert limit.limited and limit.how == "screen" and limit.done == len(loo) == 50 and limit.total == 270
     assert loo["estimate"].min() == full["estimate"].min() and loo["estimate"].max() == full["estimate"].max()
-    shift = (full["estimate"] - model.estimate).abs().to_numpy()
-    top = set(np.argsort(-shift)[:25])
-    assert top <= set(deletion_candidates(model, 25))
+    order = np.argsort(full["estimate"].to_numpy())
+    assert set(order[:7]) | set(order[-7:]) <= set(deletion_candidates(model, 25))  # the 7 lowest and 7 highest
     frame, ilimit = limited_influence(model, None, 50)
     assert ilimit.done == limit.done
     assert (frame["influential"] == influence(model)["influential"]).all()
@@ -93,19 +94,20 @@ def test_on_the_real_cbt_data_the_screen_finds_the_extremes_of_full_leave_one_ou
     assert not wlimit.limited and len(whole) == 270
 
 
-def test_the_influence_check_says_how_many_were_refitted(cbt):
+def test_the_influence_check_is_not_run_above_the_limit_and_says_why(cbt):
     checks = cbt.extra["checks"].set_index("analysis")
-    assert checks.loc["influential removed", "note"].endswith(" of 260 refitted)")
-    whole = psychotherapy_control(PSYCTR).extra["checks"].set_index("analysis")
-    assert "refitted" not in whole.loc["influential removed", "note"]
-    assert whole.loc["influential removed", "estimate"] == pytest.approx(checks.loc["influential removed", "estimate"],
-                                                                         abs=1e-12)
+    row = checks.loc["influential removed"]
+    assert row["note"] == "not run: 260 comparisons exceed max_refits = 40, and every one would need its own refit"
+    assert np.isnan(row["estimate"])
+    whole = psychotherapy_control(PSYCTR).extra["checks"].set_index("analysis").loc["influential removed"]
+    assert whole["note"].endswith(" removed") and whole["estimate"] == whole["estimate"]
 
 
 def test_cumulative_and_forest_limits(cbt):
     model = cbt.model
     cum, limit = limited_cumulative(model, cbt.trials["year"], cbt.trials["study"], 20)
-    assert limit.limited and len(cum) == 20 and cum["k"].iloc[-1] == 270 and cum["k"].iloc[0] == 1
+    assert limit.limited and len(cum) == 20 and cum["k"].iloc[-1] == 270
+    assert list(cum["k"].iloc[:11]) == list(range(1, 11)) + [11]  # every early step, then spaced
     assert cum["estimate"].iloc[-1] == pytest.approx(model.estimate, abs=1e-12)
     rows, flimit = heaviest_rows(model, 30)
     w = model.weights
@@ -131,18 +133,26 @@ def test_the_forest_plot_draws_only_the_rows_shown_and_says_so(cbt):
 
 
 def test_the_words_say_what_each_step_did():
+    from analysis.review.wording import describe_flips, describe_loo_scope
+
     assert describe_limit(Limit("leave-one-out", 270, 270, "all", 500), "comparison") == (
         "The model was refitted without each of the 270 comparisons in turn.")
     assert describe_limit(Limit("cumulative", 1, 1, "all", 500), "trial") == (
         "The cumulative analysis adds the 1 trial one at a time.")
-    words = describe_limit(Limit("leave-one-out", 498, 100_000, "screen", 500), "comparison")
-    assert words.startswith("Leave-one-out was limited to the 498 of the 100,000 comparisons")
-    assert "max_refits = 500" in words and "Cook's distances" in words
+    words = describe_limit(Limit("leave-one-out", 500, 100_000, "screen", 500), "comparison")
+    assert words.startswith("Leave-one-out was limited to 500 of the 100,000 comparisons (parameter max_refits = 500)")
+    assert "lowers the estimate most" in words and "raises it most" in words and "deleted residuals" in words
     words = describe_limit(Limit("cumulative", 500, 100_000, "even", 500), "comparison")
-    assert "500 evenly spaced steps of the 100,000 comparisons (about one in 200)" in words
+    assert "fitted at 500 of its 100,000 steps (parameter max_refits = 500): at each of the first 250" in words
+    assert "about 400 comparisons apart" in words and "holds at the steps fitted" in words
     words = describe_limit(Limit("forest", 500, 100_000, "heaviest", 500, 0.0123), "comparison", "forest_max_studies")
     assert "500 of the 100,000 comparisons with the largest weight (together 1.2% of the pooled weight)" in words
     assert "forest_max_studies = 500" in words
+    assert [describe_flips(n) for n in (0, 1, 3)] == [
+        "none of the omissions changes", "1 of the omissions changes", "3 of the omissions change"]
+    assert describe_loo_scope(Limit("leave-one-out", 9, 9, "all", 500), "trial") == "Leaving out one trial at a time"
+    assert describe_loo_scope(Limit("leave-one-out", 500, 9000, "screen", 500), "comparison") == (
+        "Among the 500 omissions refitted, leaving out one comparison at a time")
 
 
 # --- a large release in bounded memory and text ------------------------------------------------------------

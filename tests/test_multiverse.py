@@ -333,8 +333,11 @@ def test_a_sample_within_the_budget_keeps_the_main_analysis_and_says_so(small_gr
     whole = summary.describe_sample(None, 12)
     assert whole == "Every one of its 12 specifications was run."
     words = summary.describe_sample(result.sampled["cbt"], 5)
-    assert words.startswith(f"Its {len(specs):,} specifications, each drawing on up to {len(rows):,} rows of data")
-    assert "so 5 of them were run: a random sample (seed 3)" in words
+    assert words.startswith(f"Its {len(specs):,} specifications, each drawing on up to {len(rows):,} rows of data, "
+                            f"would need {len(specs) * len(rows):,} specification-rows")
+    assert "so 5 of them were run: a random sample (seed 3)" in words and "within ±43.8 percentage points" in words
+    assert summary.describe_scope(None) == ""
+    assert summary.describe_scope(result.sampled["cbt"]) == f" (a random sample of 5 of the {len(specs):,})"
 
 
 def test_the_main_of_a_grid_names_options_of_its_dimensions(tmp_path):

@@ -174,3 +174,14 @@ def test_files_read_names_each_file_with_its_parameter(tmp_path):
     assert table.loc[PSYCTR, "parameter"] == "summary-of-findings.psyctr"
     assert len(table.loc[str(outside), "sha256"]) == 64
     assert FLOW not in table.index  # the default release's search flow is not this release's
+
+
+def test_the_changes_page_names_at_most_fifty_added_studies_and_counts_the_rest():
+    old = {"psyctr": {"file": "x", "sha256": "1", "rows": 1, "studies": ["A, 2001"], "signatures": {}}}
+    added = [f"S{i:05d}, 2020" for i in range(1000)]
+    new = {"psyctr": {"file": "y", "sha256": "2", "rows": 1001, "studies": ["A, 2001", *added], "signatures": {}}}
+    diff = changelog.compare({}, {}, old, new)
+    assert diff["studies"][0]["added"] == added  # changes.json keeps them all
+    line = changelog.render(diff, first_build=False).split("## Studies added and removed")[1].split("##")[0]
+    assert "S00049\\, 2020 and 950 more (1,000 in all, listed in changes.json); removed none." in line
+    assert "S00050" not in line

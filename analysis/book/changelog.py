@@ -104,6 +104,20 @@ def renames(removed: list[str], added: list[str], old_signatures: dict, new_sign
     return sorted([gone[sig], came[sig]] for sig in gone.keys() & came.keys())
 
 
+#: A list of studies on the "What changed" page names at most this many; changes.json has them all.
+MAX_NAMES = 50
+
+
+def _names(names: list[str]) -> str:
+    """Escaped study names, the first :data:`MAX_NAMES` of them and how many more (a new release
+    may add thousands); ``none`` when empty."""
+    if not names:
+        return "none"
+    shown = ", ".join(markdown(x) for x in names[:MAX_NAMES])
+    more = len(names) - MAX_NAMES
+    return shown if more <= 0 else f"{shown} and {more:,} more ({len(names):,} in all, listed in changes.json)"
+
+
 def _table(headers: list[str], rows: list[list]) -> list[str]:
     return markdown_table(headers, rows).splitlines()
 
@@ -134,9 +148,7 @@ def render(diff: dict, first_build: bool) -> str:
     if any(s["added"] or s["removed"] for s in diff["studies"]):
         for s in diff["studies"]:
             if s["added"] or s["removed"]:
-                added = ", ".join(markdown(x) for x in s["added"]) or "none"
-                removed = ", ".join(markdown(x) for x in s["removed"]) or "none"
-                lines.append(f"- {markdown(s['file'])}: added {added}; removed {removed}.")
+                lines.append(f"- {markdown(s['file'])}: added {_names(s['added'])}; removed {_names(s['removed'])}.")
     else:
         lines.append("No study was added or removed.")
     lines += ["", "## Studies renamed", ""]

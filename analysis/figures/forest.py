@@ -55,7 +55,7 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
     columns = {name: [str(v) for v in values] for name, values in (columns or {}).items()}
     widths = layout(rows, columns, effect_header)
     xlim = x_limits(rows, log, ref)
-    head = title or f"{res.k} studies, {res.method}{' + HKSJ' if res.hksj else ''}"
+    head = title or f"{res.k:,} studies, {res.method}{' + HKSJ' if res.hksj else ''}"
     overall = next(r for r in rows if r["kind"] == "overall")
     fig = plt.figure()
     draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header, head, favours, overall["mid"])
@@ -63,7 +63,8 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
                        overall["mid"])
     pi = next((r for r in rows if r["kind"] == "pi"), None)
     fig.finding = (f"Pooled {xlabel.lower()} {overall['mid']:.2f} (95% CI {overall['lo']:.2f} to {overall['hi']:.2f}) "
-                   f"from {res.k} studies" + (f"; 95% prediction interval {pi['lo']:.2f} to {pi['hi']:.2f}" if pi else "")
+                   f"from {res.k:,} studies" + ("" if show is None or len(show) == res.k else f" ({len(show):,} drawn)")
+                   + (f"; 95% prediction interval {pi['lo']:.2f} to {pi['hi']:.2f}" if pi else "")
                    + f"; I² {res.i2:.0f}%.")
     return fig
 
@@ -164,7 +165,7 @@ def leave_one_out_plot(loo, res: MetaResult, transform=np.exp, xlabel: str = "Ri
         ax.set_xscale("log")
         plain_log_axis(ax.xaxis)
     ax.set_xlabel(xlabel)
-    title = f"Leave-one-out, k = {res.k}"
+    title = f"Leave-one-out, k = {res.k:,}"
     if len(loo) > max_rows:
         title += f" (the {max_rows} omissions that move the estimate most)"
     ax.set_title(title, fontsize=9)

@@ -35,11 +35,14 @@ def cumulative(res: MetaResult, order, labels=None, steps=None) -> pd.DataFrame:
 
 
 def even_steps(k: int, n: int) -> np.ndarray:
-    """At most ``n`` steps of a cumulative meta-analysis of ``k`` studies, evenly spaced and
-    always including the first (1) and the last (k)."""
+    """At most ``n`` steps of a cumulative meta-analysis of ``k`` studies: every one of the first
+    ``n // 2`` (the early steps, where the estimate and its CI move most), then evenly spaced to
+    the last (k)."""
     if n >= k:
         return np.arange(1, k + 1)
-    return np.unique(np.round(np.linspace(1, k, max(n, 2))).astype(int))
+    head = max(n // 2, 1)
+    tail = np.round(np.linspace(head + 1, k, max(n - head, 1))).astype(int)
+    return np.unique(np.concatenate([np.arange(1, head + 1), tail]))
 
 
 def cumulative_summary(cum: pd.DataFrame, null: float = 0.0) -> dict:

@@ -82,21 +82,35 @@ def deletion_screen(res: MetaResult) -> pd.DataFrame:
 
 
 def deletion_candidates(res: MetaResult, n: int) -> np.ndarray:
-    """The studies to refit when only about ``2 n`` of the k deletions can be: the ``n`` largest
-    fixed-tau² Cook's distances and the ``n`` largest absolute standardized deleted residuals
-    (:func:`deletion_screen`), as sorted 0-based indices; every study when ``2 n >= k``.
+    """The ``n`` studies to refit when only ``n`` of the k deletions can be, as sorted 0-based
+    indices (every study when ``n >= k``), ranked by :func:`deletion_screen` with tau² held fixed:
+    a third whose omission lowers the first coefficient most, a third whose omission raises it
+    most, a third with the largest absolute deleted residuals (the studies farthest from the
+    others, whose omission lowers tau² most), and the rest of the ``n`` by Cook's distance.
 
-    The first set holds the deletions that move the estimate most, the second those that lower
-    tau² most (a study far from the others, even with little weight); their union is what a
-    reader of leave-one-out and influence diagnostics looks for.
+    Both directions are taken so that the lowest and the highest leave-one-out estimates are
+    among the refits however skewed the effects are.
     """
-    if 2 * n >= res.k:
+    if n >= res.k:
         return np.arange(res.k)
     screen = deletion_screen(res)
-    cook = np.nan_to_num(screen["cook_d"].to_numpy(), nan=np.inf)
+    shift = np.nan_to_num(screen["shift"].to_numpy(), nan=0.0)
     resid = np.nan_to_num(np.abs(screen["rstudent"].to_numpy()), nan=np.inf)
-    top = np.concatenate([np.argsort(-cook, kind="stable")[:n], np.argsort(-resid, kind="stable")[:n]])
-    return np.unique(top)
+    cook = np.nan_to_num(screen["cook_d"].to_numpy(), nan=np.inf)
+    third = max(n // 3, 1)
+    chosen: list[int] = []
+    for order in (np.argsort(shift, kind="stable"), np.argsort(-shift, kind="stable"),
+                  np.argsort(-resid, kind="stable"), np.argsort(-cook, kind="stable")):
+        quota = third if len(chosen) < 3 * third else n
+        picked = set(chosen)
+        for i in order:
+            if len(chosen) >= n or quota == 0:
+                break
+            if int(i) not in picked:
+                chosen.append(int(i))
+                picked.add(int(i))
+                quota -= 1
+    return np.array(sorted(chosen[:n]))
 
 
 def leave_one_out_summary(loo: pd.DataFrame, res: MetaResult, null: float = 0.0) -> dict:

@@ -236,14 +236,22 @@ def report(part: pd.DataFrame, claim, relevant: float, main: dict, fixed: dict |
 
 def describe_sample(sampled: dict | None, n_total: int, unit: str = "rows of data") -> str:
     """Whether every specification of a grid was run, or a random sample within the budget
-    (``sampled``: :attr:`analysis.multiverse.run.RunResult.sampled` of the grid, or None)."""
+    (``sampled``: :attr:`analysis.multiverse.run.RunResult.sampled` of the grid, or None), with the
+    largest 95% sampling error of a share estimated from the sample (1.96 √(0.25 / n))."""
     if not sampled:
         return f"Every one of its {n_total:,} specifications was run."
-    return (f"Its {sampled['total']:,} specifications, each drawing on up to {sampled['rows']:,} {unit}, would exceed "
-            f"the budget of {sampled['budget']:,} specifications times rows (parameter budget), so "
-            f"{sampled['run']:,} of them were run: a random sample (seed {sampled['seed']}) that always includes the "
-            f"book's own analysis, as Simonsohn et al. (2020) do when there are too many specifications to run them "
-            f"all; every share and spread below is over that sample.")
+    error = 100 * 1.96 * (0.25 / sampled["run"]) ** 0.5
+    return (f"Its {sampled['total']:,} specifications, each drawing on up to {sampled['rows']:,} {unit}, would need "
+            f"{sampled['total'] * sampled['rows']:,} specification-rows, above the budget of {sampled['budget']:,} "
+            f"(parameter budget), so {sampled['run']:,} of them were run: a random sample (seed {sampled['seed']}) "
+            f"that always includes the book's own analysis, as Simonsohn et al. (2020) suggest when there are too "
+            f"many specifications to run them all. Every share and spread below is over that sample; a share "
+            f"estimated from it is within ±{error:.1f} percentage points of the whole grid's (95%).")
+
+
+def describe_scope(sampled: dict | None) -> str:
+    """`` (a random sample of 1,000 of the 12,288)`` after a count of specifications, or nothing."""
+    return "" if not sampled else f" (a random sample of {sampled['run']:,} of the {sampled['total']:,})"
 
 
 def describe_main(choices: dict) -> str:

@@ -44,11 +44,11 @@ def _check_cap(cap: int) -> int:
 
 
 def limited_leave_one_out(res: MetaResult, labels, max_refits: int) -> tuple[pd.DataFrame, Limit]:
-    """metafor's ``leave1out`` for every study when ``k <= max_refits``; otherwise for the studies
-    :func:`analysis.meta.deletion_candidates` picks (about ``max_refits`` of them: the largest
-    closed-form Cook's distances and deleted residuals with tau² held fixed)."""
+    """metafor's ``leave1out`` for every study when ``k <= max_refits``; otherwise for the
+    ``max_refits`` studies :func:`analysis.meta.deletion_candidates` picks (with tau² held fixed:
+    the omissions that move the estimate most down and up, the largest deleted residuals)."""
     cap = _check_cap(max_refits)
-    which = None if res.k <= cap else deletion_candidates(res, cap // 2)
+    which = None if res.k <= cap else deletion_candidates(res, cap)
     loo = leave_one_out(res, labels, which=which)
     return loo, Limit("leave-one-out", len(loo), res.k, "all" if which is None else "screen", cap)
 
@@ -57,7 +57,7 @@ def limited_influence(res: MetaResult, labels, max_refits: int) -> tuple[pd.Data
     """metafor's ``influence`` for every study when ``k <= max_refits``; otherwise refitted for the
     same screened studies as :func:`limited_leave_one_out` (the rest keep hat and weight)."""
     cap = _check_cap(max_refits)
-    which = None if res.k <= cap else deletion_candidates(res, cap // 2)
+    which = None if res.k <= cap else deletion_candidates(res, cap)
     frame = influence(res, labels, which=which)
     done = res.k if which is None else len(which)
     return frame, Limit("influence", done, res.k, "all" if which is None else "screen", cap)
@@ -65,7 +65,8 @@ def limited_influence(res: MetaResult, labels, max_refits: int) -> tuple[pd.Data
 
 def limited_cumulative(res: MetaResult, order, labels, max_refits: int) -> tuple[pd.DataFrame, Limit]:
     """metafor's ``cumul`` at every step when ``k <= max_refits``; otherwise at ``max_refits``
-    evenly spaced steps (:func:`analysis.meta.even_steps`), the first and the last among them."""
+    steps (:func:`analysis.meta.even_steps`: each of the first half, where the estimate moves
+    most, then evenly spaced to the last)."""
     cap = _check_cap(max_refits)
     steps = None if res.k <= cap else even_steps(res.k, cap)
     cum = cumulative(res, order, labels, steps=steps)

@@ -51,7 +51,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
     removed, and ``extra["with_implausible"]`` the same model with them. ``outcome_selection`` and
     ``instrument_priority`` choose one outcome per comparison (the release's primary flag or the
     Metapsy priority rule: :func:`analysis.review.importers.metapsy.select_outcomes`). The influence
-    check refits at most about ``max_refits`` comparisons (:mod:`analysis.review.limits`).
+    check is not run above ``max_refits`` comparisons (:mod:`analysis.review.limits`).
     """
     if primary_model not in PRIMARY_MODELS:
         raise ValueError(f"primary_model must be one of {', '.join(PRIMARY_MODELS)}")

@@ -13,7 +13,6 @@ import pandas as pd
 
 from analysis.meta.fit import METHODS, MetaResult, fit_row, rma
 from analysis.meta import influence, outliers, trimfill
-from analysis.review.limits import limited_influence
 from analysis.review.wording import counted
 
 ROW_FIELDS = ("k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "p")
@@ -49,13 +48,13 @@ def check_outliers(res, rob, unit, max_refits=None):
 
 
 def check_influence(res, rob, unit, max_refits=None):
-    if max_refits is None:
-        infl, refitted = influence(res)["influential"].to_numpy(), res.k
-    else:
-        frame, limit = limited_influence(res, None, max_refits)
-        infl, refitted = frame["influential"].to_numpy(), limit.done
-    note = f"{int(infl.sum())} removed" + ("" if refitted == res.k else f" ({refitted:,} of {res.k:,} refitted)")
-    return [_subset(res, ~infl, "influential removed", note)]
+    if max_refits is not None and res.k > max_refits:
+        # metafor's criteria judge each study on its own deletion: with only a screened part refitted
+        # the row would remove that part, a number set by the limit rather than by the data
+        return [_row("influential removed", None, f"not run: {counted(res.k, unit)} exceed max_refits = "
+                                                  f"{max_refits:,}, and every one would need its own refit")]
+    infl = influence(res)["influential"].to_numpy()
+    return [_subset(res, ~infl, "influential removed", f"{int(infl.sum())} removed")]
 
 
 def check_low_rob(res, rob, unit, max_refits=None):
@@ -109,8 +108,8 @@ def run_checks(res: MetaResult, rob=None, which=None, unit: str = "study", max_r
     unit : str
         What a row of the data is ("study", or "comparison" where a trial gives several), for the notes.
     max_refits : int, optional
-        Refit the influence diagnostics for at most about this many studies
-        (:func:`analysis.review.limits.limited_influence`); by default for every one.
+        Above this many studies the influence check is not run (it needs a refit per study; see
+        :mod:`analysis.review.limits`); by default it always is.
     """
     which = list(CHECKS) if which is None else list(which)
     unknown = [w for w in which if w not in CHECKS]

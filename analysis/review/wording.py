@@ -200,31 +200,47 @@ def verdict_dependence(with_rule: str, without_rule: str, rule: str) -> str:
 # Steps limited for very large releases (analysis.review.limits).
 
 def describe_limit(limit, unit: str = "study", parameter: str = "max_refits") -> str:
-    """One sentence saying whether a step that refits the model once per study (or a forest plot's
-    rows) covered every study, and if not, what it did instead and why; ``limit`` is an
-    :class:`analysis.review.limits.Limit`."""
+    """One sentence saying whether a step that refits the model once per study (leave-one-out, the
+    cumulative analysis) or a forest plot's rows covered every study, and if not, what it did
+    instead and why; ``limit`` is an :class:`analysis.review.limits.Limit`."""
     total, done = counted(limit.total, unit), f"{limit.done:,}"
     setting = f"(parameter {parameter} = {limit.cap:,})"
     if not limit.limited:
         return {
             "leave-one-out": f"The model was refitted without each of the {total} in turn.",
-            "influence": f"Influence diagnostics were computed for every one of the {total}.",
             "cumulative": f"The cumulative analysis adds the {total} one at a time.",
             "forest": f"The forest plot draws every one of the {total}.",
         }[limit.step]
-    cost = f"each of {limit.total:,} refits would pool up to {total}, a cost that grows with the square of their number"
-    screen = ("the closed-form screen of Cook's distances and deleted residuals with tau² held at its estimate "
-              "ranks as most influential")
-    return {
-        "leave-one-out": f"Leave-one-out was limited to the {done} of the {total} that {screen} {setting}: {cost}.",
-        "influence": f"Influence diagnostics were refitted for the {done} of the {total} that {screen} {setting}; "
-                     f"the others are judged by their leverage alone: {cost}.",
-        "cumulative": f"The cumulative analysis was fitted at {done} evenly spaced steps of the {total} "
-                      f"(about one in {limit.total / limit.done:,.0f}), not at each {setting}: {cost}.",
-        "forest": f"The forest plot draws the {done} of the {total} with the largest weight "
-                  f"(together {100 * limit.share:.1f}% of the pooled weight) {setting}: every one is in the pooled "
-                  f"estimate and in the data file listed under Downloads.",
-    }[limit.step]
+    cost = (f"refitting at every one would take {limit.total:,} fits of up to {total} each, a cost that grows "
+            f"with the square of their number")
+    if limit.step == "leave-one-out":
+        return (f"Leave-one-out was limited to {done} of the {total} {setting}: those a closed-form screen "
+                f"(tau² held at its estimate) ranks first, a third whose omission lowers the estimate most, a third "
+                f"whose omission raises it most and a third farthest from the others (the largest deleted "
+                f"residuals); {cost}.")
+    if limit.step == "cumulative":
+        head = limit.cap // 2
+        return (f"The cumulative analysis was fitted at {done} of its {limit.total:,} steps {setting}: at each of "
+                f"the first {head:,}, then at evenly spaced steps about {limit.total / (limit.done - head):,.0f} "
+                f"{unit}s apart, so what it says of when the interval settled holds at the steps fitted; {cost}.")
+    return (f"The forest plot draws the {done} of the {total} with the largest weight "
+            f"(together {100 * limit.share:.1f}% of the pooled weight) {setting}: every one is in the pooled "
+            f"estimate and in the data file listed under Downloads. The largest trials are drawn, and they may "
+            f"differ from the smaller ones (see the funnel plot).")
+
+
+def describe_flips(n: int, what: str = "omissions") -> str:
+    """``none of the omissions changes``, ``1 of the omissions changes``, ``3 of the omissions change``."""
+    n = int(n)
+    if n == 0:
+        return f"none of the {what} changes"
+    return f"{n:,} of the {what} {'changes' if n == 1 else 'change'}"
+
+
+def describe_loo_scope(limit, unit: str = "study") -> str:
+    """How the leave-one-out range is introduced: every omission, or the omissions refitted."""
+    return (f"Leaving out one {unit} at a time" if not limit.limited
+            else f"Among the {limit.done:,} omissions refitted, leaving out one {unit} at a time")
 
 
 def named_effects(names, effects, limit: int = 20, symbol: str = "g") -> str:
@@ -236,3 +252,11 @@ def named_effects(names, effects, limit: int = 20, symbol: str = "g") -> str:
     shown = pairs if len(pairs) <= limit else pairs[:limit]
     text = "; ".join(f"{n} ({symbol} = {e:.2f})" for n, e in shown)
     return text if len(pairs) <= limit else f"{text}; and {len(pairs) - limit:,} more"
+
+
+def count_of(n: int, total: int, noun: str, verbs: tuple[str, str]) -> str:
+    """``none of the 8 fitted methods falls``, ``1 of the 8 ... falls``, ``3 of the 8 ... fall``:
+    ``verbs`` is the (singular, plural) form of the verb that follows."""
+    n, total = int(n), int(total)
+    head = "none" if n == 0 else f"{n:,}"
+    return f"{head} of the {total:,} {noun} {verbs[0] if n <= 1 else verbs[1]}"
