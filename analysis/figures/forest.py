@@ -53,7 +53,8 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
     effect_header = effect_label or f"{xlabel} [95% CI]"
     rows = build_rows(res, list(labels), transform, subgroups=subgroups, columns=columns, show=show)
     columns = {name: [str(v) for v in values] for name, values in (columns or {}).items()}
-    widths = layout(rows, columns, effect_header)
+    drawn_columns = columns if show is None else {n: [v[i] for i in show] for n, v in columns.items()}
+    widths = layout(rows, drawn_columns, effect_header)  # the widths of what is drawn
     xlim = x_limits(rows, log, ref)
     head = title or f"{res.k:,} studies, {res.method}{' + HKSJ' if res.hksj else ''}"
     overall = next(r for r in rows if r["kind"] == "overall")
