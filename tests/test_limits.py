@@ -218,3 +218,25 @@ def test_a_file_read_by_several_chapters_is_copied_once_for_download(tmp_path, m
         assert "../downloads/data/" in text and "data_v22.0.2_raw.csv" in text
     copies = list((book / "downloads").rglob("data_v22.0.2_raw.csv"))
     assert len(copies) == 1
+
+
+def test_leave_one_trial_out_refits_the_che_model_without_each_trial(cbt):
+    from analysis.meta import che, leave_one_out_summary
+    from analysis.review.limits import limited_leave_one_trial_out
+
+    kept = cbt.trials[~cbt.extra["implausible_mask"]]
+    y, v, trial = kept["effect"].to_numpy(float), kept["se"].to_numpy(float) ** 2, kept["trial"].to_numpy()
+    whole, limit = limited_leave_one_trial_out(y, v, trial, 0.5, "REML", 500)
+    assert not limit.limited and limit.total == len(set(trial)) == len(whole) == 214
+    name = whole["omitted"].iloc[3]
+    fit, rob = che(y[trial != name], v[trial != name], trial[trial != name], rho=0.5)
+    assert whole["estimate"].iloc[3] == pytest.approx(fit.to_dict()["estimate"], abs=1e-12)
+    assert whole["ci_low"].iloc[3] == pytest.approx(rob.to_dict()["ci_low"], abs=1e-12)
+    primary = cbt.extra["dependency"].set_index("model").loc["che"].to_dict()
+    summary = leave_one_out_summary(whole, primary)
+    part, plimit = limited_leave_one_trial_out(y, v, trial, 0.5, "REML", 12)
+    assert plimit.limited and plimit.done == 12 and plimit.how == "screen"
+    assert leave_one_out_summary(part, primary)["min"] == summary["min"]  # the screen finds both ends
+    assert leave_one_out_summary(part, primary)["max"] == summary["max"]
+    assert describe_limit(limit, "trial") == "Every one of the 214 trials was left out in turn."
+    assert describe_limit(plimit, "trial").startswith("It was limited to 12 of the 214 trials (parameter max_refits = 12)")

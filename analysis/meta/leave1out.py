@@ -121,8 +121,9 @@ def leave_one_out_summary(loo: pd.DataFrame, res: MetaResult, null: float = 0.0)
     ----------
     loo : DataFrame
         From :func:`leave_one_out`.
-    res : MetaResult
-        The model fitted to every study.
+    res : MetaResult or dict
+        The model fitted to every study, or its ``estimate``, ``ci_low`` and ``ci_high`` (a model
+        fitted otherwise, e.g. multilevel with robust intervals).
     null : float
         The no-effect value on the model's scale (0 for log ratios and g).
 
@@ -133,7 +134,9 @@ def leave_one_out_summary(loo: pd.DataFrame, res: MetaResult, null: float = 0.0)
         change of the estimate), ``flips`` (omissions after which the CI's exclusion of
         ``null`` differs from the full model's).
     """
-    full_excludes = not (res.ci_low[0] <= null <= res.ci_high[0])
+    estimate, low, high = ((res["estimate"], res["ci_low"], res["ci_high"]) if isinstance(res, dict)
+                           else (res.estimate, res.ci_low[0], res.ci_high[0]))
+    full_excludes = not (low <= null <= high)
     excludes = ~((loo["ci_low"] <= null) & (null <= loo["ci_high"]))
     lo, hi = loo["estimate"].idxmin(), loo["estimate"].idxmax()
     return {
@@ -141,6 +144,6 @@ def leave_one_out_summary(loo: pd.DataFrame, res: MetaResult, null: float = 0.0)
         "min_omitted": loo.loc[lo, "omitted"],
         "max": float(loo.loc[hi, "estimate"]),
         "max_omitted": loo.loc[hi, "omitted"],
-        "max_shift": float((loo["estimate"] - res.estimate).abs().max()),
+        "max_shift": float((loo["estimate"] - estimate).abs().max()),
         "flips": int((excludes != full_excludes)[loo["estimate"].notna()].sum()),
     }

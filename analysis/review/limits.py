@@ -82,3 +82,50 @@ def heaviest_rows(res: MetaResult, max_rows: int) -> tuple[np.ndarray, Limit]:
     w = res.weights
     rows = np.sort(np.argsort(-w, kind="stable")[:cap])
     return rows, Limit("forest", cap, res.k, "heaviest", cap, float(w[rows].sum() / w.sum()))
+
+
+#: Comparisons refitted in all by :func:`limited_leave_one_trial_out` before it is limited further: a
+#: multilevel refit costs about 100 times a univariate one.
+TRIAL_REFIT_ROWS = 2_000_000
+
+
+def limited_leave_one_trial_out(yi, vi, trial, rho: float, method: str, max_refits: int) -> tuple[pd.DataFrame, Limit]:
+    """The CHE working model with CR2 inference (:func:`analysis.meta.che`, the CBT chapter's primary
+    analysis) refitted without each trial in turn, all of its comparisons at once (leave-one-cluster-out).
+
+    Every trial while there are at most ``max_refits`` of them and the refits pool at most
+    :data:`TRIAL_REFIT_ROWS` comparisons in all; otherwise as many as that allows (at least 10), chosen
+    by :func:`analysis.meta.deletion_candidates` on the trials' aggregated effects (metafor's
+    ``aggregate`` with ``rho``, pooled by ``method``).
+
+    Returns
+    -------
+    DataFrame, Limit
+        One row per trial left out (in the data's order): ``omitted``, ``estimate``, ``ci_low``,
+        ``ci_high`` (robust), NaN where the model cannot be fitted; and what was done.
+    """
+    from analysis.meta import che, rma
+    from analysis.review.dependency import aggregate
+
+    cap = _check_cap(max_refits)
+    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    labels = np.asarray(trial).astype(str)
+    names = pd.unique(labels)
+    n = min(cap, max(10, TRIAL_REFIT_ROWS // max(len(y), 1)))
+    chosen = names
+    if len(names) > n:
+        ay, av, order = aggregate(y, v, labels, rho)
+        chosen = order[deletion_candidates(rma(ay, av, method=method), n)]
+    rows = []
+    for name in chosen:
+        keep = labels != name
+        row = {"omitted": name, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan}
+        if len(set(labels[keep])) >= 2:
+            try:
+                fit, rob = che(y[keep], v[keep], labels[keep], rho=rho, method=method)
+                row.update(estimate=fit.to_dict()["estimate"], ci_low=rob.to_dict()["ci_low"], ci_high=rob.to_dict()["ci_high"])
+            except (ValueError, RuntimeError, np.linalg.LinAlgError):
+                pass
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=["omitted", "estimate", "ci_low", "ci_high"])
+    return frame, Limit("leave-one-trial-out", len(frame), len(names), "all" if len(frame) == len(names) else "screen", cap)

@@ -208,6 +208,7 @@ def describe_limit(limit, unit: str = "study", parameter: str = "max_refits") ->
     if not limit.limited:
         return {
             "leave-one-out": f"The model was refitted without each of the {total} in turn.",
+            "leave-one-trial-out": f"Every one of the {total} was left out in turn.",
             "cumulative": f"The cumulative analysis adds the {total} one at a time.",
             "forest": f"The forest plot draws every one of the {total}.",
         }[limit.step]
@@ -218,6 +219,12 @@ def describe_limit(limit, unit: str = "study", parameter: str = "max_refits") ->
                 f"(tau² held at its estimate) ranks first, a third whose omission lowers the estimate most, a third "
                 f"whose omission raises it most and a third farthest from the others (the largest deleted "
                 f"residuals); {cost}.")
+    if limit.step == "leave-one-trial-out":
+        from analysis.review.limits import TRIAL_REFIT_ROWS
+
+        return (f"It was limited to {done} of the {total} {setting}, and at most {TRIAL_REFIT_ROWS:,} comparisons "
+                f"refitted in all: a multilevel refit costs about a hundred univariate ones. The trials refitted are "
+                f"those the same closed-form screen ranks first on the trials' aggregated effects.")
     if limit.step == "cumulative":
         head = limit.cap // 2
         return (f"The cumulative analysis was fitted at {done} of its {limit.total:,} steps {setting}: at each of "
