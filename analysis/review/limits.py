@@ -86,7 +86,7 @@ def heaviest_rows(res: MetaResult, max_rows: int) -> tuple[np.ndarray, Limit]:
 
 #: Comparisons refitted in all by :func:`limited_leave_one_trial_out` before it is limited further: a
 #: multilevel refit costs about 100 times a univariate one.
-TRIAL_REFIT_ROWS = 2_000_000
+TRIAL_REFIT_ROWS = 1_000_000
 
 
 def limited_leave_one_trial_out(yi, vi, trial, rho: float, method: str, max_refits: int) -> tuple[pd.DataFrame, Limit]:
