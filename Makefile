@@ -15,7 +15,7 @@ BROWSER_PACKAGES := chromium chromium-driver
 .PHONY: help book html validate test bench env pdf-deps browser-deps clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 book: env pdf-deps ## validate the inputs, execute every notebook, build the HTML book and the PDF (PARAMS=file.yml overrides parameters)
 	$(BIN)/python -m analysis build --pdf $(if $(PARAMS),--params $(PARAMS))

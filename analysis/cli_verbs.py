@@ -156,7 +156,9 @@ def sensitivity(args) -> dict:
     infl, infl_limit = limited_influence(res, labels, cap)
     out = {
         "leave_one_out": records(loo, ("omitted", "estimate", "ci_low", "ci_high", "tau2")),
-        "influence": records(infl, ("study", "rstudent", "dffits", "cook_d", "cov_r", "hat", "weight", "influential")),
+        # a study not refitted (above --max-refits) has no influence verdict: null, not false
+        "influence": records(infl.assign(influential=infl["influential"].astype(object).where(infl["refitted"], None)),
+                             ("study", "rstudent", "dffits", "cook_d", "cov_r", "hat", "weight", "influential")),
         "outliers": [s for s, o in zip(labels, outliers(res)) if o],
     }
     limits = [loo_limit, infl_limit]

@@ -1,4 +1,4 @@
-"""Benchmark a whole book build on a very large Metapsy release (issue 12: 10^5 comparisons).
+"""Benchmark a whole book build on a very large Metapsy release (about 10^5 comparisons).
 
 Makes a release of ``--rows`` rows from the committed v22.0.2 file (every row copied with a new
 study name, ``study N, year``, and its g moved by N(0, 0.1²); ``--cbt-only`` copies only the CBT

@@ -69,6 +69,9 @@ def test_sensitivity_with_max_refits_refits_a_screened_part_and_says_so(run, cap
     full = {r["omitted"]: r for r in whole["leave_one_out"]}
     for row in part["leave_one_out"]:  # each refit is the same as in the whole analysis
         assert row == full[row["omitted"]]
+    verdicts = [r["influential"] for r in part["influence"]]
+    assert verdicts.count(None) == 13 - part["limits"]["influence"]["done"]  # not refitted: no verdict
+    assert all(isinstance(v, bool) for v in verdicts if v is not None)
     with pytest.raises(SystemExit) as err:
         main(["sensitivity", str(BCG), "--measure", "OR", "--max-refits", "1"])
     assert err.value.code == 2 and "must be at least 2" in capsys.readouterr().err
