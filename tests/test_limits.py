@@ -240,3 +240,16 @@ def test_leave_one_trial_out_refits_the_che_model_without_each_trial(cbt):
     assert leave_one_out_summary(part, primary)["max"] == summary["max"]
     assert describe_limit(limit, "trial") == "Every one of the 214 trials was left out in turn."
     assert describe_limit(plimit, "trial").startswith("It was limited to 12 of the 214 trials (parameter max_refits = 12)")
+
+
+def test_the_primary_leave_one_trial_out_is_the_che_refit_of_the_pooled_comparisons(cbt):
+    from analysis.meta import leave_one_out_summary
+    from analysis.review.limits import limited_leave_one_trial_out
+    from analysis.review.psychotherapy import primary_leave_one_trial_out
+
+    summary, limit = primary_leave_one_trial_out(cbt, 0.5, "DL", 500)  # DL: the multilevel model uses REML
+    kept = cbt.trials[~cbt.extra["implausible_mask"]]
+    frame, _ = limited_leave_one_trial_out(kept["effect"], kept["se"] ** 2, kept["trial"], 0.5, "REML", 500)
+    full = cbt.extra["dependency"].set_index("model").loc["che"].to_dict()
+    assert summary == leave_one_out_summary(frame, full) and limit.done == limit.total == 214
+    assert summary["min"] < full["estimate"] < summary["max"] and summary["flips"] == 0

@@ -346,3 +346,21 @@ def test_the_main_of_a_grid_names_options_of_its_dimensions(tmp_path):
         read_grid(write(tmp_path, text), root=ROOT)
     message = str(err.value)
     assert "'nope' is not an option of instrument" in message and "no option for dimension 'dependency'" in message
+
+
+def test_a_correlation_of_one_or_more_is_refused_with_its_line(tmp_path):
+    text = SMALL.replace("aggregated: {{model: aggregate}}".replace("{{", "{").replace("}}", "}"),
+                         "aggregated: {model: aggregate, rho: 1.0}")
+    assert "rho: 1.0" in text
+    with pytest.raises(DataError) as err:
+        read_grid(write(tmp_path, text), root=ROOT)
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "rho: 1.0" in l)
+    assert f"line {line}" in str(err.value) or f":{line}" in str(err.value)
+    assert "dependency.aggregated.rho: 1.0 is not a valid value (a correlation from 0 to below 1)" in str(err.value)
+
+
+def test_the_grid_size_is_the_whole_grids_when_a_sample_ran():
+    frame = pd.DataFrame({"grid": ["cbt"] * 3 + ["ssri"] * 2})
+    assert summary.grid_size(frame, {}, "cbt") == 3
+    assert summary.grid_size(frame, {"cbt": {"total": 12288}}, "cbt") == 12288
+    assert summary.grid_size(frame, {"cbt": {"total": 12288}}, "ssri") == 2

@@ -17,8 +17,9 @@ from analysis.review.errors import DataError, Problem
 
 EQUIVALENCE = ("equivalent", "uncertain", "not equivalent")
 ESTIMATORS = ("FE", "DL", "REML", "PM", "ML", "SJ", "HE", "EB")
-# source -> dimension -> {parameter: check}; a check is a type, a tuple of allowed values, or "list"
-_FLOAT, _INT, _BOOL, _LIST = (int, float), int, bool, "list"
+# source -> dimension -> {parameter: check}; a check is a type, a tuple of allowed values, "list",
+# or "rho" (a correlation in [0, 1): the compound-symmetric matrices are singular at 1)
+_FLOAT, _INT, _BOOL, _LIST, _RHO = (int, float), int, bool, "list", "rho"
 COMMON = {
     "outliers": {"remove": _BOOL, "reference_method": ESTIMATORS, "reference_test": ("z", "hksj")},
     "estimator": {},
@@ -32,8 +33,8 @@ DIMENSIONS = {
         "diagnosis": {"keep": _LIST},
         "format": {"keep": _LIST},
         "implausible": {"threshold": _FLOAT},
-        "instrument": {"use": ("primary", "average"), "rho": _FLOAT},
-        "dependency": {"model": ("independent", "aggregate", "three-level", "che"), "rho": _FLOAT},
+        "instrument": {"use": ("primary", "average"), "rho": _RHO},
+        "dependency": {"model": ("independent", "aggregate", "three-level", "che"), "rho": _RHO},
         **COMMON,
     },
     "griselda": {
@@ -118,6 +119,8 @@ def _load(path: Path):
 def _check_param(value, check) -> bool:
     if check == _LIST:
         return isinstance(value, list) and len(value) > 0
+    if check == _RHO:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1
     if isinstance(check, tuple) and all(isinstance(c, str) for c in check):
         return value in check
     return isinstance(value, check) and not (isinstance(value, bool) and check is not _BOOL)
@@ -145,7 +148,8 @@ def _options(gname, dim, options, allowed, where):
                 known = ", ".join(allowed) or "none"
                 problems.append(where(f"{dim}.{oname}: unknown parameter {key!r}; known: {known}", at + (key,)))
             elif not _check_param(value, allowed[key]):
-                problems.append(where(f"{dim}.{oname}.{key}: {value!r} is not a valid value", at + (key,)))
+                expected = " (a correlation from 0 to below 1)" if allowed[key] == _RHO else ""
+                problems.append(where(f"{dim}.{oname}.{key}: {value!r} is not a valid value{expected}", at + (key,)))
         out.append(Option(str(oname), params, equivalence))
     return problems, tuple(out)
 

@@ -249,6 +249,11 @@ def describe_sample(sampled: dict | None, n_total: int, unit: str = "rows of dat
             f"estimated from it is within ±{error:.1f} percentage points of the whole grid's (95%).")
 
 
+def grid_size(frame: pd.DataFrame, sampled: dict, name: str) -> int:
+    """The number of specifications of grid ``name``: the whole grid's when a sample was run."""
+    return int(sampled.get(name, {}).get("total", (frame["grid"] == name).sum()))
+
+
 def describe_scope(sampled: dict | None) -> str:
     """`` (a random sample of 1,000 of the 12,288)`` after a count of specifications, or nothing."""
     return "" if not sampled else f" (a random sample of {sampled['run']:,} of the {sampled['total']:,})"

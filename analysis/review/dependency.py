@@ -64,6 +64,12 @@ def aggregate(yi, vi, cluster, rho: float = 0.5) -> tuple[np.ndarray, np.ndarray
     return np.bincount(code, weights=w * y, minlength=n) / sw, 1 / sw, labels[np.sort(first)]
 
 
+def multilevel(method: str) -> str:
+    """The estimator of a multilevel model for a chapter's tau² estimator: REML or ML as given,
+    REML for the estimators rma.mv does not have (DL, PM, ...)."""
+    return method if method in ("REML", "ML") else "REML"
+
+
 def dependency_table(yi, vi, cluster, method: str = "REML", hksj: bool = True, rho: float = 0.5) -> pd.DataFrame:
     """The four analyses of dependent comparisons, one row each (:data:`MODELS`).
 
@@ -78,7 +84,7 @@ def dependency_table(yi, vi, cluster, method: str = "REML", hksj: bool = True, r
     y, v = np.asarray(yi, float), np.asarray(vi, float)
     labels = np.asarray(cluster).astype(str)
     n_clusters = len(set(labels))
-    multilevel_method = method if method in ("REML", "ML") else "REML"
+    multilevel_method = multilevel(method)
     rows = []
     ind = rma(y, v, method=method, hksj=hksj)
     rows.append(_univariate("independent", ind, n_clusters))

@@ -14,7 +14,7 @@ from analysis.meta import egger, rma, trimfill
 from analysis.meta.subgroups import subgroup_analysis
 from analysis.review.bias_suite import bias_suite
 from analysis.review.comparisons import Evidence
-from analysis.review.dependency import MODELS, dependency_table
+from analysis.review.dependency import MODELS, dependency_table, multilevel
 from analysis.review.implausible import implausible
 from analysis.review.importers import read_metapsy_psyctr
 from analysis.review.risk_of_bias import low_risk
@@ -94,3 +94,18 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "db_low_self_report": int(((trials["rob"] == "low") & (trials.get("rob_ba") == "self-report")).sum()),
     }
     return Evidence(trials, model, extra)
+
+
+def primary_leave_one_trial_out(evidence: Evidence, rho: float, method: str, max_refits: int) -> tuple[dict, object]:
+    """Leave one trial out under the CHE working model with CR2 inference, on the comparisons the
+    primary analysis pools (implausible effects set aside): the summary of
+    :func:`analysis.meta.leave_one_out_summary` against the full CHE fit, and the
+    :class:`analysis.review.limits.Limit` of :func:`analysis.review.limits.limited_leave_one_trial_out`."""
+    from analysis.meta import leave_one_out_summary
+    from analysis.review.limits import limited_leave_one_trial_out
+
+    kept = evidence.trials[~evidence.extra["implausible_mask"]]
+    frame, limit = limited_leave_one_trial_out(kept["effect"].to_numpy(float), kept["se"].to_numpy(float) ** 2,
+                                               kept["trial"], rho, multilevel(method), max_refits)
+    full = evidence.extra["dependency"].set_index("model").loc["che"].to_dict()
+    return leave_one_out_summary(frame, full), limit

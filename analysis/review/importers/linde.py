@@ -15,7 +15,19 @@ from analysis.review.importers.common import _validate_mapped
 from analysis.review.schemas import Base, check, events_within, number
 
 
-class LindeTrials(Base):
+class TwoArmResponders(Base):
+    """Responders within n in arms 1 and 2 (the checks every netmeta Linde format shares)."""
+
+    @pa.dataframe_check(error="resp1: responders exceed n1")
+    def arm1_within(cls, df):
+        return events_within(df, "resp1", "n1")
+
+    @pa.dataframe_check(error="resp2: responders exceed n2")
+    def arm2_within(cls, df):
+        return events_within(df, "resp2", "n2")
+
+
+class LindeTrials(TwoArmResponders):
     """netmeta's Linde2015/Linde2016 wide format: one row per trial, up to three arms."""
 
     id: Series[str]
@@ -29,14 +41,6 @@ class LindeTrials(Base):
     resp2: Series[float] = number(nullable=True, ge=0)
     n3: Optional[Series[float]] = number(nullable=True, gt=0)
     resp3: Optional[Series[float]] = number(nullable=True, ge=0)
-
-    @pa.dataframe_check(error="resp1: responders exceed n1")
-    def arm1_within(cls, df):
-        return events_within(df, "resp1", "n1")
-
-    @pa.dataframe_check(error="resp2: responders exceed n2")
-    def arm2_within(cls, df):
-        return events_within(df, "resp2", "n2")
 
     @pa.dataframe_check(error="resp3: responders exceed n3")
     def arm3_within(cls, df):

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 from pandera.typing import Series
 
 from analysis.review.errors import DataError, Problem
 from analysis.review.importers.common import _validate_mapped
-from analysis.review.schemas import LINE, Base, check, events_within, number
+from analysis.review.importers.linde import TwoArmResponders
+from analysis.review.schemas import LINE, check, number
 from analysis.review.trials import read_rows
 
 ANTIDEPRESSANTS = ("SSRI", "TCA", "SNRI", "NRI", "NaSSa", "Low-dose SARI", "rMAO-A")
 
 
-class LindeContrasts(Base):
+class LindeContrasts(TwoArmResponders):
     """netmeta's Linde2016 long format: one row per pair of arms."""
 
     id: Series[str]
@@ -34,14 +34,6 @@ class LindeContrasts(Base):
     n1: Series[float] = number(nullable=True, gt=0)
     resp2: Series[float] = number(nullable=True, ge=0)
     n2: Series[float] = number(nullable=True, gt=0)
-
-    @pa.dataframe_check(error="resp1: responders exceed n1")
-    def arm1_within(cls, df):
-        return events_within(df, "resp1", "n1")
-
-    @pa.dataframe_check(error="resp2: responders exceed n2")
-    def arm2_within(cls, df):
-        return events_within(df, "resp2", "n2")
 
 
 def read_linde2016(path: str | Path) -> pd.DataFrame:
