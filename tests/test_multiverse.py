@@ -331,9 +331,10 @@ def test_a_sample_within_the_budget_keeps_the_main_analysis_and_says_so(small_gr
                                      "seed": 3}
     assert len(result.frame) == 5 and result.frame["status"].eq("ok").all()
     whole = summary.describe_sample(None, 12)
-    assert whole == "Every one of its 12 specifications was run."
+    assert whole == "Every one of the 12 specifications was run."
+    assert summary.describe_sample(None, 616, label="SSRI") == "Every one of the 616 SSRI specifications was run."
     words = summary.describe_sample(result.sampled["cbt"], 5)
-    assert words.startswith(f"Its {len(specs):,} specifications, each drawing on up to {len(rows):,} rows of data, "
+    assert words.startswith(f"The {len(specs):,} specifications, each drawing on up to {len(rows):,} rows of data, "
                             f"would need {len(specs) * len(rows):,} specification-rows")
     assert "so 5 of them were run: a random sample (seed 3)" in words and "within ±43.8 percentage points" in words
     assert summary.describe_scope(None) == ""

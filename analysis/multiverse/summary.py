@@ -234,14 +234,15 @@ def report(part: pd.DataFrame, claim, relevant: float, main: dict, fixed: dict |
     return out
 
 
-def describe_sample(sampled: dict | None, n_total: int, unit: str = "rows of data") -> str:
+def describe_sample(sampled: dict | None, n_total: int, unit: str = "rows of data", label: str = "") -> str:
     """Whether every specification of a grid was run, or a random sample within the budget
     (``sampled``: :attr:`analysis.multiverse.run.RunResult.sampled` of the grid, or None), with the
     largest 95% sampling error of a share estimated from the sample (1.96 √(0.25 / n))."""
+    grid = f"{label} specifications" if label else "specifications"
     if not sampled:
-        return f"Every one of its {n_total:,} specifications was run."
+        return f"Every one of the {n_total:,} {grid} was run."
     error = 100 * 1.96 * (0.25 / sampled["run"]) ** 0.5
-    return (f"Its {sampled['total']:,} specifications, each drawing on up to {sampled['rows']:,} {unit}, would need "
+    return (f"The {sampled['total']:,} {grid}, each drawing on up to {sampled['rows']:,} {unit}, would need "
             f"{sampled['total'] * sampled['rows']:,} specification-rows, above the budget of {sampled['budget']:,} "
             f"(parameter budget), so {sampled['run']:,} of them were run: a random sample (seed {sampled['seed']}) "
             f"that always includes the book's own analysis, as Simonsohn et al. (2020) suggest when there are too "
