@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 import sys
 
 import numpy as np
@@ -103,8 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning about the input (e.g. rows dropped, a search flow that does not add up) as one line
+    of the log, each said once, never with the source line that raised it."""
+    text = f"warning: {category.__name__}: {message}"
+    if text not in _SHOWN:
+        _SHOWN.add(text)
+        print(text, file=sys.stderr if file is None else file)
+
+
+_SHOWN: set = set()
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         if args.command == "multiverse":
             from analysis.multiverse import cli as multiverse_cli

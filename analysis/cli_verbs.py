@@ -11,17 +11,21 @@ import numpy as np
 from analysis.review.errors import DataError, Problem
 
 
-def read(args, extra=(), keep_labels=True):
-    """The table, its effect sizes and labels, from the verb's arguments."""
+def read(args, extra=(), keep_labels=True, minimum=None):
+    """The table, its effect sizes and labels, from the verb's arguments; at least ``minimum``
+    studies (by default 1 for a fixed-effect model, 2 for a random-effects one)."""
     from analysis.meta.effect_sizes import effect_arrays
     from analysis.review.importers.table import read_table
     from analysis.review.trial_rules import effect_problems
 
     table = read_table(args.file, args.measure, dict(args.map or ()), extra=extra, keep_labels=keep_labels,
                        strict=args.strict)
-    minimum = 1 if getattr(args, "method", "FE") == "FE" else 2
+    if minimum is None:
+        minimum = 1 if getattr(args, "method", "FE") == "FE" else 2
     if len(table.lines) < minimum:
-        raise DataError([Problem(args.file, None, None, f"{len(table.lines)} studies; this analysis needs at least {minimum}")])
+        k = len(table.lines)
+        raise DataError([Problem(args.file, None, None, f"{k} {'study' if k == 1 else 'studies'}; this analysis needs at "
+                                 f"least {minimum}")])
     problems = effect_problems(table.values, table.lines, args.measure, args.file)
     if problems:
         raise DataError(problems)
@@ -148,7 +152,8 @@ def sensitivity(args) -> dict:
     from analysis.review.limits import limited_cumulative, limited_influence, limited_leave_one_out
     from analysis.review.robustness import run_checks
 
-    table, yi, vi = read(args, extra=[c for c in ("year",) if c in header_of(args)])
+    # leaving one study out needs two (metafor's leave1out and influence stop at k = 1)
+    table, yi, vi = read(args, extra=[c for c in ("year",) if c in header_of(args)], minimum=2)
     res = rma(yi, vi, method=args.method, hksj=args.hksj, exact=args.exact)
     labels = table.studies
     cap = getattr(args, "max_refits", None) or max(res.k, 2)  # no cap: every study, as metafor

@@ -69,15 +69,13 @@ def compare(old_results: dict, new_results: dict, old_manifest: dict, new_manife
     return {"datasets": datasets, "studies": studies, "values": values, "flipped": flipped}
 
 
-#: The columns that identify a trial apart from its label: a study whose label changed but whose
-#: year and arms (and, where the file has them, arm sizes) did not is the same trial renamed.
-SIGNATURE_COLUMNS = ("year", "condition_arm1", "condition_arm2", "multi_arm1", "multi_arm2", "n_arm1", "n_arm2",
-                     "therapy", "n.ig", "n.cg")
 
 
 def study_signatures(frame, ids) -> dict:
     """Study id -> what identifies the trial apart from its label (its year and arms: the
-    :data:`SIGNATURE_COLUMNS` the file has), for recognising renames; empty without a ``year``."""
+    :data:`analysis.review.importers.common.SIGNATURE_COLUMNS` the file has), for recognising renames; empty without a ``year``."""
+    from analysis.review.importers.common import SIGNATURE_COLUMNS
+
     if ids is None or not hasattr(frame, "columns") or "year" not in frame.columns:
         return {}
     columns = [c for c in SIGNATURE_COLUMNS if c in frame.columns]

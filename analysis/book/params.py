@@ -193,9 +193,33 @@ def is_path_parameter(default) -> bool:
     return isinstance(default, str) and default.startswith("data/")
 
 
+#: The section of an override file whose parameters apply to every chapter that has them (e.g. one
+#: dataset release for every chapter that reads it); a chapter's own section in the file still wins.
+ALL = "all"
+
+
+def _apply_to_all(values: dict, params: dict, source: dict, file: str, text: str) -> list[Problem]:
+    """Set each parameter of the ``all`` section in every chapter that has it; a parameter that no
+    chapter has is a problem."""
+    problems = []
+    for key, value in values.items():
+        chapters = [ch for ch, have in params.items() if key in have]
+        if not chapters:
+            known = sorted({k for have in params.values() for k in have})
+            problems.append(Problem(file, _line_of(text, ALL, key), f"{ALL}.{key}",
+                                    f"no chapter has this parameter; known: {', '.join(known)}"))
+        for chapter in chapters:
+            params[chapter][key] = value
+            source[chapter][key] = file
+    return problems
+
+
 def resolve(override: str | Path | None = None) -> dict:
     """Defaults merged with an override file, every value checked against :data:`SCHEMA`; every
     problem reported at once.
+
+    An override file's ``all`` section (:data:`ALL`) sets its parameters in every chapter that has
+    them, before the file's chapter sections.
 
     Raises
     ------
@@ -214,10 +238,11 @@ def resolve(override: str | Path | None = None) -> dict:
         path = Path(override) if str(override).strip() else override
         data, text = _read_yaml(path)
         texts[str(path)] = text
+        problems += _apply_to_all(data.pop(ALL, {}), params, source, str(path), text)
         for chapter, values in data.items():
             if chapter not in params:
                 problems.append(
-                    Problem(str(path), _line_of(text, chapter), str(chapter), f"unknown chapter; known: {', '.join(params)}")
+                    Problem(str(path), _line_of(text, chapter), str(chapter), f"unknown chapter; known: {', '.join(params)} (or {ALL}, for every chapter that has the parameter)")
                 )
                 continue
             for key, value in values.items():

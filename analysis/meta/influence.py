@@ -23,6 +23,11 @@ def influence(res: MetaResult, labels=None, which=None) -> "pd.DataFrame":  # no
         rule can call them influential. By default every study, as metafor (see
         :func:`analysis.meta.leave1out.deletion_candidates` for choosing them when k is large).
 
+    Raises
+    ------
+    ValueError
+        When k <= p: no model is left to fit without a study (metafor stops there too).
+
     Returns
     -------
     DataFrame
@@ -37,6 +42,8 @@ def influence(res: MetaResult, labels=None, which=None) -> "pd.DataFrame":  # no
     """
     labels = list(range(1, res.k + 1)) if labels is None else list(labels)
     k, p = res.k, res.p
+    if k <= p:  # as metafor: nothing is left to fit without a study
+        raise ValueError(f"influence needs more studies than coefficients (k = {k}, p = {p})")
     full = project(res.yi, res.weights, res.X)
     hat = res.weights * np.einsum("ij,jk,ik->i", res.X, full.vb, res.X)
     out, dfbs = _deletions(res, hat, range(k) if which is None else np.unique(np.asarray(which, dtype=int)))

@@ -8,6 +8,7 @@ study each belongs to (the cluster), in the order of the source's rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,10 +32,23 @@ class Subset:
         return len(self.yi)
 
 
+#: Inputs of a grid's data that are not files: how the importer reads the release (the CBT chapter's
+#: parameters of the same names), passed beside the data paths.
+READ_OPTIONS = ("outcome_selection", "instrument_priority", "self_report")
+
+
+def resolve(grid, overrides: dict | None = None, root=".") -> dict:
+    """A grid's data inputs: its data files (relative to ``root``) and the read options, after
+    ``overrides`` (data key or read option -> value)."""
+    merged = {**grid.data, **(overrides or {})}
+    return {k: (v if k in READ_OPTIONS else str(Path(root) / v)) for k, v in merged.items()}
+
+
 def load(grid, paths: dict) -> object:
-    """The grid's base data from its files (``paths``: data key -> path)."""
+    """The grid's base data from its files (``paths``: data key -> path, and the read options)."""
     if grid.source == "metapsy":
-        return load_metapsy(paths["psyctr"], grid.therapy)
+        options = {k: paths[k] for k in READ_OPTIONS if k in paths}
+        return load_metapsy(paths["psyctr"], grid.therapy, **options)
     return load_griselda(paths["cipriani_arms"], grid.dimensions.get("drug", ()))
 
 
@@ -43,24 +57,28 @@ def size(base) -> int:
     return len(base) if isinstance(base, pd.DataFrame) else max((len(t) for t in base.values()), default=0)
 
 
-def load_metapsy(path, therapy: str = "cbt") -> pd.DataFrame:
+def load_metapsy(path, therapy: str = "cbt", outcome_selection: str = "auto", instrument_priority=None,
+                 self_report: str = "high") -> pd.DataFrame:
     """Every outcome instrument of every comparison of ``therapy`` vs control (Metapsy), one row each.
 
-    The rows are :func:`analysis.review.importers.metapsy_comparisons`' (all instruments), with
-    the source's primary flag, number of low-risk items, diagnosis and format joined by line, and
-    ``comparison``: the comparison an instrument belongs to.
+    The rows are :func:`analysis.review.importers.metapsy_comparisons`' with every outcome (so a
+    release with or without the optional columns reads alike): ``selected`` marks the outcome its
+    rule (``outcome_selection``, ``instrument_priority``: the CBT chapter's) keeps per comparison,
+    ``comparison`` is the comparison an outcome belongs to, and ``rob_items`` counts the domains at
+    low risk as the protocol judges them (:func:`analysis.review.risk_of_bias.low_risk`, a
+    self-reported outcome counted as ``self_report``): one definition of risk of bias for the book.
     """
     from analysis.review.importers import metapsy_comparisons, read_metapsy_psyctr
-    from analysis.review.trials import LINE
+    from analysis.review.risk_of_bias import DOMAINS, low_risk
 
     rows = read_metapsy_psyctr(path)
-    every = metapsy_comparisons(rows, therapy=therapy, primary_only=False, name=str(path), require_rob=True)
-    extra = rows[[LINE, "primary", "rob", "diagnosis", "format"]].rename(columns={"rob": "rob_items"})
-    base = every.merge(extra, on=LINE, how="left", validate="one_to_one")
-    base["comparison"] = base["study"].str.replace(r" #\d+$", "", regex=True)
-    for col in ("diagnosis", "format", "subgroup", "trial"):
+    every = metapsy_comparisons(rows, therapy=therapy, primary_only=False, name=str(path), require_rob=True,
+                                outcome_selection=outcome_selection, instrument_priority=instrument_priority)
+    rob_items = sum(low_risk(every, (item,), self_report).astype(int) for item in DOMAINS)
+    base = every.assign(rob_items=rob_items)
+    for col in ("subgroup", "trial"):
         base[col] = base[col].astype(str).str.strip()
-    return base[["comparison", "study", "trial", "subgroup", "rob_items", "diagnosis", "format", "primary",
+    return base[["comparison", "study", "trial", "subgroup", "rob_items", "diagnosis", "format", "selected",
                  "effect", "se"]].reset_index(drop=True)
 
 
@@ -114,8 +132,8 @@ def _metapsy_subset(base: pd.DataFrame, choices: dict) -> Subset:
     if "threshold" in p.get("implausible", {}):
         keep &= (base["effect"].abs() <= p["implausible"]["threshold"]).to_numpy()
     instrument = p.get("instrument", {"use": "primary"})
-    if instrument.get("use", "primary") == "primary":
-        sel = base[keep & (base["primary"] == 1).to_numpy()]
+    if instrument.get("use", "primary") == "primary":  # the outcome the importer's rule selects
+        sel = base[keep & base["selected"].to_numpy(bool)]
         return Subset(sel["effect"].to_numpy(float), sel["se"].to_numpy(float) ** 2, sel["trial"].to_numpy())
     sel = base[keep]
     return composites(sel["effect"].to_numpy(float), sel["se"].to_numpy(float) ** 2, sel["comparison"].to_numpy(),

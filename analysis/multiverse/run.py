@@ -96,7 +96,8 @@ def run(grid_path: str | Path = "params/multiverse.yml", *, only=None, data: dic
     Parameters
     ----------
     only : grid names to run (all by default).
-    data : grid name -> {data key: path}, overriding the grid file's data paths.
+    data : grid name -> {data key: path, or read option: value} (:data:`analysis.multiverse.data.READ_OPTIONS`),
+        overriding the grid file's data paths.
     root : folder the grid's data paths are relative to.
     scheduler : address of an existing Dask scheduler; by default an embedded LocalCluster.
     workers : workers of the embedded cluster (the machine's cores by default).
@@ -111,7 +112,7 @@ def run(grid_path: str | Path = "params/multiverse.yml", *, only=None, data: dic
     grids = read_grid(grid_path, root=root, only=only)
     jobs, frames, sampled = [], [], {}
     for name, grid in grids.items():
-        paths = {k: str(Path(root) / v) for k, v in {**grid.data, **(data or {}).get(name, {})}.items()}
+        paths = datasets.resolve(grid, (data or {}).get(name), root)
         specs = expand(grid).head(limit)
         base = datasets.load(grid, paths)
         rows = datasets.size(base)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.multiverse.data import READ_OPTIONS, resolve
 from analysis.multiverse.grid import read_grid
 from analysis.multiverse.run import RunResult, frame_hash, run
 
@@ -29,8 +30,7 @@ TABLE, META = "specifications.parquet", "run.json"
 def data_paths(grid_path, root=".", only=None, data: dict | None = None) -> dict:
     """grid name -> {data key: path} after ``data`` overrides, as :func:`run` resolves them."""
     grids = read_grid(grid_path, root=root, only=only)
-    return {name: {k: str(Path(root) / v) for k, v in {**g.data, **(data or {}).get(name, {})}.items()}
-            for name, g in grids.items()}
+    return {name: resolve(g, (data or {}).get(name), root) for name, g in grids.items()}
 
 
 def cache_key(grid_path, root=".", only=None, data: dict | None = None, budget: int | None = None,
@@ -48,7 +48,10 @@ def cache_key(grid_path, root=".", only=None, data: dict | None = None, budget: 
     digest.update(json.dumps(sorted(only) if only else None).encode())
     for grid, paths in sorted(data_paths(grid_path, root, only, data).items()):
         for key, path in sorted(paths.items()):
-            add(Path(path), f"{grid}.{key}")
+            if key in READ_OPTIONS:
+                digest.update(json.dumps([f"{grid}.{key}", path]).encode())
+            else:
+                add(Path(path), f"{grid}.{key}")
     for path in sorted(PACKAGE.rglob("*.py")):
         add(path, str(path.relative_to(PACKAGE)))
     if LOCK.is_file():

@@ -109,6 +109,20 @@ def _words(check: str) -> str:
     return check
 
 
+def blank_text(frame: pd.DataFrame, model, name: str) -> list[Problem]:
+    """A required text column (a study id, an arm) whose cell is only spaces is empty: a problem,
+    as an empty cell is (pandera's ``not_nullable`` sees only the missing ones)."""
+    schema = model.to_schema()
+    problems = []
+    for col, spec in schema.columns.items():
+        if not spec.required or spec.nullable or str(spec.dtype).startswith("float") or col not in frame.columns:
+            continue
+        cells = frame[col].astype("string")
+        blank = cells.notna() & (cells.str.strip() == "")
+        problems += [Problem(name, int(line), col, "is empty (only spaces)") for line in frame.loc[blank, LINE]]
+    return problems
+
+
 def check(frame: pd.DataFrame, model, name: str, decimal: str = ".") -> pd.DataFrame:
     """Validate ``frame`` (text cells and ``_line``, from :func:`read_rows`) against ``model``.
 
@@ -127,7 +141,7 @@ def check(frame: pd.DataFrame, model, name: str, decimal: str = ".") -> pd.DataF
     if missing:
         raise DataError([Problem(name, 1, c, "required column is missing") for c in missing])
     frame = frame.copy()
-    problems = parse_numbers(frame, numeric_columns(model), name, decimal)
+    problems = parse_numbers(frame, numeric_columns(model), name, decimal) + blank_text(frame, model, name)
     unparsed = {(p.line, p.column) for p in problems}  # already reported: not a number
     try:
         model.validate(frame, lazy=True)

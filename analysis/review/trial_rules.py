@@ -96,11 +96,21 @@ def check_numbers(values: dict, lines: np.ndarray, measure: str, name: str,
     return problems
 
 
+def blank_ids(studies, lines, name: str) -> list[Problem]:
+    """A study id that is empty or only spaces is a problem: the study could not be named in a
+    forest plot, a table or the changelog, and two such rows could not be told apart."""
+    return [Problem(name, int(line), "study", "the study id is empty (or only spaces)")
+            for study, line in zip(studies, lines) if not str(study).strip()]
+
+
 def check_unique(studies, lines: np.ndarray, name: str) -> list[Problem]:
-    """Each later occurrence of a study id is a problem naming the line of the first."""
+    """Each study id must be given (:func:`blank_ids`), and each later occurrence of one is a problem
+    naming the line of the first."""
     first: dict = {}
-    problems = []
+    problems = blank_ids(studies, lines, name)
     for study, line in zip(studies, lines):
+        if not str(study).strip():
+            continue
         if study in first:
             problems.append(Problem(name, int(line), "study", f"duplicate study id '{study}' (first on line {first[study]})"))
         else:

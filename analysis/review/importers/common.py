@@ -7,6 +7,12 @@ import pandas as pd
 from analysis.review.errors import DataError, Problem
 from analysis.review.trials import validate_trials
 
+#: The columns of the data standards (Metapsy's psychotherapy and response databases) that identify
+#: a trial apart from its label, each used where a release has it: a study whose label changed but
+#: whose year and arms (and arm sizes) did not is the same trial renamed (the changelog's test).
+SIGNATURE_COLUMNS = ("year", "condition_arm1", "condition_arm2", "multi_arm1", "multi_arm2", "n_arm1", "n_arm2",
+                     "therapy", "n.ig", "n.cg")
+
 
 def _validate_mapped(trials: pd.DataFrame, measure: str, name: str, mapping: dict) -> pd.DataFrame:
     """Validate derived trials, naming the source's own columns in any error."""

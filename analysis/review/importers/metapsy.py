@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from analysis.review.errors import DataError, Problem
+from analysis.review.errors import DataError, DroppedRowsWarning, Problem, dropped_rows
 from analysis.review.trials import LINE, read_rows
 from analysis.review.importers.common import _validate_mapped
 from analysis.review.schemas import Base, check, events_within, number
@@ -99,14 +100,32 @@ def _outcomes(rows, therapy, primary_only, outcome_selection, instrument_priorit
     """The rows of ``therapy`` with an effect size, one outcome per comparison, labelled."""
     keep = rows["condition_arm1"].str.strip().str.lower() == therapy if therapy != "any" else rows["condition_arm1"].notna()
     rows = rows.assign(_multiarm=multiarm(rows), _key=comparison_keys(rows))
-    usable = rows[keep & rows[".g"].notna() & rows[".g_se"].notna()]
+    missing = keep & (rows[".g"].isna() | rows[".g_se"].isna())
+    if missing.any():  # as metafor: left out of the analysis, with a warning naming where
+        warnings.warn(DroppedRowsWarning(dropped_rows(name, rows.loc[missing, LINE], "a missing effect size or SE",
+                                                      (".g", ".g_se"))), stacklevel=3)
+    usable = rows[keep & ~missing]
+    chosen, info = select_outcomes(usable, outcome_selection, instrument_priority, name)
     if primary_only:
-        sel, info = select_outcomes(usable, outcome_selection, instrument_priority, name)
-    else:
-        sel, info = usable, {"rule": "all outcomes"}
+        sel = chosen.copy()
+    else:  # every outcome, the one the rule selects per comparison marked
+        sel = usable.assign(_selected=usable.index.isin(chosen.index))
+        info = {**info, "rule_all": "all outcomes"}
     sel = sel.copy()
     sel["label"] = _labels(sel)
     return sel, info
+
+
+def _every_outcome_columns(sel: pd.DataFrame) -> dict:
+    """The columns of the all-outcomes table beyond the trial schema (optional ones as NaN or '')."""
+    text = {col: (_cell(sel[col]) if col in sel.columns else pd.Series("", index=sel.index))
+            for col in ("diagnosis", "format")}
+    return {
+        "selected": sel["_selected"].astype(bool),
+        "comparison": sel["_key"],
+        "rob_score": sel["rob"] if "rob" in sel.columns else np.nan,
+        **text,
+    }
 
 
 def metapsy_comparisons(rows: pd.DataFrame, therapy: str = "cbt", primary_only: bool = True, low_rob_items: int = 4,
@@ -136,6 +155,10 @@ def metapsy_comparisons(rows: pd.DataFrame, therapy: str = "cbt", primary_only: 
         ``subgroup`` (the control: ``wl``, ``cau``, ``other ctr``), ``rob`` (the database score: ``low`` or
         ``some``), ``effect``, ``se`` (the maintainers' ``.g``, ``.g_se``) and the risk-of-bias items as
         judgements (``rob_sg`` ...; :func:`analysis.review.risk_of_bias.metapsy_domains`).
+        With ``primary_only=False``, every outcome, and also ``selected`` (the outcome the rule keeps
+        for its comparison), ``comparison`` (one key per comparison, shared by its outcomes: the study and its arms),
+        ``rob_score`` (the database's count of items at low risk, NaN where a release lacks it),
+        ``diagnosis`` and ``format`` ('' where a release lacks them): the multiverse's choices.
         ``attrs["outcome_selection"]``: the rule used and the comparisons each instrument gave.
         Metapsy data standard: docs.metapsy.org; Cuijpers et al. (2023), *World Psychiatry*, 22, 105-115.
     """
@@ -157,6 +180,8 @@ def metapsy_comparisons(rows: pd.DataFrame, therapy: str = "cbt", primary_only: 
             LINE: sel[LINE],
         }
     )
+    if not primary_only:
+        trials = trials.assign(**_every_outcome_columns(sel))
     if trials.empty:
         raise DataError([Problem(name, None, "condition_arm1", f"no comparisons for therapy '{therapy}'")])
     trials = _validate_mapped(trials.reset_index(drop=True), "GEN", name, {"effect": ".g", "se": ".g_se"})

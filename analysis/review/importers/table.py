@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.review.csvfile import records
-from analysis.review.errors import DataError, Problem
-from analysis.review.trial_rules import COLUMNS, check_numbers, check_unique, parse_column
+from analysis.review.errors import DataError, Problem, dropped_rows
+from analysis.review.trial_rules import COLUMNS, blank_ids, check_numbers, check_unique, parse_column
 
 METAFOR = {"yi": "effect", "sei": "se", "slab": "study", "ai": "treat_events", "ci": "ctrl_events",
            "n1i": "treat_n", "n2i": "ctrl_n", "m1i": "treat_mean", "sd1i": "treat_sd", "m2i": "ctrl_mean",
@@ -153,6 +153,7 @@ def _take(chunk, chunk_lines, plan, parts, extra, extra_cells, index, study_col,
         extra_cells[c].extend(r[index[c]].strip() for r in chunk)
     labels = [r[study_col].strip() for r in chunk] if study_col is not None else None
     if labels is not None:
+        problems += blank_ids(labels, lines, name) if studies is None else []
         hashes.append(np.fromiter((hash(x) for x in labels), dtype=np.int64, count=len(labels)))
     if studies is not None:
         studies.extend(labels if labels is not None else (str(x) for x in range(len(studies) + 1, len(studies) + len(chunk) + 1)))
@@ -195,8 +196,7 @@ def _finish(values, lines, studies, hashes, extra_cells, measure, name, strict) 
         raise DataError(sorted(problems, key=lambda p: (p.line or 0, p.column or ""))[:1000])
     dropped = [int(x) for x in lines[missing]]
     if dropped:
-        shown = ", ".join(map(str, dropped[:20])) + (" ..." if len(dropped) > 20 else "")
-        print(f"warning: {name}: {len(dropped)} row(s) with a missing outcome dropped (lines {shown})", file=sys.stderr)
+        print(f"warning: {dropped_rows(name, dropped)}", file=sys.stderr)
     keep = ~missing
     extra = {c: np.asarray(v, dtype=object)[keep] for c, v in extra_cells.items()}
     labels = [s for s, k in zip(studies, keep) if k] if studies is not None else None
