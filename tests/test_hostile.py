@@ -10,6 +10,7 @@ import errno
 import io
 import hashlib
 import os
+import re
 import shutil
 import threading
 import time
@@ -23,6 +24,7 @@ from analysis.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TURNER = "data/trials/turner2008/trials.csv"
+PSYCTR = "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv"
 FLOW = "data/trials/metapsy-psyctr/search_flow_v22.json"
 GEN = "study,effect,se\n"
 BIN = "study,treat_events,treat_n,ctrl_events,ctrl_n\n"
@@ -112,6 +114,8 @@ TRIALS = [
     ("missing-column", "study,effect\nA,0.1\n", "GEN", "line 1, column 'se'", "missing"),
     ("wrong-field-count", GEN + "A,0.1\nB,0.1,0.1\n", "GEN", "line 2", "2 fields where the header has 3"),
     ("bad-rob", "study,effect,se,rob\nA,0.1,0.2,unclear\nB,0.1,0.1,low\n", "GEN", "line 2, column 'rob'", "not one of"),
+    ("blank-study", GEN + "A,0.1,0.1\n   ,0.2,0.1\nC,0.3,0.2\n", "GEN", "line 3, column 'study'", "study id is empty"),
+    ("empty-study", GEN + ",0.1,0.1\nB,0.2,0.1\nC,0.3,0.2\n", "GEN", "line 2, column 'study'", "study id is empty"),
 ]
 
 
@@ -152,12 +156,30 @@ DATASETS = [
      "not valid JSON"),
     ("flow-nul", ("cbt-control", "search_flow"), "f.json", '{"included": "\x00"}', "line 1, column 'character 15'",
      "NUL byte"),
+    ("metapsy-blank-study", ("all", "psyctr"), "m.csv", "METAPSY:blank-study", "line 6, column 'study'", "is empty"),
+    ("turner-blank-drug", ("publication-bias", "turner"), "t.csv", "TURNER:blank", "line 2, column 'Drug'", "is empty"),
 ]
+
+
+def _metapsy_variant(kind: str) -> str:
+    """The bundled Metapsy release (';'-separated) with one cell changed."""
+    rows = list(csv.reader(io.StringIO((ROOT / PSYCTR).read_text(encoding="utf-8")), delimiter=";"))
+    header = rows[0]
+    if kind == "blank-study":
+        rows[5][header.index("study")] = "   "
+    elif kind == "nan-g":
+        cbt = [r for r in rows[1:] if r[header.index("condition_arm1")].strip().lower() == "cbt"]
+        cbt[0][header.index(".g")], cbt[1][header.index(".g_se")] = "NaN", "NA"
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
+    return out.getvalue()
 
 
 def _turner_variant(kind: str) -> str:
     rows = list(csv.reader(io.StringIO((ROOT / TURNER).read_text())))
     header, first = rows[0], rows[1]
+    if kind == "blank":
+        first[header.index("Drug")] = "  "
     if kind == "inf":
         first[header.index("Nonstandardized_effect_size")] = "inf"
     elif kind == "dupcol":
@@ -173,6 +195,8 @@ def _turner_variant(kind: str) -> str:
 def test_dataset_is_refused_with_its_location(root, tmp_path, capsys, case, param, name, content, where, words):
     if isinstance(content, str) and content.startswith("TURNER:"):
         content = _turner_variant(content.split(":")[1])
+    if isinstance(content, str) and content.startswith("METAPSY:"):
+        content = _metapsy_variant(content.split(":")[1])
     data = write(tmp_path / name, content)
     params = override(tmp_path, *param, str(data))
     err = refused(capsys, ["validate", "--params", str(params)])
@@ -229,6 +253,9 @@ PARAMS = [
     ("too-long", "cbt-control:\n  therapy: " + "x" * 500 + "\n", "line 2, column 'cbt-control.therapy'", "at most"),
     ("not-a-mapping", "- just\n- a list\n", "line 1", "expected a mapping"),
     ("syntax", "ssri-placebo:\n  method: [REML\n", "line 3, column", "not valid YAML"),
+    ("all-unknown", "all:\n  estimator: REML\n", "line 2, column 'all.estimator'", "no chapter has this parameter"),
+    ("all-wrong-type", "all:\n  method: reml\n", "line 2, column 'all.method'", "not one of"),
+    ("all-not-a-mapping", "all: REML\n", "line 1", "expected a mapping"),
 ]
 
 
@@ -247,6 +274,36 @@ def test_parameter_file_that_is_not_a_file(root, tmp_path, capsys, kind):
         os.mkfifo(path)
     err = refused(capsys, ["validate", "--params", str(path)])
     assert ("not a regular file" in err or "does not exist" in err or "empty" in err), err
+
+
+def test_all_section_sets_a_parameter_in_every_chapter_that_has_it_and_a_chapter_section_wins(root, tmp_path):
+    path = write(tmp_path / "p.yml", "all:\n  method: DL\n  psyctr: data/claims.csv\nabstract:\n  method: PM\n")
+    resolved = parameters.resolve(path)
+    having = [ch for ch, values in parameters.defaults().items() if "psyctr" in values]
+    assert len(having) >= 4 and all(resolved[ch]["psyctr"] == "data/claims.csv" for ch in having)
+    assert resolved["abstract"]["method"] == "PM" and resolved["ssri-placebo"]["method"] == "DL"
+    assert all(resolved[ch]["method"] in ("DL", "PM") for ch, values in parameters.defaults().items() if "method" in values)
+    assert "method" not in resolved["claims"]
+
+
+def test_missing_effect_sizes_in_a_release_are_dropped_with_a_warning_naming_where(root, tmp_path, capsys):
+    data = write(tmp_path / "m.csv", _metapsy_variant("nan-g"))
+    params = override(tmp_path, "all", "psyctr", str(data))
+    assert main(["validate", "--params", str(params)]) == 0
+    err = capsys.readouterr().err
+    rows = list(csv.reader(io.StringIO(data.read_text(encoding="utf-8")), delimiter=";"))
+    cbt = [i + 1 for i, r in enumerate(rows) if i and r[rows[0].index("condition_arm1")].strip().lower() == "cbt"]
+    assert f"(lines {cbt[0]}, {cbt[1]}; columns '.g', '.g_se')" in err, err
+    assert err.count("DroppedRowsWarning") == 1, err  # said once, however many chapters read the file
+    assert f"{data}: 2 row(s) with a missing effect size or SE dropped" in err and "columns '.g', '.g_se'" in err, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("method", ["FE", "REML"])
+def test_sensitivity_on_one_study_is_refused_not_a_traceback(root, tmp_path, capsys, method):
+    path = write(tmp_path / "one.csv", GEN + "A,0.5,0.1\n")
+    err = refused(capsys, ["sensitivity", str(path), "--measure", "GEN", "--method", method])
+    assert f"{path}: 1 study; this analysis needs at least 2" in err, err
 
 
 def test_schema_declares_every_default_parameter():

@@ -210,7 +210,7 @@ def _apply_to_all(values: dict, params: dict, source: dict, file: str, text: str
                                     f"no chapter has this parameter; known: {', '.join(known)}"))
         for chapter in chapters:
             params[chapter][key] = value
-            source[chapter][key] = file
+            source[chapter][key] = (file, ALL)
     return problems
 
 
@@ -232,7 +232,7 @@ def resolve(override: str | Path | None = None) -> dict:
     base, defaults_text = _read_yaml(DEFAULTS)
     params = {ch: dict(v) for ch, v in base.items()}
     problems: list[Problem] = []
-    source = {ch: {k: str(DEFAULTS) for k in v} for ch, v in params.items()}
+    source = {ch: {k: (str(DEFAULTS), ch) for k in v} for ch, v in params.items()}  # file, section
     texts = {str(DEFAULTS): defaults_text}
     if override is not None:
         path = Path(override) if str(override).strip() else override
@@ -252,13 +252,15 @@ def resolve(override: str | Path | None = None) -> dict:
                                             f"unknown parameter; known: {known}"))
                 else:
                     params[chapter][key] = value
-                    source[chapter][key] = str(path)
+                    source[chapter][key] = (str(path), chapter)
     for chapter, values in params.items():
         for key, value in values.items():
             wrong = check_value(key, value)
             if wrong:
-                file = source[chapter][key]
-                problems.append(Problem(file, _line_of(texts[file], chapter, key), f"{chapter}.{key}", wrong))
+                file, section = source[chapter][key]
+                problem = Problem(file, _line_of(texts[file], section, key), f"{section}.{key}", wrong)
+                if problem not in problems:  # a value of the all section is reported once
+                    problems.append(problem)
     if problems:
         raise DataError(problems)
     return params
