@@ -5,70 +5,36 @@ same numbers in its published ';'-separated format and as standard CSV."""
 
 import csv
 import hashlib
-import io
 import json
 import re
-import shutil
+import sys
 
 import pytest
 
-from conftest import IGNORE, ROOT, run_analysis
+from conftest import ROOT, executed_notebooks, run_analysis
 
-RAW = "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv"
 FLOW = "data/trials/metapsy-psyctr/search_flow_v22.json"
-RENAMED = {"Aagaard, 2017": "Aagaard et al., 2017", "Allart van Dam, 2003": "Allart-van Dam, 2003"}
-REMOVED = "Alhusen, 2021"
-ADDED = {"Newman, 2023": "Aagaard, 2017", "Novak, 2023": "Abas, 2018"}  # new study -> rows copied from
+sys.path.insert(0, str(ROOT / "scripts"))
+from release_variants import ADDED, REMOVED, RENAMED, make_release  # noqa: E402
 
-
-def read_raw(path):
-    with open(path, newline="", encoding="utf-8") as fh:
-        return list(csv.reader(fh, delimiter=";"))
+REMOVED = REMOVED[0]
 
 
 def next_release(folder):
-    """A 23.0.0 release made from v22.0.2, laid out as Metapsy publishes one."""
-    rows = read_raw(ROOT / RAW)
-    header = rows[0]
-    drop = [header.index(c) for c in ("primary", "outcome_rank", "is_multiarm")]
-    study, year, g = header.index("study"), header.index("year"), header.index(".g")
-    body = []
-    for row in rows[1:]:
-        if row[study] == REMOVED:
-            continue
-        row = list(row)
-        row[study] = RENAMED.get(row[study], row[study])
-        body.append(row)
-    for new, source in ADDED.items():
-        for row in [r for r in rows[1:] if r[study] == source]:
-            row = list(row)
-            row[study], row[year] = new, "2023"
-            row[g] = row[g].replace("1", "2") if row[g] else row[g]
-            body.append(row)
-    for i, row in enumerate(body, start=1):
-        row[0] = str(i)  # the unnamed index column
-    keep = [i for i in range(len(header)) if i not in drop]
-    (folder / "metadata").mkdir(parents=True)
-    with open(folder / "data.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, delimiter=";", quoting=csv.QUOTE_ALL)
-        for row in [header] + body:
-            writer.writerow([row[i] for i in keep])
+    """A 23.0.0 release made from v22.0.2 (scripts/release_variants.py), laid out as Metapsy
+    publishes one, its search flow's reasons 84 short of the reports assessed minus included."""
+    data = make_release(folder, next_release=True)
     flow = json.loads((ROOT / FLOW).read_text())
     flow["full.text.assessed.for.eligibility"] += 84  # the reasons now sum to 84 fewer than assessed minus included
     (folder / "metadata" / "search_flow.json").write_text(json.dumps(flow, indent=4))
-    (folder / "metadata" / "last_search.txt").write_text("2023-03-01\n")
-    return folder / "data.csv"
+    return data
 
 
-def standard_csv(src, dest):
-    """A release in its published format (';', ',' decimals, index column) as standard CSV."""
-    rows = read_raw(src)
-    number = re.compile(r"^-?\d+,\d+(e-?\d+)?$")
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow([cell.replace(",", ".") if number.match(cell) else cell for cell in row[1:]])
-    dest.write_text(out.getvalue(), encoding="utf-8")
+def standard_csv(dest):
+    """The bundled release in its published format (';', ',' decimals, index column) as standard
+    CSV at ``dest``, with no release metadata beside it."""
+    made = make_release(dest.parent.parent / f"{dest.parent.name}-made", standard_csv=True)
+    made.replace(dest)
 
 
 def results(repo):
@@ -76,13 +42,10 @@ def results(repo):
         return {(r["chapter"], r["key"]): r["value"] for r in csv.DictReader(fh)}
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    repo = tmp_path_factory.mktemp("release") / "repo"
-    shutil.copytree(ROOT, repo, ignore=IGNORE)
-    done = run_analysis(repo, "build")
-    assert done.returncode == 0, done.stderr
-    return repo, results(repo)
+@pytest.fixture
+def built(built_copy):
+    """A copy of the session's book (its executed notebooks reused) and its glued values."""
+    return built_copy, results(built_copy)
 
 
 def readme_params(release_folder) -> str:
@@ -105,6 +68,11 @@ def test_next_release_builds_by_the_readme(built, tmp_path):
     assert "SearchFlowWarning" in log and "the reasons add up to 2775, but 3668 reports assessed minus 809" in log
 
     after = results(repo)
+    # every chapter that reads the release was re-executed on it, the multiverse too
+    executed = set(executed_notebooks(done.stdout))
+    assert {f"chapters/{ch}.ipynb" for ch in ("cbt-control", "multiverse", "abstract", "summary-of-findings",
+                                              "reproducibility")} <= executed, done.stdout
+    assert "chapters/ssri-placebo.ipynb" not in executed
     cbt = {k: v for (ch, k), v in after.items() if ch == "cbt-control"}
     assert cbt["psyctr_version"] == "23.0.0"
     assert cbt["psyctr_release"] == "release 23.0.0 (last search 2023-03-01)"
@@ -138,7 +106,7 @@ def test_a_release_as_published_and_as_standard_csv_gives_the_same_numbers(built
     repo, published = built
     folder = tmp_path / "metapsy"
     folder.mkdir()
-    standard_csv(ROOT / RAW, folder / "data_v22.0.2.csv")
+    standard_csv(folder / "data_v22.0.2.csv")
     (repo / "csv.yml").write_text(f"cbt-control:\n  psyctr: {folder / 'data_v22.0.2.csv'}\n")
     done = run_analysis(repo, "build", "--params", "csv.yml")
     assert done.returncode == 0, done.stderr

@@ -78,8 +78,8 @@ def validate_datasets(resolved: dict) -> dict:
             }
     if not problems:
         problems.extend(check_selections(resolved, frames))
-    if problems:
-        raise DataError(problems)
+    if problems:  # a problem that several chapters' selections meet is reported once
+        raise DataError(list(dict.fromkeys(problems)))
     return manifest
 
 
