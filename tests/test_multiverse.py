@@ -268,9 +268,16 @@ def test_shares_importance_and_words():
     imp = summary.importance(frame, ["a", "b"]).set_index("dimension")
     assert np.isclose(imp.loc["a", "eta2"], 1.0) and np.isclose(imp.loc["b", "eta2"], 0.0)
     assert (imp.loc["a", "low"], imp.loc["a", "high"]) == ("x", "y")
-    on = summary.scales((48, 30), 0.24)
+    on = summary.scales((48, 30), 1.25)  # the MID, a risk ratio: its odds ratio at the claimed 30%
     assert np.isclose(np.exp(on["RR"][0]), 1.6) and np.isclose(np.exp(on["OR"][0]), (48 / 52) / (30 / 70))
-    assert np.isclose(np.exp(on["OR"][1]), np.exp(0.24 * np.pi / np.sqrt(3)))
+    assert np.isclose(np.exp(on["RR"][1]), 1.25) and np.isclose(np.exp(on["OR"][1]), (37.5 / 62.5) / (30 / 70))
+
+
+def test_the_grids_use_the_review_s_one_minimal_important_difference():
+    from analysis.review.grade_rules import MID
+
+    grids = read_grid(ROOT / "params" / "multiverse.yml", root=ROOT)
+    assert grids["cbt"].relevant == MID["SMD"] and grids["ssri"].relevant == MID["RR"]
     assert [summary.describe_share(p) for p in (0, 3, 20, 50, 80, 99, 100)] == [
         "none", "almost none", "a minority", "about half", "most", "almost all", "all"]
     assert summary.claim_verdict(70, 90) == "supported by most specifications"

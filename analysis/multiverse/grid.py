@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from analysis.review.errors import DataError, Problem
+from analysis.review.grade_rules import MID
 
 EQUIVALENCE = ("equivalent", "uncertain", "not equivalent")
 ESTIMATORS = ("FE", "DL", "REML", "PM", "ML", "SJ", "HE", "EB")
@@ -47,6 +48,12 @@ DIMENSIONS = {
 REQUIRED = {"metapsy": ("instrument", "dependency", "estimator", "inference"),
             "griselda": ("measure", "estimator", "inference")}
 DATA_FILES = {"metapsy": ("psyctr",), "griselda": ("cipriani_arms",)}
+#: ``relevant: mid`` (the default): the review's one minimal important difference
+#: (:data:`analysis.review.grade_rules.MID`), on the scale of the grid's measure: a g for Metapsy,
+#: a risk ratio for GRISELDA (compared with odds ratios at the claimed control rate).
+MID_KEYWORD = "mid"
+MID_MEASURE = {"metapsy": "SMD", "griselda": "RR"}
+
 KEYS = {"source", "title", "data", "therapy", "claim", "relevant", "min_k", "dimensions", "rules", "main"}
 
 
@@ -209,11 +216,13 @@ def _grid(gname, raw, where, root) -> tuple[list, Grid | None]:
             problems.append(where(f"data.{key}: a file path is required", (gname, "data")))
         elif root is not None and not (root / data[key]).exists():
             problems.append(where(f"data.{key}: {data[key]!r} does not exist", (gname, "data", key)))
-    claim, relevant, min_k = raw.get("claim"), raw.get("relevant", 0.24), raw.get("min_k", 2)
+    claim, relevant, min_k = raw.get("claim"), raw.get("relevant", MID_KEYWORD), raw.get("min_k", 2)
     if claim is not None and not isinstance(claim, str):
         problems.append(where("claim: the id of a claim in the claims register (e.g. C03)", (gname, "claim")))
-    if not isinstance(relevant, (int, float)) or not isinstance(min_k, int) or min_k < 2:
-        problems.append(where("relevant must be a number and min_k an integer >= 2", (gname,)))
+    if relevant == MID_KEYWORD and source in MID_MEASURE:
+        relevant = MID[MID_MEASURE[source]]
+    if isinstance(relevant, bool) or not isinstance(relevant, (int, float)) or not isinstance(min_k, int) or min_k < 2:
+        problems.append(where(f"relevant must be {MID_KEYWORD} or a number and min_k an integer >= 2", (gname,)))
     main = raw.get("main") or {}
     problems += _check_main(gname, main, dimensions, where)
     if problems:

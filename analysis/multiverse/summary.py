@@ -3,8 +3,8 @@ move the estimate most, and the words for them.
 
 Estimates are on the analysis scale (g, log RR, log OR). A claim is compared on each
 specification's own scale: for a binary claim (treatment % vs control %), its RR or OR; the
-clinically relevant effect (a g) is converted to a log OR by the logit method (Chinn, 2000) and
-to a log RR at the claimed control rate (Zhang & Yu, 1998).
+clinically relevant effect is the review's minimal important difference (a g, or a risk ratio,
+converted to an odds ratio at the claimed control rate).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.meta.conversions import from_proportions, smd_to_log_or
+from analysis.meta.conversions import from_proportions
 from analysis.multiverse.grid import EQUIVALENCE
 
 RESULT_COLUMNS = ("k", "k_outliers", "estimate", "se", "ci_low", "ci_high", "tau2", "p", "status")
@@ -39,14 +39,15 @@ def restrict(frame: pd.DataFrame, level: str = "equivalent") -> pd.DataFrame:
 
 def scales(claim, relevant: float) -> dict:
     """The claimed and the relevant value on each measure's (log) scale: ``{"RR": (claim, relevant),
-    "OR": (...)}`` for a binary claim (treatment %, control %), ``{"g": (claim, relevant)}`` otherwise."""
+    "OR": (...)}`` for a binary claim (treatment %, control %), with ``relevant`` a risk ratio (the
+    review's MID) and its odds ratio at the claimed control rate; ``{"g": (claim, relevant)}`` otherwise."""
     if not isinstance(claim, (list, tuple)):
         return {"g": (float(claim), float(relevant))}
     conv = from_proportions(claim[0] / 100, claim[1] / 100)
     p0 = claim[1] / 100
-    odds = float(np.exp(smd_to_log_or(relevant)))
-    return {"RR": (conv["log_rr"], float(np.log(odds / (1 - p0 + p0 * odds)))),
-            "OR": (conv["log_or"], float(np.log(odds)))}
+    p1 = min(p0 * float(relevant), 1 - 1e-12)
+    return {"RR": (conv["log_rr"], float(np.log(relevant))),
+            "OR": (conv["log_or"], float(np.log(p1 / (1 - p1)) - np.log(p0 / (1 - p0))))}
 
 
 def thresholds(frame: pd.DataFrame, claim, relevant: float) -> tuple[np.ndarray, np.ndarray]:
