@@ -272,12 +272,6 @@ def test_shares_importance_and_words():
     assert np.isclose(np.exp(on["RR"][0]), 1.6) and np.isclose(np.exp(on["OR"][0]), (48 / 52) / (30 / 70))
     assert np.isclose(np.exp(on["RR"][1]), 1.25) and np.isclose(np.exp(on["OR"][1]), (37.5 / 62.5) / (30 / 70))
 
-
-def test_the_grids_use_the_review_s_one_minimal_important_difference():
-    from analysis.review.grade_rules import MID
-
-    grids = read_grid(ROOT / "params" / "multiverse.yml", root=ROOT)
-    assert grids["cbt"].relevant == MID["SMD"] and grids["ssri"].relevant == MID["RR"]
     assert [summary.describe_share(p) for p in (0, 3, 20, 50, 80, 99, 100)] == [
         "none", "almost none", "a minority", "about half", "most", "almost all", "all"]
     assert summary.claim_verdict(70, 90) == "supported by most specifications"
@@ -285,6 +279,12 @@ def test_the_grids_use_the_review_s_one_minimal_important_difference():
     assert summary.claim_verdict(10, 60).startswith("larger than most specifications estimate, though")
     assert summary.claim_verdict(10, 20) == "larger than most specifications estimate"
     assert summary.percentile(frame, 0.5) == 50.0
+
+def test_the_grids_use_the_review_s_one_minimal_important_difference():
+    from analysis.review.grade_rules import MID
+
+    grids = read_grid(ROOT / "params" / "multiverse.yml", root=ROOT)
+    assert grids["cbt"].relevant == MID["SMD"] and grids["ssri"].relevant == MID["RR"]
 
 
 def test_report_spreads_on_one_scale_and_tables_describe_the_grid():
