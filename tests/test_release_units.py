@@ -185,3 +185,24 @@ def test_the_changes_page_names_at_most_fifty_added_studies_and_counts_the_rest(
     line = changelog.render(diff, first_build=False).split("## Studies added and removed")[1].split("##")[0]
     assert "S00049\\, 2020 and 950 more (1,000 in all, listed in changes.json); removed none." in line
     assert "S00050" not in line
+
+
+def test_cumulative_words_follow_the_years_a_release_gives():
+    from analysis.review.wording import describe_cumulative
+
+    dated = {"settled_k": 12, "settled_order": 1995.0, "half_k": 135, "half_estimate": 0.91, "half_order": 2009.0,
+             "final_estimate": 0.83, "unordered": 0}
+    assert describe_cumulative(dated, 270) == (
+        "Added in order of publication, the interval of the cumulative g has excluded 0 from comparison 12 on "
+        "(published 1995). The pooled g of the first 135 comparisons (up to 2009) was 0.91, against 0.83 for all.")
+    some = {**dated, "unordered": 3}
+    assert describe_cumulative(some, 270).endswith("3 comparisons without a year were added last.")
+    undated = {**dated, "settled_order": float("nan"), "half_order": float("nan"), "unordered": 270}
+    words = describe_cumulative(undated, 270)
+    assert words.startswith("The release gives no publication year, so the comparisons were added in the order of the file")
+    assert "nan" not in words and "from comparison 12 on" in words
+    never = {**dated, "settled_k": None, "settled_order": None}
+    assert "still includes 0 with every comparison added" in describe_cumulative(never, 270)
+    import numpy as np
+    assert "pooled RR of the first 135 studies (up to 2009) was 2.48" in describe_cumulative(
+        dated, 270, unit="study", symbol="RR", transform=np.exp, null="1")

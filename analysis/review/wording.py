@@ -250,6 +250,35 @@ def describe_loo_scope(limit, unit: str = "study") -> str:
             else f"Among the {limit.done:,} omissions refitted, leaving out one {unit} at a time")
 
 
+def describe_cumulative(summary: dict, steps: int, unit: str = "comparison", symbol: str = "g",
+                        transform=lambda x: x, null: str = "0") -> str:
+    """What a cumulative meta-analysis by year shows (:func:`analysis.meta.cumulative_summary` of
+    ``steps`` fitted steps), in words: from which ``unit`` on (and year) the interval has excluded
+    ``null`` (the no-effect value as shown), and the estimate half-way against the final one; a
+    release without years says so (its ``unit``\ s are then added in the file's order), one with
+    some says how many were added last. ``transform`` maps the model's scale to the one shown
+    (``numpy.exp`` for ratios)."""
+    undated = int(summary.get("unordered", 0))
+    half = f"{transform(summary['half_estimate']):.2f}"
+    final = f"{transform(summary['final_estimate']):.2f}"
+    units = _PLURALS.get(unit, unit + "s")
+    if summary["settled_k"] is not None:
+        settled = f"the interval of the cumulative {symbol} has excluded {null} from {unit} {summary['settled_k']:,} on"
+    else:
+        settled = f"the interval of the cumulative {symbol} still includes {null} with every {unit} added"
+    if steps and undated >= steps:
+        return (f"The release gives no publication year, so the {units} were added in the order of the file: "
+                f"{settled}, and the pooled {symbol} of the first {summary['half_k']:,} was {half}, against {final} for all.")
+    year = summary["settled_order"]
+    when = f" (published {year:.0f})" if summary["settled_k"] is not None and year == year else ""
+    up_to = f" (up to {summary['half_order']:.0f})" if summary["half_order"] == summary["half_order"] else ""
+    text = (f"Added in order of publication, {settled}{when}. The pooled {symbol} of the first "
+            f"{summary['half_k']:,} {units}{up_to} was {half}, against {final} for all.")
+    if undated:
+        text += f" {counted(undated, unit)} without a year {'was' if undated == 1 else 'were'} added last."
+    return text
+
+
 def named_effects(names, effects, limit: int = 20, symbol: str = "g") -> str:
     """``A (g = 3.10); B (g = -3.40)``: each study with its effect, the ``limit`` farthest from zero
     first when there are more, then how many more (a release may hold thousands); ``none`` when empty."""
