@@ -255,7 +255,7 @@ def describe_cumulative(summary: dict, steps: int, unit: str = "comparison", sym
     """What a cumulative meta-analysis by year shows (:func:`analysis.meta.cumulative_summary` of
     ``steps`` fitted steps), in words: from which ``unit`` on (and year) the interval has excluded
     ``null`` (the no-effect value as shown), and the estimate half-way against the final one; a
-    release without years says so (its ``unit``\ s are then added in the file's order), one with
+    release without years says so (its units are then added in the order of the file), one with
     some says how many were added last. ``transform`` maps the model's scale to the one shown
     (``numpy.exp`` for ratios)."""
     undated = int(summary.get("unordered", 0))
