@@ -52,6 +52,7 @@ def validate_datasets(resolved: dict) -> dict:
     """
     from analysis.book.changelog import study_signatures
     from analysis.book.provenance import sha256
+    from analysis.review.importers.common import study_ids
 
     problems = []
     readers = dataset_readers()
@@ -84,19 +85,6 @@ def validate_datasets(resolved: dict) -> dict:
 
 
 MIN_STUDIES = 2  # a random-effects model needs at least two studies
-ID_COLUMNS = (("Drug", "Study"), ("author", "year", "id"), ("study.es",), ("StudyID",), ("study",), ("claim_id",), ("comparison",), ("source_id",))
-
-
-def study_ids(frame):
-    """The identifiers of the studies (or claims, comparisons, sources) in a validated dataset."""
-    if not hasattr(frame, "columns"):  # e.g. a search flow (JSON counts)
-        return None
-    for columns in ID_COLUMNS:
-        if all(c in frame.columns for c in columns):
-            return frame[list(columns)].astype(str).agg(" ".join, axis=1)
-    return None
-
-
 def check_selections(resolved: dict, frames: dict) -> list:
     """Run each chapter's selection of studies (e.g. which drug class, which therapy) on the
     validated data before any notebook runs, by calling the selectors the chapters' analyses

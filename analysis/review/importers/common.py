@@ -14,6 +14,25 @@ SIGNATURE_COLUMNS = ("year", "condition_arm1", "condition_arm2", "multi_arm1", "
                      "therapy", "n.ig", "n.cg")
 
 
+#: The columns that name a study (or a claim, a comparison, a source) in each data standard, in the
+#: order tried: Turner's drug and study, Linde's author, year and id, Metapsy response's comparison id
+#: (``study.es``, where a release has it), GRISELDA's ``StudyID``, Metapsy's ``study``, and the
+#: review's own tables.
+ID_COLUMNS = (("Drug", "Study"), ("author", "year", "id"), ("study.es",), ("StudyID",), ("study",), ("claim_id",),
+              ("comparison",), ("source_id",))
+
+
+def study_ids(frame):
+    """The identifiers of the studies (or claims, comparisons, sources) in a validated dataset; None
+    for one without (e.g. a search flow's counts)."""
+    if not hasattr(frame, "columns"):
+        return None
+    for columns in ID_COLUMNS:
+        if all(c in frame.columns for c in columns):
+            return frame[list(columns)].astype(str).agg(" ".join, axis=1)
+    return None
+
+
 def _validate_mapped(trials: pd.DataFrame, measure: str, name: str, mapping: dict) -> pd.DataFrame:
     """Validate derived trials, naming the source's own columns in any error."""
     try:
