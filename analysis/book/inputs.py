@@ -85,6 +85,8 @@ def validate_datasets(resolved: dict) -> dict:
 
 
 MIN_STUDIES = 2  # a random-effects model needs at least two studies
+
+
 def check_selections(resolved: dict, frames: dict) -> list:
     """Run each chapter's selection of studies (e.g. which drug class, which therapy) on the
     validated data before any notebook runs, by calling the selectors the chapters' analyses
