@@ -111,7 +111,7 @@ def test_rows_with_a_missing_outcome_are_dropped_with_a_warning_or_refused(capsy
     ("study,yi,vi\nA,0.1,0\nB,0.2,0.1\n", "line 2, column 'vi': 0 must be > 0"),
     ("study,treat_mean,treat_sd,treat_n,ctrl_mean,ctrl_sd,ctrl_n\nA,1,1,1,0,1,5\nB,1,1,5,0,1,5\n",
      "line 2, column 'treat_n': 1 must be >= 2"),
-    ("study,effect,se\nA,0.1,0.1\n", "1 studies; this analysis needs at least 2"),
+    ("study,effect,se\nA,0.1,0.1\n", "1 study; this analysis needs at least 2"),
 ])
 def test_bad_tables_are_refused_with_line_and_column(capsys, tmp_path, text, words):
     measure = "SMD" if "treat_mean" in text else "GEN"

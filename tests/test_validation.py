@@ -66,7 +66,7 @@ def test_too_few_studies_for_a_random_effects_model(tmp_path, capsys):
     path.write_text("study,effect,se\nA,0.1,0.2\n")
     assert main(["pool", str(path), "--measure", "GEN", "--method", "REML"]) == 1
     err = capsys.readouterr().err
-    assert str(path) in err and "1 studies; this analysis needs at least 2" in err
+    assert str(path) in err and "1 study; this analysis needs at least 2" in err
 
 
 def test_cli_exits_non_zero_and_names_the_problem(tmp_path, capsys):
