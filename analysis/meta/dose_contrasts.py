@@ -43,6 +43,9 @@ def gl_covariance(y, v, cases, n, type: str = "cc") -> np.ndarray:
     is s_0 / sqrt(s_i s_j) with s_0 = 1/A_0 + 1/(N_0 - A_0) (``type="cc"``, odds ratios) or
     1/A_0 - 1/N_0 (``type="ci"``, relative risks) and s_i = s_0 + the same for arm i; the
     covariance is that correlation times sqrt(v_i v_j). The reference arm is the one with v = 0.
+    As in dosresmeta, the pseudo-cases are fitted to y on the odds scale for both types, so for
+    crude log odds ratios they are the observed counts (and the covariance is 1/a_0 + 1/b_0 off
+    the diagonal), while for crude log relative risks they move.
 
     Returns
     -------
@@ -94,7 +97,8 @@ class DoseData:
 def dose_contrasts(study, dose, cases, n, ref_dose: float = 0.0, measure: str = "OR") -> DoseData:
     """Each study's log ratios against its arm at ``ref_dose`` with their Greenland-Longnecker
     covariance (``type="cc"`` for odds ratios, ``"ci"`` for relative risks), studies in order of
-    first appearance. Raises ValueError for a study without exactly one reference arm."""
+    first appearance; a study with only its reference arm contributes nothing. Raises ValueError
+    for a study without exactly one reference arm, or with an arm of 0 or n events."""
     study, dose = np.asarray(study), np.asarray(dose, float)
     cases, n = np.asarray(cases, float), np.asarray(n, float)
     ys, blocks, labels, doses = [], [], [], []
@@ -103,6 +107,11 @@ def dose_contrasts(study, dose, cases, n, ref_dose: float = 0.0, measure: str = 
         ref = np.flatnonzero(dose[rows] == ref_dose)
         if len(ref) != 1:
             raise ValueError(f"study {s}: {len(ref)} arms at the reference dose {ref_dose:g}, need exactly one")
+        if len(rows) < 2:
+            continue  # a reference arm alone contrasts nothing
+        if np.any(cases[rows] <= 0) or np.any(cases[rows] >= n[rows]):
+            raise ValueError(f"study {s}: an arm with no or only responders has no finite log ratio "
+                             "(no continuity correction is applied)")
         y, v = log_ratios(cases[rows], n[rows], int(ref[0]), measure)
         blocks.append(gl_covariance(y, v, cases[rows], n[rows], "cc" if measure == "OR" else "ci"))
         keep = np.arange(len(rows)) != ref[0]

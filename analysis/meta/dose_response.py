@@ -25,6 +25,8 @@ from scipy import linalg, optimize, stats
 
 from analysis.meta.dose_contrasts import dose_contrasts
 
+GRAD_TOL = 1e-4  # largest |d ll / d L| accepted when BFGS reports a loss of precision near the optimum
+
 
 
 def dose_knots(doses, percentiles=(10, 50, 90)) -> np.ndarray:
@@ -173,7 +175,8 @@ def rma_dose(y, V, X, study, knots, level: float = 0.95, names=()) -> DoseRespon
     -----
     REML over the Cholesky factor of Psi (as metafor's default for ``struct = "GEN"``), so that a
     Psi of rank one (a correlation of +-1, common with few studies) is reached exactly: BFGS with
-    the analytic gradient, from Psi = diag of the fixed-effect coefficients' variances. Dense
+    the analytic gradient, from Psi = diag of the fixed-effect coefficients' variances (a fit
+    whose gradient stays above ``GRAD_TOL`` raises ValueError). Dense
     k x k algebra: meant for dose-response datasets (hundreds of estimates), not for 10^5.
     """
     y, V, X = np.asarray(y, float), np.asarray(V, float), np.asarray(X, float)
@@ -187,6 +190,8 @@ def rma_dose(y, V, X, study, knots, level: float = 0.95, names=()) -> DoseRespon
     start = np.diag(np.sqrt(np.diag(fe)))[np.tril_indices(p)]
     fit = optimize.minimize(_reml, start, args=(y, X, V, groups, logdet_xx), jac=True, method="BFGS",
                             options={"gtol": 1e-12, "maxiter": 5000})
+    if not fit.success and np.max(np.abs(fit.jac)) > GRAD_TOL:  # BFGS stops on precision loss at the optimum
+        raise ValueError(f"REML did not converge: {fit.message}")
     L = np.zeros((p, p))
     L[np.tril_indices(p)] = fit.x
     psi = L @ L.T

@@ -123,3 +123,10 @@ def test_curve_peak_and_frame():
     assert curve.peak == int(np.argmax(frame["ratio"]))
     assert frame["ratio_low"].le(frame["ratio"]).all()
     assert list(fit.to_frame().index) == ["dose", "dose'"]
+
+
+def test_zero_cells_are_refused_and_lone_reference_arms_ignored():
+    with pytest.raises(ValueError, match="study b: an arm with no or only responders"):
+        dose_contrasts(["b", "b"], [0, 20], [0, 5], [20, 20])
+    data = dose_contrasts(["a", "a", "c"], [0, 20, 0], [5, 9, 4], [20, 20, 20])
+    assert data.study.tolist() == ["a"] and data.V.shape == (1, 1)
