@@ -26,6 +26,14 @@ def test_reads_the_bundled_arms():
                                                        "paroxetine": 25, "placebo": 59, "sertraline": 5}
 
 
+def test_crude_totals_are_those_of_the_source_text():
+    """SOURCE.txt: "Crude: SSRI 4515/9618 = 46.9% vs placebo 2183/5556 = 39.3%"."""
+    arms = read_furukawa_arms(DATA)
+    placebo = arms["agent"] == "placebo"
+    assert arms.loc[~placebo, ["responders", "n"]].sum().tolist() == [4515, 9618]
+    assert arms.loc[placebo, ["responders", "n"]].sum().tolist() == [2183, 5556]
+
+
 def test_dose_arms_keeps_placebo_controlled_trials_of_the_agents():
     arms = dose_arms(read_furukawa_arms(DATA))
     assert arms["study"].nunique() == 59  # one trial has no placebo arm
