@@ -158,3 +158,48 @@ def test_figure_has_one_panel_per_agent_and_its_finding(analysis):
     line = visible[0].lines[0]
     assert np.allclose(line.get_ydata(), np.exp(analysis["fits"]["citalopram"].curve.estimate))
     plt.close(fig)
+
+
+# ---- any file: a validated table or a DataError naming where, never a traceback ----
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CELL = st.one_of(st.sampled_from(["", "NA", "0", "-1", "20", "1e309", "nan", "placebo", "fluoxetine", "x", '"']),
+                 st.text(max_size=6))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(CELL, min_size=8, max_size=8), min_size=1, max_size=5))
+def test_any_table_is_read_or_refused_with_a_location(tmp_path, rows):
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    path = tmp_path / "fuzz.csv"
+    path.write_text(HEADER + buffer.getvalue(), encoding="utf-8")
+    try:
+        arms = read_furukawa_arms(path)
+    except DataError as err:
+        assert err.problems and all(p.file == str(path) for p in err.problems)
+        return
+    assert (arms["responders"] <= arms["n"]).all() and (arms["n"] > 0).all()
+    try:
+        dose_analysis(arms, AGENTS, min_studies=1)
+    except DataError as err:
+        assert err.problems
+
+
+@pytest.mark.parametrize("body, words", [
+    ('1,"L",40,6,"placebo",0,100,30\n1,"L",40,6,"fluoxetine",20,100,0\n'
+     '2,"L",40,6,"placebo",0,100,30\n2,"L",40,6,"fluoxetine",40,100,40\n', "no or only responders"),
+    ('1,"L",40,6,"placebo",0,100,30\n1,"L",40,6,"fluoxetine",20,100,40\n'
+     '2,"L",40,6,"placebo",0,100,30\n2,"L",40,6,"fluoxetine",20,100,40\n', "not distinct"),
+])
+def test_data_a_curve_cannot_be_fitted_to_is_refused_by_name(tmp_path, body, words):
+    path = _write(tmp_path, body)
+    with pytest.raises(DataError) as err:
+        dose_analysis(read_furukawa_arms(path), ["fluoxetine"], min_studies=1, name=str(path))
+    problem = err.value.problems[0]
+    assert problem.file == str(path) and problem.column == "dose" and words in problem.message
