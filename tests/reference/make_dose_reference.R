@@ -89,6 +89,8 @@ cases <- list()
 for (ag in c("citalopram", "escitalopram", "fluoxetine", "paroxetine")) {
   cases[[ag]] <- one_case(agent_arms(ag), "OR", c(10, 50, 90), note = paste(ag, "vs placebo, log OR, Furukawa 2019 arms"))
 }
+cases[["citalopram_rr"]] <- one_case(agent_arms("citalopram"), "RR", c(10, 50, 90),
+  note = "citalopram, crude log RR: dosresmeta fits the pseudo-counts on the odds scale, so they move")
 cases[["paroxetine_rr_shifted"]] <- one_case(agent_arms("paroxetine"), "RR", c(10, 50, 90), shift = 0.1,
   note = "paroxetine, log RR shifted by 0.1 x dose / max dose (non-crude estimates: the GL pseudo-counts iterate)")
 cases[["fluoxetine_4knots_shifted"]] <- one_case(agent_arms("fluoxetine"), "OR", c(5, 35, 65, 95), shift = -0.05,
