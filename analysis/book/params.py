@@ -61,6 +61,16 @@ SCHEMA: dict[str, dict] = {
     "workers": {"type": "int", "min": 0, "max": 1024},  # Dask worker processes; 0 = the machine's cores
     "budget": {"type": "int", "min": 1000, "max": 10**12},  # the multiverse's specifications x rows per grid
     "seed": {"type": "int", "min": 0, "max": 2**32 - 1},
+    # the dose-response chapter (Furukawa et al. 2019 arms)
+    "furukawa_arms": {"type": "file"},
+    "dose_agents": {"type": "list", "choices": ("citalopram", "escitalopram", "fluoxetine", "paroxetine", "sertraline"),
+                    "min_length": 1},
+    "min_dose_studies": {"type": "int", "min": 3, "max": 1000},
+    "knot_low": {"type": "int", "min": 1, "max": 98},
+    "knot_middle": {"type": "int", "min": 2, "max": 98},
+    "knot_high": {"type": "int", "min": 3, "max": 99},
+    "knots_of": {"type": "str", "choices": ("distinct", "arms")},
+    "dose_grid_points": {"type": "int", "min": 11, "max": 10_000},
 }
 # Parameters (in any chapter) that take one of a fixed set of values.
 CHOICES = {name: spec["choices"] for name, spec in SCHEMA.items() if "choices" in spec}

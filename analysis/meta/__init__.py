@@ -34,12 +34,16 @@ _WHERE = {
     "BlockCov": "blocks", "MultilevelResult": "multilevel", "rma_mv": "multilevel",
     "RobustResult": "robust", "che": "robust", "robust": "robust", "vcalc": "vcalc",
     "predict": "predict", "prop_above": "predict", "se_tau2": "predict",
+    "DoseCurve": "dose_response", "DoseResponseResult": "dose_response", "dose_contrasts": "dose_contrasts",
+    "dose_knots": "dose_response", "dose_response": "dose_response", "gl_covariance": "dose_contrasts",
+    "rcs_basis": "dose_response", "rma_dose": "dose_response",
 }
 
 __all__ = sorted(_WHERE)
 
 # A verb whose module has its name (metafor's ``influence``, ``trimfill``, ``selmodel``, ...) is bound
 # here, once: otherwise the first import of the module would make the package attribute the module.
+from analysis.meta.dose_response import dose_response  # noqa: E402, F401
 from analysis.meta.effect_sizes import effect_sizes  # noqa: E402, F401
 from analysis.meta.influence import influence  # noqa: E402, F401
 from analysis.meta.outliers import outliers  # noqa: E402, F401

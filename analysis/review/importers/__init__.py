@@ -13,6 +13,7 @@ _WHERE = {
     "read_metapsy_psyctr": "metapsy", "read_metapsy_response": "metapsy", "sniff_format": "metapsy",
     "read_turner": "turner", "turner_trials": "turner",
     "read_linde2016": "linde2016", "pst_vs_antidepressants": "linde2016",
+    "read_furukawa_arms": "furukawa", "dose_arms": "furukawa",
 }
 __all__ = sorted(_WHERE)
 
