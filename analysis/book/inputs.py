@@ -16,13 +16,15 @@ def dataset_readers() -> dict:
     from analysis.review.claims import read_appraisal, read_claims
     from analysis.review.grade import read_grade
     from analysis.review.importers import (
-        read_cipriani_arms, read_linde, read_linde2016, read_metapsy_psyctr, read_metapsy_response, read_turner,
+        read_cipriani_arms, read_furukawa_arms, read_linde, read_linde2016, read_metapsy_psyctr, read_metapsy_response,
+        read_turner,
     )
     from analysis.review.prisma import read_search_flow
 
     return {
         "appraisal": read_appraisal,
         "cipriani_arms": read_cipriani_arms,
+        "furukawa_arms": read_furukawa_arms,
         "linde": read_linde,
         "claims": read_claims,
         "psyctr": read_metapsy_psyctr,
