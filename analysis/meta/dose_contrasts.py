@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg
 
 GL_TOL = 1e-5  # dosresmeta's grl(): stop when the squared change of the pseudo-cases is below this
 GL_MAXITER = 200
@@ -52,6 +51,8 @@ def gl_covariance(y, v, cases, n, type: str = "cc") -> np.ndarray:
     ndarray
         The (m - 1) x (m - 1) covariance of the non-reference estimates, in their order.
     """
+    from scipy import linalg  # here: importing the engine stays light
+
     y, v, a, m = (np.asarray(z, float) for z in (y, v, cases, n))
     ref, act = v == 0, v != 0
     if ref.sum() != 1:
@@ -99,6 +100,8 @@ def dose_contrasts(study, dose, cases, n, ref_dose: float = 0.0, measure: str = 
     covariance (``type="cc"`` for odds ratios, ``"ci"`` for relative risks), studies in order of
     first appearance; a study with only its reference arm contributes nothing. Raises ValueError
     for a study without exactly one reference arm, or with an arm of 0 or n events."""
+    from scipy import linalg  # here: importing the engine stays light
+
     study, dose = np.asarray(study), np.asarray(dose, float)
     cases, n = np.asarray(cases, float), np.asarray(n, float)
     ys, blocks, labels, doses = [], [], [], []

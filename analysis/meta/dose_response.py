@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import linalg, optimize, stats
 
 from analysis.meta.dose_contrasts import dose_contrasts
 
@@ -86,6 +85,8 @@ class DoseResponseResult:
         import pandas as pd
 
         se = np.sqrt(np.diag(self.vcov))
+        from scipy import stats  # here: importing the engine stays light
+
         crit = stats.norm.ppf(0.5 + self.level / 2)
         return pd.DataFrame({"estimate": self.coef, "se": se, "z": self.coef / se,
                              "p": 2 * stats.norm.sf(np.abs(self.coef / se)),
@@ -97,6 +98,8 @@ class DoseResponseResult:
         b = rcs_basis(doses, self.knots) - rcs_basis([self.ref_dose], self.knots)
         est = b @ self.coef
         se = np.sqrt(np.einsum("ij,jk,ik->i", b, self.vcov, b))
+        from scipy import stats  # here: importing the engine stays light
+
         crit = stats.norm.ppf(0.5 + self.level / 2)
         return DoseCurve(np.asarray(doses, float), est, se, est - crit * se, est + crit * se)
 
@@ -140,6 +143,8 @@ def _reml(theta, y, X, V, groups, logdet_xx):
     """Minus metafor's REML log-likelihood at Psi = L L' (L lower triangular from ``theta``), and
     its gradient: d ll / d Psi = 1/2 sum_i X_i'(r_i r_i' - P_ii) X_i with r = P y
     (Searle, Casella & McCulloch, 1992, ch. 6), d ll / d L = 2 (d ll / d Psi) L."""
+    from scipy import linalg  # here: importing the engine stays light
+
     p = X.shape[1]
     L = np.zeros((p, p))
     L[np.tril_indices(p)] = theta
@@ -179,6 +184,8 @@ def rma_dose(y, V, X, study, knots, level: float = 0.95, names=()) -> DoseRespon
     whose gradient stays above ``GRAD_TOL`` raises ValueError). Dense
     k x k algebra: meant for dose-response datasets (hundreds of estimates), not for 10^5.
     """
+    from scipy import linalg  # here: importing the engine stays light
+
     y, V, X = np.asarray(y, float), np.asarray(V, float), np.asarray(X, float)
     study = np.asarray(study)
     groups = [np.flatnonzero(study == s) for s in dict.fromkeys(study.tolist())]
@@ -188,6 +195,8 @@ def rma_dose(y, V, X, study, knots, level: float = 0.95, names=()) -> DoseRespon
         raise ValueError("the spline basis is not of full rank: too few distinct doses")
     fe = linalg.inv(X.T @ linalg.solve(V, X))
     start = np.diag(np.sqrt(np.diag(fe)))[np.tril_indices(p)]
+    from scipy import optimize  # here: importing the engine stays light
+
     fit = optimize.minimize(_reml, start, args=(y, X, V, groups, logdet_xx), jac=True, method="BFGS",
                             options={"gtol": 1e-12, "maxiter": 5000})
     if not fit.success and np.max(np.abs(fit.jac)) > GRAD_TOL:  # BFGS stops on precision loss at the optimum
