@@ -33,6 +33,7 @@ SCHEMA: dict[str, dict] = {
     "response": {"type": "file"},
     "search_flow": {"type": "file"},
     "turner": {"type": "file"},
+    "turner_reported": {"type": "file"},
     "grade": {"type": "file"},
     "data_dir": {"type": "directory"},
     "active_class": {"type": "str", "choices": ("SSRI", "any")},
