@@ -107,3 +107,11 @@ def test_group_sizes_name_the_bad_line():
         metapsy_group_sizes(rows, trials, "f.csv")
     n1, n2 = metapsy_group_sizes(rows.iloc[:1], trials.iloc[:1], "f.csv")
     assert n1.tolist() == [20.0] and n2.tolist() == [20.0]
+
+
+def test_outside_range_sentence_for_none_and_some():
+    from analysis.review.wording_bias import outside_range_sentence
+
+    frame = pd.DataFrame({"drug": ["a", "b"], "increase_pct": [12.0, 70.4]})
+    assert outside_range_sentence(frame, 11, 69).startswith("b (70%), where a trial missing")
+    assert outside_range_sentence(frame, 11, 71).startswith("no drug")

@@ -49,3 +49,12 @@ def small_study_sentence(table) -> str:
         text += (f"; with the usual SE, as if independent, the slope is {classic['bias']:.2f} "
                  f"(p {format_p(classic['p'])})")
     return text
+
+
+def outside_range_sentence(by_drug, low: float, high: float) -> str:
+    """:func:`outside_range` with what it suggests: the drugs outside the paper's range are where a
+    trial missing from the file would most plausibly lie."""
+    named = outside_range(by_drug, low, high)
+    if named == "no drug":
+        return "no drug, so the per-drug increases do not point to where the missing trial lies"
+    return f"{named}, where a trial missing from the file would most plausibly lie (the file cannot confirm it)"
