@@ -35,7 +35,7 @@ _WHERE = {
     "q_profile": "confint",
     "BlockCov": "blocks", "MultilevelResult": "multilevel", "rma_mv": "multilevel",
     "RobustResult": "robust", "che": "robust", "robust": "robust", "vcalc": "vcalc",
-    "predict": "predict", "prop_above": "predict", "se_tau2": "predict",
+    "predict": "predict", "prop_above": "predict", "se_tau2": "predict", "higgins_pi": "predict",
 }
 
 __all__ = sorted(_WHERE)

@@ -48,3 +48,17 @@ def test_multilevel_egger_matches_rma_mv_with_cr2(name):
 def test_multilevel_egger_needs_more_clusters_than_coefficients():
     with pytest.raises(ValueError, match="more clusters"):
         egger_multilevel([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], ["a", "a", "b"])
+
+
+def test_higgins_prediction_interval_uses_t_with_k_minus_2_df():
+    from analysis.meta import higgins_pi, rma
+
+    case = CASES["bcg_higgins_pi"]
+    fit = rma(case["yi"], case["vi"], method="REML")
+    low, high = higgins_pi(fit)
+    assert_close([low, high], [case["pi_low"], case["pi_high"]], "higgins_pi")
+    metafor = fit.predict()
+    assert_close([metafor["pi_low"], metafor["pi_high"]], case["metafor_pi"], "metafor z-based PI")
+    assert low < metafor["pi_low"] and high > metafor["pi_high"]
+    with pytest.raises(ValueError, match="at least 3"):
+        higgins_pi(rma(case["yi"][:2], case["vi"][:2], method="REML"))

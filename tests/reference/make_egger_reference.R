@@ -4,7 +4,7 @@
 # Rodgers, 2019: W = sqrt(1/n1 + 1/n2) as predictor, W^2 as the variance of the weights), and the
 # multilevel Egger test for dependent effects: the CHE working model (vcalc with rho, rma.mv with
 # random = ~ 1 | cluster/es and the precision as moderator, test = "t") with CR2 inference
-# (robust(fit, cluster, clubSandwich = TRUE)) on the slope.
+# (robust(fit, cluster, clubSandwich = TRUE)) on the slope; and Higgins et al.'s (2009) prediction interval.
 # Run from the repository root:   Rscript tests/reference/make_egger_reference.R
 # Needs metafor, metadat, clubSandwich and jsonlite. CI does not need R: the inputs are in the JSON.
 suppressMessages({library(metafor); library(clubSandwich); library(jsonlite)})
@@ -49,6 +49,14 @@ cases$konstantopoulos2011 <- list(yi = kon$yi, vi = kon$vi, cluster = kon$distri
                                   predictor = sqrt(kon$vi),
                                   multilevel = ml_egger(kon$yi, kon$vi, kon$district, sqrt(kon$vi), 0.5),
                                   note = "SMD, school calendars (metadat dat.konstantopoulos2011), rho 0.5")
+
+# Higgins et al.'s (2009) prediction interval, t with k - 2 df, beside metafor's z-based one
+bcg <- escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+fit <- rma(yi, vi, data = bcg)
+half <- qt(0.975, fit$k - 2) * sqrt(fit$se^2 + fit$tau2)
+cases$bcg_higgins_pi <- list(yi = c(bcg$yi), vi = c(bcg$vi), pi_low = c(fit$b)[1] - half, pi_high = c(fit$b)[1] + half,
+                             metafor_pi = c(predict(fit)$pi.lb, predict(fit)$pi.ub),
+                             note = "log RR, BCG vaccine (metadat dat.bcg), REML; PI = mu +/- qt(.975, k-2) sqrt(se^2 + tau2)")
 
 fixture <- list(
   versions = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
