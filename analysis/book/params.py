@@ -35,6 +35,8 @@ SCHEMA: dict[str, dict] = {
     "turner": {"type": "file"},
     "turner_reported": {"type": "file"},
     "prisma_items": {"type": "file"},
+    "umbrella_findings": {"type": "file"},
+    "umbrella_source": {"type": "file"},
     "prisma_book": {"type": "file"},
     "amstar_items": {"type": "file"},
     "amstar_book": {"type": "file"},
