@@ -97,12 +97,12 @@ class PageBreakingTables(SphinxPostTransform):
     """LaTeX only: every table may break across pages (``longtable``), so that a long table (the
     Summary of Findings' footnotes) continues on the next page instead of running past the text block
     and under the footer; and a table without ``tabularcolumns`` gets column widths in proportion to
-    its longest cell (capped, so that one long cell does not starve the others), which is what
-    ``tabulary`` did and ``longtable`` cannot."""
+    the mean length of its cells (at least its longest word, at most ``CAP`` characters), which is
+    what ``tabulary`` did and ``longtable`` cannot."""
 
     default_priority = 5
     builders = ("latex",)
-    CAP, FLOOR = 48, 6
+    CAP, FLOOR = 120, 4
 
     def run(self, **kwargs):
         for table in list(self.document.findall(nodes.table)):
@@ -112,13 +112,14 @@ class PageBreakingTables(SphinxPostTransform):
             if len(groups) != 1:
                 continue
             specs = [c for c in groups[0].children if isinstance(c, nodes.colspec)]
-            widths = [self.FLOOR] * len(specs)
+            lengths, words = [[] for _ in specs], [self.FLOOR] * len(specs)
             for row in groups[0].findall(nodes.row):
                 for j, entry in enumerate(c for c in row.children if isinstance(c, nodes.entry)):
-                    if j < len(widths):
+                    if j < len(specs):
                         text = entry.astext()
-                        longest_word = max((len(w) for w in text.split()), default=0)
-                        widths[j] = max(widths[j], min(len(text), self.CAP), longest_word + 1)
+                        lengths[j].append(len(text))
+                        words[j] = max(words[j], max((len(w) + 1 for w in text.split()), default=0))
+            widths = [max(w, min(self.CAP, round(sum(n) / max(len(n), 1)))) for w, n in zip(words, lengths)]
             for spec, width in zip(specs, widths):
                 spec["colwidth"] = width
             if "colwidths-given" not in table["classes"]:
