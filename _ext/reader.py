@@ -5,6 +5,7 @@
   label, each other says "continued". Nothing is cut and nothing is shrunk below a page's size.
 - HTML: the alt text of a figure ends with the finding the figure function wrote into its SVG
   (``figure.finding``), so that the alt text states the result, not only what kind of plot it is.
+- PDF: every table breaks across pages (longtable), its columns as wide as their content asks.
 - HTML: each table cell gets its column's header as ``data-label``; on a narrow screen
   ``_static/review.css`` shows each row as a block of "header: value" lines, so no column is off
   screen on a phone.
@@ -90,6 +91,39 @@ class BreakableTableCells(SphinxPostTransform):
                 parent.remove(text)
                 for offset, node in enumerate(parts):
                     parent.insert(index + offset, node)
+
+
+class PageBreakingTables(SphinxPostTransform):
+    """LaTeX only: every table may break across pages (``longtable``), so that a long table (the
+    Summary of Findings' footnotes) continues on the next page instead of running past the text block
+    and under the footer; and a table without ``tabularcolumns`` gets column widths in proportion to
+    the mean length of its cells (at least its longest word, at most ``CAP`` characters), which is
+    what ``tabulary`` did and ``longtable`` cannot."""
+
+    default_priority = 5
+    builders = ("latex",)
+    CAP, FLOOR = 120, 4
+
+    def run(self, **kwargs):
+        for table in list(self.document.findall(nodes.table)):
+            if "longtable" not in table["classes"]:
+                table["classes"].append("longtable")
+            groups = list(table.findall(nodes.tgroup))
+            if len(groups) != 1:
+                continue
+            specs = [c for c in groups[0].children if isinstance(c, nodes.colspec)]
+            lengths, words = [[] for _ in specs], [self.FLOOR] * len(specs)
+            for row in groups[0].findall(nodes.row):
+                for j, entry in enumerate(c for c in row.children if isinstance(c, nodes.entry)):
+                    if j < len(specs):
+                        text = entry.astext()
+                        lengths[j].append(len(text))
+                        words[j] = max(words[j], max((len(w) + 1 for w in text.split()), default=0))
+            widths = [max(w, min(self.CAP, round(sum(n) / max(len(n), 1)))) for w, n in zip(words, lengths)]
+            for spec, width in zip(specs, widths):
+                spec["colwidth"] = width
+            if "colwidths-given" not in table["classes"]:
+                table["classes"].append("colwidths-given")
 
 
 def visit_image(self, node):
@@ -225,6 +259,7 @@ def mend_pages(app, exception):
 def setup(app):
     app.add_post_transform(PagedPdfFigures)
     app.add_post_transform(BreakableTableCells)
+    app.add_post_transform(PageBreakingTables)
     app.add_node(nodes.image, override=True, latex=(visit_image, depart_image))
     app.connect("doctree-resolved", findings_in_alt)
     app.connect("doctree-resolved", link_first_use)

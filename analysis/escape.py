@@ -36,11 +36,18 @@ def markdown(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-def markdown_table(headers, rows) -> str:
-    """A MyST pipe table; every header and cell escaped with :func:`markdown`."""
+def markdown_table(headers, rows, raw=None) -> str:
+    """A MyST pipe table; every header and cell escaped with :func:`markdown`, except the cells of
+    the columns flagged in ``raw`` (markup built by code, not text from data), whose pipes and
+    line breaks are still neutralised so that the table keeps its shape."""
+    raw = raw or [False] * len(headers)
     head = "| " + " | ".join(markdown(h) for h in headers) + " |"
     rule = "|" + "|".join("---" for _ in headers) + "|"
-    return "\n".join([head, rule] + ["| " + " | ".join(markdown(c) for c in row) + " |" for row in rows])
+
+    def cell(value, keep):
+        return str(value).replace("|", "\\|").replace("\n", " ") if keep else markdown(value)
+
+    return "\n".join([head, rule] + ["| " + " | ".join(cell(c, k) for c, k in zip(row, raw)) + " |" for row in rows])
 
 
 def mathtext(text) -> str:

@@ -11,11 +11,13 @@ from analysis.review.errors import DataError
 from analysis.review.importers import metapsy_comparisons, read_metapsy_psyctr
 from analysis.meta.fit import rma
 from analysis.review.prisma import prisma_boxes, prisma_counts, read_search_flow, source_boxes
-from analysis.review.risk_of_bias import JUDGEMENTS, metapsy_domains, rob_summary, rob_table
+from analysis.review.risk_of_bias import (low_risk, metapsy_domains, most_often_high, protocol_judgements, protocol_levels,
+                                          rob_summary, rob_table)
 from analysis.review.wording import acronym, comparison_label
 from analysis.meta import cumulative, cumulative_summary, leave_one_out, leave_one_out_summary
 from analysis.review.trials import LINE
 from conftest import ROOT
+from analysis.review.risk_of_bias import DOMAINS as DOMAIN_ORDER
 
 PSYCTR = ROOT / "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv"
 FLOW = ROOT / "data/trials/metapsy-psyctr/search_flow_v22.json"
@@ -36,14 +38,50 @@ def test_metapsy_items_become_judgements_and_agree_with_the_database_score(cbt):
     assert (low.to_numpy() == sel["rob"].to_numpy()).all()
     table = rob_table(cbt).set_index("domain")
     assert table.loc["Random sequence generation", "low"] == 152
-    assert table.loc["Blinding of outcome assessment", "self-report"] == 173
-    assert (table[list(JUDGEMENTS)].sum(axis=1) == len(cbt)).all()
+    assert table.loc["Blinding of outcome assessment", "high (self-report)"] == 173
+    assert (table[list(protocol_levels("high"))].sum(axis=1) == len(cbt)).all()
+    as_database = rob_table(cbt, self_report="low").set_index("domain")
+    assert as_database.loc["Blinding of outcome assessment", "low (self-report)"] == 173
+
+
+def test_one_risk_of_bias_definition_for_table_figure_and_low_risk_rule(cbt):
+    """A self-reported outcome is what the protocol's rule makes it everywhere: high by default
+    (never drawn as low), and the low-risk rule, the table and the summary agree."""
+    judged = protocol_judgements(cbt, "high")
+    assert "self-report" not in set(judged.to_numpy().ravel())
+    low = low_risk(cbt)
+    all_low = np.logical_and.reduce([judged[c].str.startswith("low").to_numpy() for c in judged.columns])
+    assert (low == all_low).all()
+    summary = rob_summary(cbt)
+    blinding = summary.loc["Blinding of outcome assessment"]
+    assert blinding["high (self-report)"] == pytest.approx(100 * 173 / len(cbt))
+    domain, pct = most_often_high(summary)
+    high = summary["high"] + summary["high (self-report)"]
+    assert domain == high.idxmax() and pct == pytest.approx(high.max())
+    assert most_often_high(rob_summary(cbt, self_report="low"))[1] == pytest.approx(rob_summary(cbt)["high"].max())
+
+
+def test_traffic_light_draws_self_report_as_the_protocol_counts_it(cbt):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.colors import to_hex
+
+    from analysis.figures import ROB_COLOURS, rob_traffic_light
+
+    few = cbt[cbt["rob_ba"] == "self-report"].head(3)
+    fig = rob_traffic_light(few, few["study"].tolist())
+    ax = fig.axes[0]
+    blinding = list(DOMAIN_ORDER).index("ba")
+    colours = {to_hex(c) for c in ax.collections[blinding].get_facecolors()}
+    assert colours == {ROB_COLOURS["high (self-report)"].lower()}
+    assert ROB_COLOURS["high (self-report)"] != ROB_COLOURS["low"]
 
 
 def test_rob_summary_shares_sum_to_100_and_weights_count():
     trials = pd.DataFrame({"rob_sg": ["low", "high", "high", "not reported"]})
     plain = rob_summary(trials)
     assert plain.loc["Random sequence generation"].tolist() == [25.0, 0.0, 50.0, 25.0]
+    assert list(plain.columns) == ["low", "high (self-report)", "high", "not reported"]
     weighted = rob_summary(trials, weights=[2, 1, 1, 0])
     assert weighted.loc["Random sequence generation"].tolist() == [50.0, 0.0, 50.0, 0.0]
 

@@ -362,3 +362,36 @@ def test_pdf_has_no_blank_page_no_empty_chapter_no_index_and_tables_inside_the_t
     left, right = lefts[len(lefts) // 2], rights[len(rights) // 2]
     outside = [(n + 1, x0, x1) for n, xs in enumerate(words) for x0, x1 in xs if x0 < left - 4 or x1 > right + 4]
     assert not outside, f"{len(outside)} words outside the text block [{left:.0f}, {right:.0f}], e.g. {outside[:5]}"
+
+
+def test_pdf_no_table_runs_past_the_text_block_or_under_the_footer(built):
+    """Every word lies in the text block or on the running footer: a table that does not break
+    across pages (the Summary of Findings' footnotes once did) runs under the footer and off the page."""
+    from pdf_layout import off_the_block, pages_words
+
+    bad = off_the_block(pages_words(built / "pdf" / "book.pdf"))
+    assert not bad, f"{len(bad)} words below the text block, e.g. {bad[:8]}"
+
+
+def test_pdf_keeps_every_grade_footnote(built):
+    """Each footnote of the GRADE table (Summary of Findings, the reasons for each downgrade) is in
+    the PDF, whole: the text of the web book's footnotes table, compared without spacing and hyphens."""
+    import html as html_lib
+
+    page = (built / "html" / "chapters" / "summary-of-findings.html").read_text()
+    table = re.search(r'<table[^>]*id="tbl-sof-reasons".*?</table>', page, re.S)
+    table = table or re.search(r'id="tbl-sof-reasons".*?(<table.*?</table>)', page, re.S)
+    assert table, "the footnotes table is not in the web book"
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(0), re.S)
+    reasons = [html_lib.unescape(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[-1]))
+               for r in rows if "<td" in r]
+    assert len(reasons) >= 3
+    text = subprocess.run(["pdftotext", str(built / "pdf" / "book.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+    def squash(s):
+        return re.sub(r"[\s\-‐]+", "", s).replace("²", "2")
+
+    flat = squash(text)
+    missing = [r for r in reasons if squash(r) not in flat]
+    assert not missing, f"{len(missing)} GRADE footnotes missing from the PDF, e.g. {missing[:2]}"

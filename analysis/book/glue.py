@@ -125,8 +125,12 @@ class Table:
     table for ``{glue:md}``. Counts are printed as integers; headers are kept whole (the book's
     CSS and ``_ext/reader.py`` let wide tables reflow on a phone and fit the PDF page)."""
 
-    def __init__(self, frame):
+    def __init__(self, frame, myst_columns=()):
+        """``myst_columns``: columns whose cells are MyST the code built (cross-references made by
+        :func:`analysis.review.checklists.references` from checked names), kept as markup in the
+        pipe table; every other cell is escaped."""
         self.frame = whole_numbers(frame.reset_index(drop=True))
+        self.myst_columns = tuple(myst_columns)
 
     def _shown(self):
         """Every cell as it is printed, missing values empty."""
@@ -145,7 +149,7 @@ class Table:
 
         cells = [["" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v for v in row]
                  for row in self.frame.itertuples(index=False)]
-        return markdown_table(self.frame.columns, cells)
+        return markdown_table(self.frame.columns, cells, raw=[c in self.myst_columns for c in self.frame.columns])
 
     def __repr__(self) -> str:
         return self.frame.to_string(index=False)

@@ -12,7 +12,7 @@ from analysis.meta.fit import MetaResult
 @styled
 def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk ratio", max_rows: int = 60, ref: float = 1.0,
                 *, columns: dict | None = None, subgroups=None, favours: tuple[str, str] | None = None,
-                effect_label: str | None = None, title: str | None = None, show=None):
+                effect_label: str | None = None, title: str | None = None, show=None, unit: str = "studies"):
     """Forest plot as metafor's ``forest`` and RevMan draw it: every study in its own row with its
     data, its effect and 95% CI in numbers and its weight; subgroup diamonds; the pooled diamond,
     the 95% prediction interval and the heterogeneity statistics.
@@ -40,6 +40,9 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
         Draw only these studies' rows (e.g. the heaviest, :func:`analysis.review.limits.heaviest_rows`,
         for tens of thousands of studies); every study stays in the diamonds and the statistics, and
         a note row says how many are not drawn.
+    unit : str
+        What a row is, plural, for the title and the alt text ("comparisons" where a trial gives
+        more than one row).
 
     Returns
     -------
@@ -56,7 +59,7 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
     drawn_columns = columns if show is None else {n: [v[i] for i in show] for n, v in columns.items()}
     widths = layout(rows, drawn_columns, effect_header)  # the widths of what is drawn
     xlim = x_limits(rows, log, ref)
-    head = title or f"{res.k:,} studies, {res.method}{' + HKSJ' if res.hksj else ''}"
+    head = title or f"{res.k:,} {unit}, {res.method}{' + HKSJ' if res.hksj else ''}"
     overall = next(r for r in rows if r["kind"] == "overall")
     fig = plt.figure()
     draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header, head, favours, overall["mid"])
@@ -64,7 +67,7 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
                        overall["mid"])
     pi = next((r for r in rows if r["kind"] == "pi"), None)
     fig.finding = (f"Pooled {xlabel.lower()} {overall['mid']:.2f} (95% CI {overall['lo']:.2f} to {overall['hi']:.2f}) "
-                   f"from {res.k:,} studies" + ("" if show is None or len(show) == res.k else f" ({len(show):,} drawn)")
+                   f"from {res.k:,} {unit}" + ("" if show is None or len(show) == res.k else f" ({len(show):,} drawn)")
                    + (f"; 95% prediction interval {pi['lo']:.2f} to {pi['hi']:.2f}" if pi else "")
                    + f"; I² {res.i2:.0f}%.")
     return fig

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.figures.style import INK, PALETTE, label
+from analysis.review.wording import format_p
 
 Z = 1.959963984540054
 ROW = 0.19          # inches per row
@@ -71,7 +72,7 @@ def build_rows(res, labels, transform, subgroups=None, columns=None, method_labe
         if len(order) > 1:
             try:
                 sub = subgroup_analysis(res.yi, res.vi, groups, method=res.method, hksj=res.hksj)
-                test = f"Test for subgroup differences: Q = {sub.q_between:.2f}, df = {sub.df_between}, p = {_p(sub.p_between)}"
+                test = f"Test for subgroup differences: Q = {sub.q_between:.2f}, df = {sub.df_between}, p {format_p(sub.p_between)}"
             except (ValueError, RuntimeError, np.linalg.LinAlgError):
                 test = None
         else:
@@ -94,7 +95,7 @@ def _summary_rows(res, transform, model_name, columns, test, drawn, weights) -> 
         rows.append({"kind": "pi", "label": "95% prediction interval", "mid": mid, "lo": plo, "hi": phi,
                      "effect": f"[{plo:.2f}, {phi:.2f}]", "w": "", "cells": [""] * len(columns)})
     rows.append({"kind": "note", "label": f"Heterogeneity: tau² = {res.tau2:.3f}; I² = {res.i2:.0f}%; "
-                                          f"Q = {res.q:.1f}, df = {k - 1}, p = {_p(res.p_q)}"})
+                                          f"Q = {res.q:.1f}, df = {k - 1}, p {format_p(res.p_q)}"})
     if test:
         rows.append({"kind": "note", "label": test})
     if not drawn.all():
@@ -113,10 +114,6 @@ def _totals(columns: dict) -> list[str]:
         except ValueError:
             out.append("")
     return out
-
-
-def _p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def ratio_ticks(lo: float, hi: float) -> list[float]:

@@ -142,3 +142,21 @@ def prop_above(res: MetaResult, threshold: float, x: np.ndarray | None = None) -
         "ci_low": float(special.ndtr(-(z + crit * se_z))),
         "ci_high": float(special.ndtr(-(z - crit * se_z))),
     }
+
+
+def higgins_pi(res: MetaResult, level: float = 95.0) -> tuple[float, float]:
+    """Prediction interval of Higgins, Thompson & Spiegelhalter (2009, eq. 12): the pooled
+    estimate ± t_{k-2} sqrt(SE² + tau²), the t quantile with k - 2 degrees of freedom accounting
+    for the estimation of tau² (metafor's ``predict`` uses z, or t_{k-p} under HKSJ).
+
+    Raises
+    ------
+    ValueError
+        With fewer than three studies (no degrees of freedom left) or a fixed-effect model.
+    """
+    from scipy import special
+
+    if res.method == "FE" or res.k < 3:
+        raise ValueError("the Higgins prediction interval needs a random-effects model and at least 3 studies")
+    half = -special.stdtrit(res.k - 2, (1 - level / 100) / 2) * np.sqrt(float(res.vcov()[0, 0]) + res.tau2)
+    return float(res.estimate - half), float(res.estimate + half)

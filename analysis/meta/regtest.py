@@ -40,3 +40,64 @@ def egger(yi, vi) -> dict:
         "limit_ci_low": float(ci[0, 0]),
         "limit_ci_high": float(ci[0, 1]),
     }
+
+
+def sample_size_se(n1, n2) -> np.ndarray:
+    """The sample-size based standard error of a standardised mean difference,
+    W = sqrt(1/n1 + 1/n2): the usual SE without its term in g², so that it does not depend on
+    the effect (Pustejovsky & Rodgers, 2019).
+
+    References
+    ----------
+    Pustejovsky, J. E., & Rodgers, M. A. (2019). Testing for funnel plot asymmetry of
+    standardized mean differences. *Research Synthesis Methods*, 10, 57-71.
+    """
+    n1, n2 = np.asarray(n1, dtype=float), np.asarray(n2, dtype=float)
+    if np.any(~np.isfinite(n1)) or np.any(~np.isfinite(n2)) or np.any(n1 <= 0) or np.any(n2 <= 0):
+        raise ValueError("group sizes must be finite and > 0")
+    return np.sqrt((n1 + n2) / (n1 * n2))
+
+
+def egger_sample_size(yi, n1, n2) -> dict:
+    """Egger's test with the sample-size based SE (:func:`sample_size_se`) in place of the usual
+    SE throughout, as predictor and in the weights (Pustejovsky & Rodgers, 2019): ``lm(yi ~ W,
+    weights = 1/W²)``. Same keys as :func:`egger`."""
+    return egger(yi, sample_size_se(n1, n2) ** 2)
+
+
+def egger_multilevel(yi, vi, cluster, predictor=None, rho: float = 0.5) -> dict:
+    """Egger's test for dependent effects: the CHE working model (vcalc with ``rho``, effects
+    within studies, REML) with the precision ``predictor`` as moderator and CR2 inference with
+    Satterthwaite df on its slope, as ``rma.mv(yi, V, mods = ~ predictor, random = ~ 1 |
+    study/es)`` and ``robust(fit, study, clubSandwich = TRUE)`` (Rodgers & Pustejovsky, 2021).
+
+    Parameters
+    ----------
+    predictor : array_like, optional
+        The usual standard error sqrt(vi) by default; for g, :func:`sample_size_se`.
+
+    Returns
+    -------
+    dict
+        ``bias`` (slope), ``se``, ``t``, ``df``, ``p``, ``limit`` (intercept), ``limit_se``,
+        ``k``, ``k_clusters``.
+
+    References
+    ----------
+    Rodgers, M. A., & Pustejovsky, J. E. (2021). Evaluating meta-analytic methods to detect
+    selective reporting in the presence of dependent effect sizes. *Psychological Methods*, 26, 141-160.
+    """
+    from analysis.meta.mlreg import multilevel_regression
+
+    v = np.asarray(vi, dtype=float)
+    x = np.sqrt(v) if predictor is None else np.asarray(predictor, dtype=float)
+    return multilevel_regression(yi, v, cluster, x, rho=rho).to_dict()
+
+
+def equal_arms_se(yi, vi) -> np.ndarray:
+    """The sample-size based SE of a standardised mean difference recovered from the effect and
+    its usual variance when the group sizes are not known, assuming equal arms: with
+    n1 = n2 = N/2 the usual variance is (4 + g²/2)/N and W² = 4/N, so W² = vi / (1 + g²/8)
+    (Hedges' small-sample factor ignored). Exact for equal arms; an approximation otherwise."""
+    y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    return np.sqrt(v / (1 + y ** 2 / 8))

@@ -90,3 +90,60 @@ def suite_summary(suite: pd.DataFrame, null: float = 0.0, threshold: float | Non
         "below": None if threshold is None else int((fitted["estimate"] < threshold).sum()),
         "not_fitted": ", ".join(suite.loc[suite["estimate"].isna(), "method"]) or "none",
     }
+
+
+def small_study_tests(yi, vi, cluster=None, sample_se=None, rho: float = 0.5, sample_se_note: str = "") -> pd.DataFrame:
+    """Egger's test as the data allow, one row per variant: with the usual SE, with the
+    sample-size based SE of a standardised mean difference (Pustejovsky & Rodgers, 2019; given as
+    ``sample_se``), and, where a study gives more than one effect (``cluster``), the multilevel
+    test (CHE working model with the precision as moderator, CR2 inference; Rodgers &
+    Pustejovsky, 2021) with each precision.
+
+    Returns
+    -------
+    DataFrame
+        ``test``, ``precision`` ("usual SE" or "sample-size SE" + ``sample_se_note``), ``bias``,
+        ``se``, ``df``, ``p``; the reported test is the last row (the most appropriate the data allow).
+    """
+    from analysis.meta.regtest import egger, egger_multilevel
+
+    y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    precisions = [("usual SE", np.sqrt(v))]
+    if sample_se is not None:
+        precisions.append(("sample-size SE" + sample_se_note, np.asarray(sample_se, dtype=float)))
+    rows = [{"test": "Egger (independent effects)", "precision": name, **egger(y, x ** 2 if name != "usual SE" else v)}
+            for name, x in precisions]
+    dependent = cluster is not None and len(set(cluster)) < len(y)
+    if dependent:
+        rows += [{"test": "multilevel Egger (CHE, CR2)", "precision": name, **egger_multilevel(y, v, cluster, x, rho=rho)}
+                 for name, x in precisions]
+    keys = ["test", "precision", "bias", "se", "df", "p"]
+    return pd.DataFrame([{k: r[k] for k in keys} for r in rows])
+
+
+def metapsy_group_sizes(rows: pd.DataFrame, trials: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The randomised group sizes (``n_arm1``, ``n_arm2``) of each comparison of a Metapsy trial
+    table, from the rows of its file (matched by line).
+
+    Raises
+    ------
+    DataError
+        A size that is missing or not a positive number, naming the file, line and column.
+    """
+    from analysis.review.errors import DataError, Problem
+    from analysis.review.trials import LINE
+
+    by_line = rows.set_index(LINE)
+    sizes, problems = [], []
+    for column in ("n_arm1", "n_arm2"):
+        if column not in by_line.columns:
+            raise DataError([Problem(name, 1, column, "required column is missing (the small-study test needs it)")])
+        raw = by_line.loc[trials[LINE].to_numpy(), column]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
+        for line, value in zip(trials[LINE], values):
+            if not (np.isfinite(value) and value > 0):
+                problems.append(Problem(name, int(line), column, "a group size must be a number above 0"))
+        sizes.append(values)
+    if problems:
+        raise DataError(problems)
+    return sizes[0], sizes[1]

@@ -10,13 +10,14 @@ import pandas as pd
 
 from analysis.meta.effect_sizes import effect_sizes
 from analysis.review.absolute import absolute_effects
-from analysis.review.bias_suite import bias_suite
+from analysis.review.bias_suite import bias_suite, small_study_tests
 from analysis.review.importers import read_cipriani_arms, read_linde, read_linde2016, read_metapsy_response, read_turner
 from analysis.review.selections import (
     primary_care_trials, pst_antidepressant_trials, response_trials, ssri_trials, turner_fda, turner_published,
 )
 from analysis.meta.fit import MetaResult, pooled_proportion, rma
 from analysis.meta import egger, trimfill
+from analysis.meta.regtest import equal_arms_se
 from analysis.meta.subgroups import subgroup_analysis
 
 
@@ -62,6 +63,16 @@ def ssri_placebo(cipriani_arms: str, active_class: str = "SSRI", method: str = "
         "bias": bias_suite(ev.model),
     })
     return ev
+
+
+def ssri_without_imputed(cipriani_arms: str, active_class: str = "SSRI", method: str = "REML", hksj: bool = False) -> Evidence:
+    """Sensitivity analysis: SSRI vs placebo response without the trials any of whose pooled arms
+    has responders imputed by the GRISELDA authors (``Responders_imputed`` = 1;
+    :func:`analysis.review.exclusions.without_imputed`)."""
+    from analysis.review.exclusions import without_imputed
+
+    arms = without_imputed(read_cipriani_arms(cipriani_arms), active_class)
+    return binary_evidence(ssri_trials(arms, active_class=active_class, name=cipriani_arms), method, hksj)
 
 
 def ssri_harms(cipriani_arms: str, outcome: str = "dropout", active_class: str = "SSRI", method: str = "REML") -> Evidence:
@@ -113,7 +124,28 @@ def turner(path: str, method: str = "REML") -> dict:
     # Turner et al.'s measure of publication bias: how much larger the published (journal)
     # fixed-effect estimate is than the FDA's, in per cent of the FDA's
     out["inflation_pct"] = 100 * (out["journal"].extra["fe"].estimate / fda.extra["fe"].estimate - 1)
+    # the same from the two estimates rounded to two decimals, as the paper prints them
+    out["inflation_rounded_pct"] = 100 * (round(out["journal"].extra["fe"].estimate, 2) / round(fda.extra["fe"].estimate, 2) - 1)
+    out["by_drug"] = turner_by_drug(rows, name=path)
+    journal = out["journal"]
+    yj, vj = effect_sizes(journal.trials, "GEN")
+    out["small_study"] = small_study_tests(yj, vj, sample_se=equal_arms_se(yj, vj), sample_se_note=" (equal arms assumed)")
     return out
+
+
+def turner_by_drug(rows: pd.DataFrame, name: str = "turner") -> pd.DataFrame:
+    """Per drug: FDA trials and published trials in the file, the two fixed-effect estimates and
+    the per cent by which the published one exceeds the FDA's (Turner et al.'s per-drug increase)."""
+    fda, pub = turner_fda(rows, name=name), turner_published(rows, name=name)
+    drugs = rows["Drug"].str.strip()
+    out = []
+    for drug in sorted(drugs.unique()):
+        lines = rows.loc[drugs == drug, "_line"]
+        f, p = fda[fda["_line"].isin(lines)], pub[pub["_line"].isin(lines)]
+        fe = [rma(*effect_sizes(t, "GEN"), method="FE").estimate for t in (f, p)]
+        out.append({"drug": drug, "fda_k": len(f), "published_k": len(p), "fda_g": fe[0], "journal_g": fe[1],
+                    "increase_pct": 100 * (fe[1] / fe[0] - 1)})
+    return pd.DataFrame(out)
 
 
 def claims_on_common_scale(register: pd.DataFrame, comparisons: dict, method: str = "REML") -> pd.DataFrame:

@@ -75,8 +75,48 @@ def domain_columns(trials: pd.DataFrame) -> list[str]:
     return [f"rob_{item}" for item in DOMAINS if f"rob_{item}" in trials.columns]
 
 
-def rob_summary(trials: pd.DataFrame, weights=None) -> pd.DataFrame:
-    """Per cent of studies at each judgement, per domain (robvis' summary plot).
+#: How a self-reported outcome counts for blinding of outcome assessment. In psychotherapy
+#: trials participants know their treatment, so a self-reported outcome is assessed unblinded:
+#: RoB 2 (Sterne et al., 2019, domain 4) judges it at risk; Metapsy's own score counts it as low.
+SELF_REPORT = ("high", "low")
+
+
+def protocol_levels(self_report: str = "high") -> tuple[str, ...]:
+    """The judgements under the protocol's rule, best to worst: a self-reported outcome is shown
+    as what the rule makes it ("high (self-report)" or "low (self-report)"), never as a level of
+    its own, so that every table, figure and sentence reads one definition."""
+    _check_self_report(self_report)
+    counted = f"{self_report} (self-report)"
+    return ("low", counted, "high", "not reported")
+
+
+def _check_self_report(self_report: str) -> None:
+    if self_report not in SELF_REPORT:
+        raise ValueError(f"self_report must be one of {', '.join(SELF_REPORT)}, got {self_report!r}")
+
+
+def protocol_judgements(trials: pd.DataFrame, self_report: str = "high") -> pd.DataFrame:
+    """The ``rob_*`` columns as the protocol judges them: Metapsy's ``self-report`` becomes
+    "high (self-report)" or "low (self-report)" as ``self_report`` says; every other judgement
+    is kept. The one definition behind :func:`low_risk`, :func:`rob_summary`, :func:`rob_table`
+    and the risk-of-bias figures."""
+    _check_self_report(self_report)
+    cols = domain_columns(trials)
+    return trials[cols].replace({"self-report": f"{self_report} (self-report)"})
+
+
+def is_low(judgement) -> np.ndarray:
+    """Which protocol judgements (:func:`protocol_judgements`) are low risk."""
+    return np.char.startswith(np.asarray(judgement, dtype=str), "low")
+
+
+def is_high(judgement) -> np.ndarray:
+    """Which protocol judgements are high risk (a self-reported outcome counted as high included)."""
+    return np.char.startswith(np.asarray(judgement, dtype=str), "high")
+
+
+def rob_summary(trials: pd.DataFrame, weights=None, self_report: str = "high") -> pd.DataFrame:
+    """Per cent of studies at each judgement of the protocol, per domain (robvis' summary plot).
 
     Parameters
     ----------
@@ -85,43 +125,51 @@ def rob_summary(trials: pd.DataFrame, weights=None) -> pd.DataFrame:
     weights : array_like, optional
         Weight of each study, e.g. its weight in the pooled model; by default every study
         counts once. robvis offers the same choice (``weighted = TRUE``).
+    self_report : {"high", "low"}
+        How a self-reported outcome counts (the protocol's rule, parameter ``self_report``).
 
     Returns
     -------
     DataFrame
-        One row per domain (its name), one column per judgement; rows sum to 100.
+        One row per domain (its name), one column per level of :func:`protocol_levels`; rows sum
+        to 100.
 
     References
     ----------
     McGuinness, L. A., & Higgins, J. P. T. (2021). Risk-of-bias VISualization (robvis).
     *Research Synthesis Methods*, 12, 55-61.
     """
-    cols = domain_columns(trials)
-    if not cols:
+    judged = protocol_judgements(trials, self_report)
+    if judged.empty and not len(judged.columns):
         raise ValueError("the trial table has no risk-of-bias items")
+    levels = protocol_levels(self_report)
     w = np.ones(len(trials)) if weights is None else np.asarray(weights, dtype=float)
     rows = {}
-    for col in cols:
-        share = pd.Series(w, index=trials.index).groupby(trials[col].to_numpy()).sum()
-        rows[DOMAINS[col.removeprefix("rob_")]] = [100 * share.get(j, 0.0) / w.sum() for j in JUDGEMENTS]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=list(JUDGEMENTS))
+    for col in judged.columns:
+        share = pd.Series(w, index=trials.index).groupby(judged[col].to_numpy()).sum()
+        rows[DOMAINS[col.removeprefix("rob_")]] = [100 * share.get(j, 0.0) / w.sum() for j in levels]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=list(levels))
 
 
-def rob_table(trials: pd.DataFrame) -> pd.DataFrame:
-    """Number of studies at each judgement, per domain, for a printed table."""
-    rows = [{"domain": DOMAINS[col.removeprefix("rob_")], **{j: int((trials[col] == j).sum()) for j in JUDGEMENTS}}
-            for col in domain_columns(trials)]
-    return pd.DataFrame(rows, columns=["domain", *JUDGEMENTS])
+def most_often_high(summary: pd.DataFrame) -> tuple[str, float]:
+    """The domain with the largest share at high risk under the protocol's rule (a self-reported
+    outcome counted as high included), and that share in per cent, from :func:`rob_summary`."""
+    high = summary[[c for c in summary.columns if c.startswith("high")]].sum(axis=1)
+    return str(high.idxmax()), float(high.max())
 
 
-#: How a self-reported outcome counts for blinding of outcome assessment. In psychotherapy
-#: trials participants know their treatment, so a self-reported outcome is assessed unblinded:
-#: RoB 2 (Sterne et al., 2019, domain 4) judges it at risk; Metapsy's own score counts it as low.
-SELF_REPORT = ("high", "low")
+def rob_table(trials: pd.DataFrame, self_report: str = "high") -> pd.DataFrame:
+    """Number of studies at each judgement of the protocol, per domain, for a printed table."""
+    judged = protocol_judgements(trials, self_report)
+    levels = protocol_levels(self_report)
+    rows = [{"domain": DOMAINS[col.removeprefix("rob_")], **{j: int((judged[col] == j).sum()) for j in levels}}
+            for col in judged.columns]
+    return pd.DataFrame(rows, columns=["domain", *levels])
 
 
 def low_risk(trials: pd.DataFrame, domains=tuple(DOMAINS), self_report: str = "high") -> np.ndarray:
-    """Which comparisons are at low risk of bias: low on every domain the protocol names.
+    """Which comparisons are at low risk of bias: low on every domain the protocol names, as
+    :func:`protocol_judgements` judges them.
 
     Parameters
     ----------
@@ -140,9 +188,8 @@ def low_risk(trials: pd.DataFrame, domains=tuple(DOMAINS), self_report: str = "h
     unknown = [d for d in domains if d not in DOMAINS]
     if unknown or self_report not in SELF_REPORT:
         raise ValueError(f"unknown risk-of-bias domain(s) {unknown} or self_report {self_report!r}")
+    judged = protocol_judgements(trials[[f"rob_{item}" for item in domains]], self_report)
     ok = np.ones(len(trials), bool)
     for item in domains:
-        judged = trials[f"rob_{item}"].to_numpy()
-        good = (judged == "low") | ((judged == "self-report") & (self_report == "low"))
-        ok &= good
+        ok &= is_low(judged[f"rob_{item}"].to_numpy())
     return ok

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 
 def format_p(p: float) -> str:
-    """A p-value as reported in the text: three decimals, or "< 0.001"."""
+    """A p-value with its relation, to follow a "p" ("p {format_p(x)}"): "= 0.042" or "< 0.001".
+
+    The relation is part of the value so that no text writes "p = < 0.001"; a chapter writes
+    "p {glue:text}`..._p`", never "p = ".
+    """
+    if not 0 <= p <= 1:
+        raise ValueError(f"a p-value lies in [0, 1], got {p}")
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 

@@ -11,7 +11,7 @@ _WHERE = {
     "linde_vs_placebo": "linde", "read_linde": "linde",
     "metapsy_comparisons": "metapsy", "metapsy_response": "metapsy", "read_metapsy": "metapsy",
     "read_metapsy_psyctr": "metapsy", "read_metapsy_response": "metapsy", "sniff_format": "metapsy",
-    "read_turner": "turner", "turner_trials": "turner",
+    "read_turner": "turner", "turner_trials": "turner", "read_turner_reported": "turner",
     "read_linde2016": "linde2016", "pst_vs_antidepressants": "linde2016",
     "read_furukawa_arms": "furukawa", "dose_arms": "furukawa",
 }

@@ -54,3 +54,40 @@ def turner_trials(rows: pd.DataFrame, source: str = "fda", name: str = "turner")
     return _validate_mapped(trials.reset_index(drop=True), "GEN", name, {"effect": effect, "se": se, "study": "Study"})
 
 
+
+
+#: The figures of Turner et al.'s abstract that the chapter sets beside the file (reported.csv).
+REPORTED_KEYS = ("registered", "positive_published", "negative_not_published", "negative_published_positive",
+                 "negative_published_negative", "increase_overall_pct", "increase_min_pct", "increase_max_pct")
+
+
+def read_turner_reported(path: str | Path) -> dict:
+    """What Turner et al. (2008) report (``reported.csv``: key, value, verbatim quote, location),
+    as key -> {"value", "quote", "location"}; ``published`` (the positive, the negative published
+    as positive and the negative published as negative) is added, computed.
+
+    Raises
+    ------
+    DataError
+        A missing key, a value that is not a whole number or an empty quote, naming file and line.
+    """
+    from analysis.review.errors import DataError, Problem
+
+    rows = read_rows(path)
+    problems, out = [], {}
+    for _, row in rows.iterrows():
+        value = pd.to_numeric(row.get("value"), errors="coerce")
+        if not (np.isfinite(value) and value == round(value)):
+            problems.append(Problem(str(path), int(row[LINE]), "value", f"'{row.get('value')}' is not a whole number"))
+        elif not str(row.get("quote", "")).strip():
+            problems.append(Problem(str(path), int(row[LINE]), "quote", "every reported figure needs its verbatim quote"))
+        else:
+            out[str(row["key"]).strip()] = {"value": int(value), "quote": str(row["quote"]).strip(),
+                                            "location": str(row["location"]).strip()}
+    problems += [Problem(str(path), 1, "key", f"'{key}' is missing") for key in REPORTED_KEYS if key not in out]
+    if problems:
+        raise DataError(problems)
+    out["published"] = {"value": sum(out[k]["value"] for k in ("positive_published", "negative_published_positive",
+                                                                 "negative_published_negative")),
+                        "quote": out["negative_not_published"]["quote"], "location": out["registered"]["location"]}
+    return out

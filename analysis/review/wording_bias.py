@@ -1,0 +1,60 @@
+"""Data-dependent words of the publication-bias, SSRI and serotonin chapters (the style of
+:mod:`analysis.review.wording`: each word a tested function of the numbers)."""
+
+from __future__ import annotations
+
+from analysis.review.wording import counted, format_p, listing
+
+
+def count_difference(file_n: int, reported_n: int, noun: str) -> str:
+    """How a count in the file stands against the paper's: "the same 50 trials", "1 trial fewer
+    than the 51 reported", "2 trials more than the 40 reported"."""
+    diff = int(file_n) - int(reported_n)
+    if diff == 0:
+        return f"the same {counted(file_n, noun)} as reported"
+    return f"{counted(abs(diff), noun)} {'fewer' if diff < 0 else 'more'} than the {int(reported_n):,} reported"
+
+
+def rounding_explains(exact_pct: float, rounded_pct: float, reported_pct: float) -> str:
+    """Whether the paper's percentage is what its two rounded estimates give: "the two estimates
+    as printed, rounded to two decimals, give 32%, the paper's figure; unrounded they give 33%"."""
+    shown_exact, shown_rounded = round(exact_pct), round(rounded_pct)
+    if shown_rounded == round(reported_pct) != shown_exact:
+        return (f"the paper's {round(reported_pct)}% is what the two estimates give rounded to two decimals, as the "
+                f"paper prints them ({shown_rounded}%); unrounded they give {shown_exact}%")
+    if shown_exact == round(reported_pct):
+        return f"the unrounded estimates give the paper's {shown_exact}%"
+    return (f"neither the unrounded estimates ({shown_exact}%) nor the rounded ones ({shown_rounded}%) give the "
+            f"paper's {round(reported_pct)}%")
+
+
+def outside_range(by_drug, low: float, high: float) -> str:
+    """The drugs whose per-drug increase (``increase_pct``, rounded to whole per cent as the paper
+    reports) lies outside the paper's range, named with their increase, or "no drug"."""
+    shown = by_drug.assign(shown=by_drug["increase_pct"].round())
+    out = shown[(shown["shown"] < low) | (shown["shown"] > high)]
+    if out.empty:
+        return "no drug"
+    return listing([f"{d} ({v:.0f}%)" for d, v in zip(out["drug"], out["shown"])])
+
+
+def small_study_sentence(table) -> str:
+    """The reported small-study test (the last row of
+    :func:`analysis.review.bias_suite.small_study_tests`) in words, with the classic one beside it."""
+    reported, classic = table.iloc[-1], table.iloc[0]
+    finds = "finds" if reported["p"] < 0.05 else "does not find"
+    text = (f"{reported['test']} with the {reported['precision']} {finds} funnel-plot asymmetry "
+            f"(slope {reported['bias']:.2f}, p {format_p(reported['p'])})")
+    if len(table) > 1:
+        text += (f"; with the usual SE, as if independent, the slope is {classic['bias']:.2f} "
+                 f"(p {format_p(classic['p'])})")
+    return text
+
+
+def outside_range_sentence(by_drug, low: float, high: float) -> str:
+    """:func:`outside_range` with what it suggests: the drugs outside the paper's range are where a
+    trial missing from the file would most plausibly lie."""
+    named = outside_range(by_drug, low, high)
+    if named == "no drug":
+        return "no drug, so the per-drug increases do not point to where the missing trial lies"
+    return f"{named}, where a trial missing from the file would most plausibly lie (the file cannot confirm it)"

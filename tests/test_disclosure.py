@@ -1,0 +1,117 @@
+"""What the book discloses about its data: the trials each file loses and why, the sensitivity
+analysis without imputed responders, Turner et al.'s counts against the open file, the
+small-study tests, and their words."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.review import comparisons
+from analysis.review.bias_suite import metapsy_group_sizes, small_study_tests
+from analysis.review.errors import DataError
+from analysis.review.exclusions import (NO_ACTIVE, NO_OUTCOME, NO_PLACEBO, dataset_flow_boxes, griselda_exclusions,
+                                        reason_counts, without_imputed)
+from analysis.review.importers import read_cipriani_arms, read_turner_reported
+from analysis.review.selections import ssri_trials
+from analysis.review.wording_bias import count_difference, outside_range, rounding_explains, small_study_sentence
+from conftest import ROOT
+
+ARMS = str(ROOT / "data/trials/cipriani2018/arms.csv")
+TURNER = str(ROOT / "data/trials/turner2008/trials.csv")
+REPORTED = ROOT / "data/trials/turner2008/reported.csv"
+
+
+@pytest.fixture(scope="module")
+def arms():
+    return read_cipriani_arms(ARMS)
+
+
+def test_every_griselda_trial_is_pooled_or_excluded_with_one_reason(arms):
+    table = griselda_exclusions(arms)
+    assert len(table) == arms["StudyID"].nunique() == 522
+    pooled = ssri_trials(arms)
+    assert set(table.loc[table["pooled"], "study"]) == set(pooled["study"])
+    assert reason_counts(table) == {NO_PLACEBO: 218, NO_ACTIVE: 151, NO_OUTCOME: 14}
+    assert (table["reason"] == "").sum() == len(pooled) == 139
+
+
+def test_exclusion_reasons_on_a_small_file():
+    arms = pd.DataFrame({"StudyID": ["A", "A", "B", "C", "C", "D", "D"],
+                         "drug_class_ssri": ["SSRI", "placebo", "SSRI", "other_active", "placebo", "SSRI", "placebo"],
+                         "responders": [5, 3, 4, 2, 1, np.nan, 3], "n": [10, 10, 10, 10, 10, 10, 10],
+                         "Responders_imputed": ["1", "0", "0", "0", "0", "*", "0"]})
+    table = griselda_exclusions(arms).set_index("study")
+    assert table["reason"].to_dict() == {"A": "", "B": NO_PLACEBO, "C": NO_ACTIVE, "D": NO_OUTCOME}
+    assert table.loc["A", "imputed_arms"] == 1
+    assert set(without_imputed(arms)["StudyID"]) == {"B", "C", "D"}
+
+
+def test_sensitivity_without_imputed_responders_drops_those_trials(arms):
+    table = griselda_exclusions(arms)
+    sens = comparisons.ssri_without_imputed(ARMS)
+    imputed = table.loc[table["pooled"] & (table["imputed_arms"] > 0), "study"]
+    assert sens.model.k == 139 - len(imputed) == 91
+    assert not set(sens.trials["study"]) & set(imputed)
+
+
+def test_flow_boxes_add_up_or_refuse():
+    boxes = dataset_flow_boxes("a file", 10, {"no placebo arm": 3}, 7)
+    assert boxes[0]["main"] == "Trials in a file (n = 10)" and "no placebo arm (n = 3)" in boxes[0]["side"]
+    with pytest.raises(ValueError, match="is not 8 pooled"):
+        dataset_flow_boxes("a file", 10, {"no placebo arm": 3}, 8)
+
+
+def test_turner_reported_counts_and_the_file():
+    reported = read_turner_reported(REPORTED)
+    assert reported["registered"]["value"] == 74 and reported["published"]["value"] == 51
+    assert "74 FDA-registered" in reported["registered"]["quote"]
+    result = comparisons.turner(TURNER)
+    assert result["fda"].model.k == 73 and result["journal"].model.k == 50
+    assert count_difference(73, 74, "trial") == "1 trial fewer than the 74 reported"
+    assert count_difference(50, 50, "trial") == "the same 50 trials as reported"
+    # 32% is the ratio of the two estimates rounded to two decimals (0.41 / 0.31); unrounded 33%
+    assert round(result["inflation_pct"]) == 33 and round(result["inflation_rounded_pct"]) == 32
+    words = rounding_explains(result["inflation_pct"], result["inflation_rounded_pct"], 32)
+    assert words.startswith("the paper's 32% is what the two estimates give rounded")
+    by_drug = result["by_drug"]
+    assert by_drug["fda_k"].sum() == 73 and by_drug["published_k"].sum() == 50
+    assert outside_range(by_drug, 11, 69) == "fluoxetine (4%)"
+
+
+def test_turner_reported_refuses_a_figure_without_quote(tmp_path):
+    bad = tmp_path / "reported.csv"
+    bad.write_text(REPORTED.read_text().replace('74,"Among', '74x,"Among'))
+    with pytest.raises(DataError, match="line 2, column 'value'"):
+        read_turner_reported(bad)
+
+
+def test_small_study_tests_report_the_multilevel_test_last():
+    rng = np.random.default_rng(3)
+    n1 = rng.integers(10, 80, 30)
+    n2 = rng.integers(10, 80, 30)
+    g = rng.normal(0.4, 0.3, 30)
+    vi = (n1 + n2) / (n1 * n2) + g ** 2 / (2 * (n1 + n2))
+    cluster = np.repeat(np.arange(15), 2)
+    table = small_study_tests(g, vi, cluster, np.sqrt((n1 + n2) / (n1 * n2)))
+    assert list(table["test"]) == ["Egger (independent effects)"] * 2 + ["multilevel Egger (CHE, CR2)"] * 2
+    assert list(table["precision"]) == ["usual SE", "sample-size SE"] * 2
+    assert small_study_sentence(table).startswith("multilevel Egger (CHE, CR2) with the sample-size SE")
+    independent = small_study_tests(g, vi)
+    assert len(independent) == 1
+
+
+def test_group_sizes_name_the_bad_line():
+    rows = pd.DataFrame({"n_arm1": ["20", "x"], "n_arm2": ["20", "21"], "_line": [2, 3]})
+    trials = pd.DataFrame({"_line": [2, 3]})
+    with pytest.raises(DataError, match="line 3, column 'n_arm1'"):
+        metapsy_group_sizes(rows, trials, "f.csv")
+    n1, n2 = metapsy_group_sizes(rows.iloc[:1], trials.iloc[:1], "f.csv")
+    assert n1.tolist() == [20.0] and n2.tolist() == [20.0]
+
+
+def test_outside_range_sentence_for_none_and_some():
+    from analysis.review.wording_bias import outside_range_sentence
+
+    frame = pd.DataFrame({"drug": ["a", "b"], "increase_pct": [12.0, 70.4]})
+    assert outside_range_sentence(frame, 11, 69).startswith("b (70%), where a trial missing")
+    assert outside_range_sentence(frame, 11, 71).startswith("no drug")
