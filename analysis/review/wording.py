@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def format_p(p: float) -> str:
     """A p-value as reported in the text: three decimals, or "< 0.001"."""
@@ -267,3 +269,21 @@ def count_of(n: int, total: int, noun: str, verbs: tuple[str, str]) -> str:
     n, total = int(n), int(total)
     head = "none" if n == 0 else f"{n:,}"
     return f"{head} of the {total:,} {noun} {verbs[0] if n <= 1 else verbs[1]}"
+
+
+def describe_agreement(result: dict, log: bool = False) -> str:
+    """The difference of :func:`analysis.review.verdicts.agreement` and where its interval lies against
+    the margin, in words: on the log scale (``log``) as the ratio claimed / re-derived."""
+    if log:
+        shown = [math.exp(result[k]) for k in ("difference", "ci_low", "ci_high")]
+        what = f"the ratio claimed / re-derived is {shown[0]:.2f} (95% CI {shown[1]:.2f} to {shown[2]:.2f})"
+        band = f"{math.exp(-result['margin']):.2f} to {math.exp(result['margin']):.2f}"
+    else:
+        shown = [result[k] for k in ("difference", "ci_low", "ci_high")]
+        what = f"the difference claimed − re-derived is {shown[0]:.2f} (95% CI {shown[1]:.2f} to {shown[2]:.2f})"
+        band = f"−{result['margin']:.2f} to {result['margin']:.2f}"
+    where = {"reproduced": f"within the equivalence margin ({band})",
+             "overstated": f"wholly above the equivalence margin ({band})",
+             "understated": f"wholly below the equivalence margin ({band})",
+             "inconclusive": f"reaching beyond the equivalence margin ({band}) without lying wholly outside it"}
+    return f"{what}, {where[result['verdict']]}"
