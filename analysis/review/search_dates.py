@@ -16,6 +16,13 @@ import pandas as pd
 from analysis.review.importers.metapsy import release_last_search
 from analysis.review.safeio import read_text
 
+#: The review's datasets, by the chapter parameter that names each file.
+DATASETS = {"cipriani_arms": "GRISELDA (Cipriani et al., 2018), SSRIs vs placebo",
+            "linde": "Linde et al. (2015), primary care, antidepressants vs placebo",
+            "psyctr": "Metapsy psychotherapy vs control (CBT)",
+            "response": "Metapsy total response (psychotherapy response rates)",
+            "linde2016": "Linde et al. (2016), primary care, psychotherapy vs antidepressants",
+            "turner": "Turner et al. (2008), FDA-registered antidepressant trials"}
 LAST_SEARCH = re.compile(r"last search[^0-9]{0,20}(\d{4}-\d{2}-\d{2})", re.IGNORECASE)
 NOT_STATED = "not stated in the dataset's source record"
 

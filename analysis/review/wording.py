@@ -287,3 +287,24 @@ def describe_agreement(result: dict, log: bool = False) -> str:
              "understated": f"wholly below the equivalence margin ({band})",
              "inconclusive": f"reaching beyond the equivalence margin ({band}) without lying wholly outside it"}
     return f"{what}, {where[result['verdict']]}"
+
+
+def describe_protocol_version(first: str | None, current: str | None, n: int) -> str:
+    """The protocol's version in one sentence, from the dates of :mod:`analysis.review.amendments`."""
+    if first is None:
+        return "The protocol's version and its dates cannot be read in this copy (it has no version history)."
+    if n == 1:
+        return f"Protocol version of {current}: the first and only version."
+    return f"Protocol version of {current}: first version {first}, {n - 1:,} amendments since."
+
+
+def describe_amendment(rule: dict | None, results: dict | None) -> str:
+    """When a rule was added, against when the first results it answers were committed (both from
+    :func:`analysis.review.amendments.first_change`)."""
+    if rule is None:
+        return "The date of this amendment cannot be read in this copy (it has no version history)."
+    text = f"Added on {rule['date']} (commit {rule['commit']})"
+    if results is None:
+        return text + "."
+    when = "after" if results["date"] < rule["date"] else ("on the same day as" if results["date"] == rule["date"] else "before")
+    return text + f", {when} the CBT chapter's first results ({results['date']}, commit {results['commit']})."
