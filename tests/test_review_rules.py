@@ -58,8 +58,10 @@ def test_imprecision_rule_across_its_thresholds():
     assert grade_rules.imprecision(dataclasses.replace(rr, participants=ois))[0] == 0
     assert grade_rules.imprecision(dataclasses.replace(rr, participants=ois - 1))[0] == -1
     straddles = dataclasses.replace(rr, ci_low=1.1, participants=ois)  # 1.1 to 1.5 straddles RR 1.25
-    assert grade_rules.imprecision(straddles) == (-1, "the confidence interval straddles the MID (1.25): it "
-                                                  "includes both effects below and above an important benefit")
+    assert grade_rules.imprecision(straddles) == (-1, "the confidence interval straddles the threshold of an "
+                                                  "important benefit (RR 1.25), the MID")
+    assert grade_rules.imprecision(dataclasses.replace(rr, ci_low=0.7, ci_high=1.1, participants=ois))[1] == (
+        "the confidence interval straddles the threshold of an important harm (RR 0.80), the MID")
     assert grade_rules.imprecision(dataclasses.replace(rr, ci_low=0.7, participants=ois))[0] == -2  # 0.8 and 1.25
 
 

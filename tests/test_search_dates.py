@@ -14,7 +14,7 @@ def test_the_dates_come_from_the_records():
     assert table.loc["GRISELDA", "last search"] == "not stated"
     assert table.loc["GRISELDA", "record"].startswith("Cipriani et al. 2018 (GRISELDA)")
     assert search_sentence(table.reset_index()) == ("Metapsy psychotherapy vs control searched up to 2022-01-01; "
-                                                    "the records of GRISELDA do not state the date of their search")
+                                                    "the other dataset's record does not state the date of the last search")
 
 
 def test_release_metadata_comes_first_and_a_missing_record_is_said(tmp_path):

@@ -74,3 +74,15 @@ def claim_verdicts(register: pd.DataFrame, ssri=None, cbt=None, pst_ad=None) -> 
         out.append(rows.get(cid) or {"claim_id": cid, "kind": c["kind"], "quantity": c["outcome"], "claimed": "",
                                      "re-derived (95% CI)": "", "difference (95% CI)": "", "verdict": status})
     return pd.DataFrame(out, columns=COLUMNS)
+
+
+def judged(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`claim_verdicts` that open data judged (those with a difference)."""
+    return table[table["difference (95% CI)"] != ""]
+
+
+def verdict_summary(table: pd.DataFrame) -> str:
+    """The verdicts of the judged claims in one phrase: ``C01 inconclusive; C03 reproduced``
+    (``no claim was judged`` when none was)."""
+    rows = judged(table)
+    return "; ".join(f"{c} {v}" for c, v in zip(rows["claim_id"], rows["verdict"])) or "no claim was judged"

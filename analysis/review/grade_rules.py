@@ -118,18 +118,19 @@ def imprecision(ind: Indicators) -> tuple[int, str]:
     mid = MID[ind.measure]
     harm = 1 / mid if ind.measure == "RR" else -mid
     ois = optimal_information_size(ind.measure, ind.control_risk) if ind.measure == "SMD" or ind.control_risk else None
-    crossed = [name for name, t in (("an important benefit", mid), ("an important harm", harm))
+    unit = "RR " if ind.measure == "RR" else "g = "
+    crossed = [f"{name} ({unit}{t:.2f})" for name, t in (("an important benefit", mid), ("an important harm", harm))
                if ind.ci_low < t < ind.ci_high]
-    shown = f"{mid:.2f}" if ind.measure == "RR" else f"{mid:.2f} (g)"
     if len(crossed) == 2:
-        return -2, f"the confidence interval straddles both the MID ({shown}) and its mirror: important benefit and important harm"
+        return -2, f"the confidence interval straddles both thresholds, {crossed[0]} and {crossed[1]}"
     if crossed:
-        return -1, f"the confidence interval straddles the MID ({shown}): it includes both effects below and above {crossed[0]}"
+        return -1, f"the confidence interval straddles the threshold of {crossed[0]}, the MID"
     if ois is not None and ind.participants is not None and ind.participants < ois:
         return -1, f"{ind.participants:,} participants, fewer than the optimal information size of {ois:,}"
     size = f"; {ind.participants:,} participants (optimal information size {ois:,})" if ind.participants and ois else ""
     where = "includes no effect but" if _includes(ind.ci_low, ind.ci_high, ind.null) else "excludes no effect and"
-    return 0, f"the confidence interval {where} straddles neither the MID ({shown}) nor its mirror" + size
+    return 0, (f"the confidence interval {where} straddles neither threshold of importance ({unit}{mid:.2f} "
+               f"for benefit, {unit}{harm:.2f} for harm)" + size)
 
 
 def indirectness(ind: Indicators) -> tuple[int, str]:

@@ -65,5 +65,6 @@ def search_sentence(table: pd.DataFrame) -> str:
     parts = [f"{d} searched up to {t}" for d, t in zip(stated["dataset"], stated["last search"])]
     text = "; ".join(parts) if parts else "no dataset's record states the date of its last search"
     if missing and parts:
-        text += f"; the records of {', '.join(missing)} do not state the date of their search"
+        others = "the other dataset's record does" if len(missing) == 1 else f"the other {len(missing)} datasets' records do"
+        text += f"; {others} not state the date of the last search"
     return text
