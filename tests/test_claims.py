@@ -62,3 +62,48 @@ def test_mechanistic_positions_are_read_from_the_register():
     assert conflict_sentence(agreement) == "the sources contradict each other for 5-HT2 (depression)"
     assert conflict_sentence(agreement[agreement["status"] != "conflict"]).startswith("no receptor subtype")
     assert who_says(pos, "up") == "A (5-HT2); B (serotonin receptors (subtype unspecified))"
+
+
+def test_every_claim_has_a_kind_and_the_flow_adds_up():
+    from analysis.review.claims import read_appraisal, screening_flow
+
+    register = read_claims(CLAIMS)
+    assert register.loc["C05", "kind"] == "citation" and register.loc["C03", "kind"] == "effect"
+    assert set(register.loc[register["measure"] == "narrative", "kind"]) == {"mechanism"}
+    flow = screening_flow(register, read_appraisal(ROOT / "data" / "sources" / "appraisal.csv"))
+    assert (flow["quantitative"], flow["narrative"], flow["testable"]) == (9, 4, 3)
+    assert (flow["checked_against_source"], flow["outside_scope"], flow["untestable"]) == (1, 3, 2)
+    assert flow["quantitative"] == (flow["testable"] + flow["checked_against_source"] + flow["outside_scope"]
+                                    + flow["untestable"])
+
+
+def test_a_claim_of_no_known_kind_is_refused(tmp_path):
+    (tmp_path / "sources").mkdir()
+    for p in (ROOT / "data" / "sources").iterdir():
+        (tmp_path / "sources" / p.name).write_bytes(p.read_bytes())
+    frame = pd.read_csv(CLAIMS, dtype=str, keep_default_na=False)
+    frame.loc[2, "kind"] = "opinion"
+    frame.to_csv(tmp_path / "claims.csv", index=False)
+    with pytest.raises(DataError) as err:
+        read_claims(tmp_path / "claims.csv")
+    assert "line 4, column 'kind'" in str(err.value) and "is not one of effect, citation, mechanism, context" in str(err.value)
+
+
+def test_the_register_verdicts_are_computed_by_the_agreement_rule():
+    from analysis.review import comparisons as evidence
+    from analysis.review.claim_verdicts import claim_verdicts
+    from analysis.review.psychotherapy import psychotherapy_control
+
+    register = read_claims(CLAIMS)
+    cbt = psychotherapy_control(str(ROOT / "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv"))
+    table = claim_verdicts(register, cbt=cbt).set_index("claim_id")
+    assert len(table) == len(register)
+    c03 = table.loc["C03"]
+    assert c03["verdict"] == "reproduced" and c03["claimed"] == "0.79"
+    assert c03["re-derived (95% CI)"] == "0.83 (0.73 to 0.93)"   # the primary CHE analysis, every comparison
+    assert c03["difference (95% CI)"] == "-0.04 (-0.18 to 0.10)"
+    assert table.loc["C05", "verdict"] == "checked against the cited publication (not a re-derivation)"
+    assert table.loc["C06", "verdict"] == "not quantitative: weighed narratively"
+    assert table.loc["C11", "verdict"] == "outside the scope of trial data"
+    assert table.loc["C02", "verdict"] == "not testable: no open trial-level data"
+    assert table.loc["C01", "verdict"] == "not judged here: its evidence was not given"  # no SSRI evidence given

@@ -107,8 +107,11 @@ def test_prisma_counts_from_the_metapsy_search_flow():
 
 def test_source_flow_boxes():
     boxes = source_boxes({"sources": 5, "sources_with_claims": 4, "claims": 13, "quantitative": 9, "narrative": 4,
-                          "testable": 5, "untestable": 4})
-    assert "(n\u00a0=\u00a01)" in boxes[1]["side"] and "(n\u00a0=\u00a05)" in boxes[-1]["main"]
+                          "testable": 3, "untestable": 2, "outside_scope": 3, "checked_against_source": 1})
+    assert "(n\u00a0=\u00a01)" in boxes[1]["side"] and "(n\u00a0=\u00a03)" in boxes[-1]["main"]
+    side = boxes[3]["side"]
+    assert "data are not open (n\u00a0=\u00a02)" in side and "scope of trial data (n\u00a0=\u00a03)" in side
+    assert "cited publication (n\u00a0=\u00a01)" in side
 
 
 @pytest.mark.parametrize(

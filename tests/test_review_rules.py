@@ -48,14 +48,21 @@ def test_inconsistency_needs_both_i2_and_a_prediction_interval_through_no_effect
 
 
 def test_imprecision_rule_across_its_thresholds():
-    assert grade_rules.imprecision(with_(ci_low=0.3, ci_high=0.5))[0] == 0  # excludes no effect
-    assert grade_rules.imprecision(with_(ci_low=-0.05, ci_high=0.3))[0] == -1  # no effect and an important one
+    assert grade_rules.imprecision(with_(ci_low=0.3, ci_high=0.5))[0] == 0  # all above the MID (0.24)
+    assert grade_rules.imprecision(with_(ci_low=-0.05, ci_high=0.3))[0] == -1  # straddles the MID
+    assert grade_rules.imprecision(with_(ci_low=0.05, ci_high=0.3))[0] == -1  # the same, without no effect
     assert grade_rules.imprecision(with_(ci_low=-0.1, ci_high=0.1))[0] == 0  # a precise null
     assert grade_rules.imprecision(with_(ci_low=-0.3, ci_high=0.3))[0] == -2  # important harm and benefit
-    rr = with_(measure="RR", estimate=1.3, ci_low=1.1, ci_high=1.5, control_risk=0.3)
+    rr = with_(measure="RR", estimate=1.4, ci_low=1.26, ci_high=1.5, control_risk=0.3)
     ois = optimal_information_size("RR", 0.3)
     assert grade_rules.imprecision(dataclasses.replace(rr, participants=ois))[0] == 0
     assert grade_rules.imprecision(dataclasses.replace(rr, participants=ois - 1))[0] == -1
+    straddles = dataclasses.replace(rr, ci_low=1.1, participants=ois)  # 1.1 to 1.5 straddles RR 1.25
+    assert grade_rules.imprecision(straddles) == (-1, "the confidence interval straddles the threshold of an "
+                                                  "important benefit (RR 1.25), the MID")
+    assert grade_rules.imprecision(dataclasses.replace(rr, ci_low=0.7, ci_high=1.1, participants=ois))[1] == (
+        "the confidence interval straddles the threshold of an important harm (RR 0.80), the MID")
+    assert grade_rules.imprecision(dataclasses.replace(rr, ci_low=0.7, participants=ois))[0] == -2  # 0.8 and 1.25
 
 
 def test_optimal_information_size_by_the_usual_formula():
@@ -221,4 +228,60 @@ def test_a_footnote_says_whether_the_reviewers_overrode_the_rule(tmp_path):
     notes = " ".join(footnotes(judge(ind, read_grade(write(tmp_path, text)), "x")))
     assert "Risk of bias: downgraded one level (reviewers' judgement: the rule has no data to judge)" in notes
     assert "Publication bias: downgraded one level (reviewers' judgement, as the rule)" in notes
-    assert "Inconsistency: downgraded one level (reviewers' judgement, overriding the rule)" in notes
+    assert ("Inconsistency: downgraded one level (reviewers' judgement, overriding the rule, which would not "
+            "downgrade: I² 30%; the prediction interval excludes no effect): stricter.") in notes
+
+
+def test_an_override_that_prevents_a_downgrade_has_its_footnote(tmp_path):
+    text = "comparison,domain,downgrade,reason\nx,inconsistency,0,the spread is clinically trivial\n"
+    ind = with_(i2=80, pi_low=-0.1)
+    j = judge(ind, read_grade(write(tmp_path, text)), "x")
+    assert j["inconsistency"]["rule_downgrade"] == -1 and certainty(j) == "high"
+    assert footnotes(j) == ["Inconsistency: not downgraded (reviewers' judgement, overriding the rule, which would "
+                            "downgrade one level: I² 80%; the prediction interval includes no effect): the spread is "
+                            "clinically trivial."]
+    assert footnotes(judge(ind)) == ["Inconsistency: downgraded one level: I² 80%; the prediction interval includes no effect."]
+
+
+def test_a_computed_statement_joins_its_domain_footnote():
+    j = judge(BASE, facts={"publication_bias": "no arm of the 3 in the file reports more"})
+    assert j["publication_bias"]["downgrade"] == 0
+    assert footnotes(j)[0].endswith("Data check: no arm of the 3 in the file reports more.")
+    with pytest.raises(ValueError, match="not a GRADE domain"):
+        judge(BASE, facts={"bias": "x"})
+
+
+def test_the_dropout_statement_is_computed_from_the_arms():
+    from analysis.review.grade import describe_dropout_reporting, dropout_reporting
+
+    arms = pd.DataFrame({"StudyID": ["a", "a", "b", "b", "c"], "Dropouts_total_num": [5, 4, 3, np.nan, 2],
+                         "Dropouts_sideeffects_num": [6, 1, 4, 1, 1]})
+    counts = dropout_reporting(arms, ["a", "c"])
+    assert counts == {"arms": 5, "ae_exceeds_total": 2, "ae_exceeds_total_pooled": 1, "pooled_trials": 2}
+    assert describe_dropout_reporting(counts) == ("2 arms of the 5 in the file report more dropouts for adverse "
+                                                  "events than dropouts in all, 1 of them in the 2 pooled trials")
+    assert describe_dropout_reporting(dropout_reporting(arms, ["c"])).endswith("none of them in a pooled trial")
+    assert describe_dropout_reporting(dropout_reporting(arms.iloc[[1, 4]], ["c"])).startswith("no arm of the 2")
+
+
+def test_the_griselda_file_has_one_impossible_dropout_arm_in_no_pooled_trial():
+    from analysis.review import comparisons as evidence
+    from analysis.review.grade import describe_dropout_reporting, dropout_reporting
+    from analysis.review.importers import read_cipriani_arms
+
+    path = str(Path(__file__).parent.parent / "data" / "trials" / "cipriani2018" / "arms.csv")
+    arms = read_cipriani_arms(path)
+    for outcome in ("dropout", "dropout_ae"):
+        counts = dropout_reporting(arms, evidence.ssri_harms(path, outcome).trials["study"])
+        assert counts["ae_exceeds_total"] == 1 and counts["ae_exceeds_total_pooled"] == 0
+    assert describe_dropout_reporting(counts) == ("1 arm of the 1,199 in the file reports more dropouts for adverse "
+                                                  "events than dropouts in all, none of them in a pooled trial")
+
+
+def test_no_committed_override_asserts_the_false_dropout_statement():
+    frame = read_grade(Path(__file__).parent.parent / "data" / "grade.csv")
+    assert not frame["reason"].str.contains("more than their dropouts|more dropouts for adverse", regex=True).any()
+    dropouts = frame[frame["comparison"].isin(["ssri_dropout", "ssri_dropout_ae"])]
+    # the same reasoning for both dropout outcomes: the same domains overridden, the same way
+    by = {c: sorted(zip(p["domain"], p["downgrade"])) for c, p in dropouts.groupby("comparison")}
+    assert by["ssri_dropout"] == by["ssri_dropout_ae"]

@@ -58,3 +58,32 @@ def absolute_effects(control_risk: float, rr: float, rr_low: float, rr_high: flo
         "high": round(per * hi), "difference": round(per * diff), "risk_control": control_risk,
         "risk_intervention": risk, "nnt": nnt, "nnt_low": nnt_low, "nnt_high": nnt_high,
     }
+
+
+def smd_absolute_effects(control_risk: float, g: float, g_low: float, g_high: float, per: int = 1000) -> dict:
+    """Anticipated response per ``per`` patients from a standardised mean difference at an assumed
+    control response rate, by the normal-distribution conversion (Furukawa, 1999): the response rate
+    with the intervention is Φ(g + Φ⁻¹(control risk)), the same conversion as
+    :func:`analysis.meta.conversions.nnt_from_smd`.
+
+    Returns
+    -------
+    dict
+        ``control``, ``intervention``, ``low``, ``high`` per ``per`` (rounded), ``risk_control``,
+        ``risk_intervention`` (proportions) and ``nnt`` (1 / the risk difference).
+
+    References
+    ----------
+    Furukawa, T. A. (1999). From effect size into number needed to treat. *Lancet*, 353, 1680.
+    Schünemann, H. J., et al. (2023). *Cochrane Handbook*, version 6.4, section 15.5.4.3.
+    """
+    from scipy import stats
+
+    if not 0 < control_risk < 1:
+        raise ValueError(f"the control risk must lie strictly between 0 and 1, got {control_risk}")
+    z = stats.norm.ppf(control_risk)
+    risk, lo, hi = (float(stats.norm.cdf(x + z)) for x in (g, g_low, g_high))
+    diff = risk - control_risk
+    return {"control": round(per * control_risk), "intervention": round(per * risk), "low": round(per * lo),
+            "high": round(per * hi), "risk_control": control_risk, "risk_intervention": risk,
+            "nnt": math.inf if diff == 0 else 1 / diff}

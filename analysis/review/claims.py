@@ -10,7 +10,10 @@ import pandas as pd
 from analysis.review.safeio import read_text
 from analysis.review.trials import DataError, LINE, Problem, read_rows
 
-CLAIM_COLUMNS = ("claim_id", "source_id", "source_file", "location", "quote", "measure", "treat_value", "ctrl_value")
+CLAIM_COLUMNS = ("claim_id", "source_id", "source_file", "location", "quote", "kind", "measure", "treat_value",
+                 "ctrl_value")
+#: What a claim is (the ``kind`` column): the register keeps the non-quantitative claims apart.
+CLAIM_KINDS = ("effect", "citation", "mechanism", "context")
 NUMERIC = ("treat_value", "ctrl_value", "effect", "ci_low", "ci_high", "k", "n")
 
 
@@ -48,6 +51,10 @@ def read_claims(path: str | Path) -> pd.DataFrame:
             for line, cell in zip(frame.loc[infinite, LINE], frame.loc[infinite, col]):
                 problems.append(Problem(name, int(line), col, f"'{cell}' is not a finite number"))
             frame[col] = values
+    bad_kind = ~frame["kind"].str.strip().isin(CLAIM_KINDS)
+    for line, cell in zip(frame.loc[bad_kind, LINE], frame.loc[bad_kind, "kind"]):
+        problems.append(Problem(name, int(line), "kind", f"'{cell}' is not one of {', '.join(CLAIM_KINDS)}"))
+    frame["kind"] = frame["kind"].str.strip()
     sources = Path(path).parent / "sources"
     for _, row in frame.iterrows():
         source = sources / row["source_file"]
@@ -79,10 +86,14 @@ def read_appraisal(path: str | Path) -> pd.DataFrame:
 
 
 def screening_flow(register: pd.DataFrame, appraisal: pd.DataFrame) -> dict:
-    """Counts for the flow of sources and claims: sources (and how many are peer-reviewed),
-    claims, quantitative claims, and those that open trial-level data can test."""
-    quantitative = register["measure"].str.strip() != "narrative"
+    """Counts for the flow of sources and claims: sources (and how many are peer-reviewed), claims,
+    quantitative claims (every kind but ``mechanism``), those that open trial-level data can test
+    (``testable_with`` names a dataset), those checked against the publication they cite (kind
+    ``citation``), those outside the scope of trial data (kind ``context``) and the effects whose data
+    are not open (``untestable``)."""
+    quantitative = register["kind"] != "mechanism"
     testable = register.get("testable_with", pd.Series("", index=register.index)).fillna("").str.strip() != ""
+    cited = register["kind"] == "citation"
     return {
         "sources": int(len(appraisal)),
         "sources_with_claims": int(register["source_id"].nunique()),
@@ -90,7 +101,9 @@ def screening_flow(register: pd.DataFrame, appraisal: pd.DataFrame) -> dict:
         "quantitative": int(quantitative.sum()),
         "narrative": int((~quantitative).sum()),
         "testable": int((quantitative & testable).sum()),
-        "untestable": int((quantitative & ~testable).sum()),
+        "checked_against_source": int((quantitative & cited & ~testable).sum()),
+        "outside_scope": int(((register["kind"] == "context") & ~testable).sum()),
+        "untestable": int(((register["kind"] == "effect") & ~testable).sum()),
         "peer_reviewed": int((appraisal["peer_reviewed"].str.strip() == "yes").sum()),
     }
 

@@ -70,13 +70,36 @@ def multilevel(method: str) -> str:
     return method if method in ("REML", "ML") else "REML"
 
 
+def multilevel_prediction(estimate: float, se: float, sigma2_total: float, df: float | None = None,
+                          level: float = 95.0) -> tuple[float, float]:
+    """95% prediction interval of a multilevel (three-level or CHE) model: the estimate plus or minus
+    the critical value times ``sqrt(se² + sigma²_between + sigma²_within)``, with the normal critical
+    value, or t with ``df`` (the model's k - 1 under ``test = "t"``, or the Satterthwaite df of CR2
+    robust inference), as metafor's ``predict`` of an ``rma.mv`` fit or of its ``robust()`` result
+    (agreement to 1e-6: ``tests/reference/make_che_prediction_reference.R``).
+
+    References
+    ----------
+    Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. *Journal of
+    Statistical Software*, 36(3). Higgins, J. P. T., Thompson, S. G., & Spiegelhalter, D. J. (2009).
+    A re-evaluation of random-effects meta-analysis. *JRSS A*, 172, 137-159.
+    """
+    from scipy import stats
+
+    tail = (1 - level / 100) / 2
+    crit = stats.norm.isf(tail) if df is None else stats.t.isf(tail, df)
+    half = crit * np.sqrt(se**2 + sigma2_total)
+    return float(estimate - half), float(estimate + half)
+
+
 def dependency_table(yi, vi, cluster, method: str = "REML", hksj: bool = True, rho: float = 0.5) -> pd.DataFrame:
     """The four analyses of dependent comparisons, one row each (:data:`MODELS`).
 
     Columns: ``model``, ``label``, ``k`` (effects), ``clusters``, ``estimate``, ``ci_low``,
     ``ci_high``, ``p``, ``heterogeneity`` (tau² for the univariate models; the between-trial
     sigma² for the multilevel ones), ``within`` (the within-trial sigma²; NaN otherwise),
-    ``i2`` (total I²).
+    ``i2`` (total I²), ``pi_low``, ``pi_high`` (the 95% prediction interval of that model: metafor's
+    ``predict``; for CHE with the robust standard error and its Satterthwaite df).
     """
     from analysis.meta.multilevel import rma_mv
     from analysis.meta.robust import che
@@ -91,21 +114,27 @@ def dependency_table(yi, vi, cluster, method: str = "REML", hksj: bool = True, r
     ay, av, _ = aggregate(y, v, labels, rho)
     rows.append(_univariate("aggregated", rma(ay, av, method=method, hksj=hksj), n_clusters))
     three = rma_mv(y, v, labels, method=multilevel_method, test="t" if hksj else "z")
-    rows.append(_multilevel("threelevel", three.to_dict()))
+    row = _multilevel("threelevel", three.to_dict())
+    row["pi_low"], row["pi_high"] = multilevel_prediction(three.estimate, three.se, three.sigma2_between
+                                                          + three.sigma2_within, three.df)
+    rows.append(row)
     fit, rob = che(y, v, labels, rho=rho, method=multilevel_method)
     row = _multilevel("che", fit.to_dict())
     row.update({k: rob.to_dict()[k] for k in ("ci_low", "ci_high", "p")})
+    row["pi_low"], row["pi_high"] = multilevel_prediction(rob.estimate, rob.se, fit.sigma2_between
+                                                          + fit.sigma2_within, rob.df)
     rows.append(row)
     frame = pd.DataFrame(rows)
     frame["label"] = [MODELS[m].format(rho=rho) for m in frame["model"]]
     return frame[["model", "label", "k", "clusters", "estimate", "ci_low", "ci_high", "p", "heterogeneity",
-                  "within", "i2"]]
+                  "within", "i2", "pi_low", "pi_high"]]
 
 
 def _univariate(model: str, res, clusters: int) -> dict:
-    d = res.to_dict()
+    d, pred = res.to_dict(), res.predict()
     return {"model": model, "k": d["k"], "clusters": clusters, "estimate": d["estimate"], "ci_low": d["ci_low"],
-            "ci_high": d["ci_high"], "p": d["p"], "heterogeneity": d["tau2"], "within": np.nan, "i2": d["i2"]}
+            "ci_high": d["ci_high"], "p": d["p"], "heterogeneity": d["tau2"], "within": np.nan, "i2": d["i2"],
+            "pi_low": float(np.ravel(pred["pi_low"])[0]), "pi_high": float(np.ravel(pred["pi_high"])[0])}
 
 
 def _multilevel(model: str, d: dict) -> dict:

@@ -12,10 +12,11 @@ Thresholds, with their sources:
   studies at moderate or high risk of bias").
 - inconsistency: one level when I² is at least 50% and the 95% prediction interval includes no
   effect (GRADE guidelines 7; the prediction interval shows whether effects point both ways).
-- imprecision: one level when the confidence interval includes both no effect and an important
-  effect, or the total number of participants is below the optimal information size (OIS); two
-  levels when the interval includes both an important benefit and an important harm (GRADE
-  guidelines 6). A precise null result (an interval within the MID either side) is not downgraded. The minimal
+- imprecision: one level for each threshold of importance (the MID for benefit, its mirror for harm)
+  that the confidence interval straddles, whether or not it also includes no effect (the minimally
+  contextualised approach, Zeng et al., 2021; GRADE guidelines 6), else one level when the total number
+  of participants is below the optimal information size (OIS). A precise null result (an interval
+  within the MID either side) is not downgraded. The minimal
   important difference (MID) is a risk ratio of 1.25 (GRADE's default 25% relative change) or
   a standardised mean difference of 0.24 (Cuijpers et al., 2014); the OIS is the two-arm sample
   size that detects the MID with alpha 0.05 (two-sided) and power 0.80.
@@ -33,6 +34,8 @@ References
 Guyatt, G. H., et al. (2011). GRADE guidelines 4-8. *Journal of Clinical Epidemiology*, 64.
 Cuijpers, P., et al. (2014). What is the threshold for a clinically relevant effect? *Depression
 and Anxiety*, 31, 374-378.
+Zeng, L., et al. (2021). GRADE guidelines 32: GRADE offers guidance on choosing targets of GRADE
+certainty of evidence ratings. *Journal of Clinical Epidemiology*, 137, 163-175.
 Furukawa, T. A., et al. (2014). Waiting list may be a nocebo condition in psychotherapy trials.
 *Acta Psychiatrica Scandinavica*, 130, 181-192.
 """
@@ -107,20 +110,27 @@ def inconsistency(ind: Indicators) -> tuple[int, str]:
 
 
 def imprecision(ind: Indicators) -> tuple[int, str]:
+    """One rule wherever the interval lies: the thresholds are the MID either side of no effect
+    (an important benefit and an important harm; the minimally contextualised approach, Zeng et al.,
+    2021); the interval is downgraded one level for each threshold it straddles, whether or not it
+    also includes no effect, and one level when it straddles none but the participants are fewer
+    than the optimal information size."""
     mid = MID[ind.measure]
     harm = 1 / mid if ind.measure == "RR" else -mid
     ois = optimal_information_size(ind.measure, ind.control_risk) if ind.measure == "SMD" or ind.control_risk else None
-    important = ind.ci_high >= mid or ind.ci_low <= harm
-    if ind.ci_low <= harm and ind.ci_high >= mid:
-        return -2, "the confidence interval includes both an important benefit and an important harm"
-    if _includes(ind.ci_low, ind.ci_high, ind.null) and important:
-        return -1, "the confidence interval includes both no effect and an important effect"
+    unit = "RR " if ind.measure == "RR" else "g = "
+    crossed = [f"{name} ({unit}{t:.2f})" for name, t in (("an important benefit", mid), ("an important harm", harm))
+               if ind.ci_low < t < ind.ci_high]
+    if len(crossed) == 2:
+        return -2, f"the confidence interval straddles both thresholds, {crossed[0]} and {crossed[1]}"
+    if crossed:
+        return -1, f"the confidence interval straddles the threshold of {crossed[0]}, the MID"
     if ois is not None and ind.participants is not None and ind.participants < ois:
         return -1, f"{ind.participants:,} participants, fewer than the optimal information size of {ois:,}"
     size = f"; {ind.participants:,} participants (optimal information size {ois:,})" if ind.participants and ois else ""
-    if _includes(ind.ci_low, ind.ci_high, ind.null):
-        return 0, "the confidence interval includes no effect but excludes important effects" + size
-    return 0, "the confidence interval excludes no effect" + size
+    where = "includes no effect but" if _includes(ind.ci_low, ind.ci_high, ind.null) else "excludes no effect and"
+    return 0, (f"the confidence interval {where} straddles neither threshold of importance ({unit}{mid:.2f} "
+               f"for benefit, {unit}{harm:.2f} for harm)" + size)
 
 
 def indirectness(ind: Indicators) -> tuple[int, str]:

@@ -29,15 +29,17 @@ def binary_indicators(ev: Evidence, direct: bool = True, not_low_rob_weight: flo
     )
 
 
-def psychotherapy_indicators(ev: Evidence) -> Indicators:
-    """Psychotherapy vs control (g): the primary, dependency-aware estimate for the effect and its
-    CI; the univariate model without implausible effects for I² and the prediction interval."""
-    primary, clean = ev.extra["primary"], ev.extra["without_implausible"]
-    pred = clean.predict()
+def psychotherapy_indicators(ev: Evidence, control_risk: float | None = None) -> Indicators:
+    """Psychotherapy vs control (g): every indicator from the one primary, dependency-aware model
+    (``ev.extra["primary"]``, every comparison): the estimate, its CI, its prediction interval and its
+    total I² (between- plus within-trial); participants from the release's arm sizes.
+    ``control_risk``, the control groups' response rate, turns g into an absolute response
+    (:func:`analysis.review.absolute.smd_absolute_effects`)."""
+    primary = ev.extra["primary"]
     return Indicators(
         measure="SMD", estimate=primary["estimate"], ci_low=primary["ci_low"], ci_high=primary["ci_high"],
-        pi_low=float(pred["pi_low"]), pi_high=float(pred["pi_high"]), i2=clean.i2, k=int(primary["k"]),
-        participants=None, not_low_rob_weight=1 - ev.extra["low_rob_share"],
-        waitlist_weight=ev.extra["waitlist_share"], egger_p=ev.extra["egger"]["p"],
-        bias_corrected=_bias(ev, lambda x: x),
+        pi_low=float(primary["pi_low"]), pi_high=float(primary["pi_high"]), i2=float(primary["i2"]),
+        k=int(primary["k"]), participants=ev.extra.get("participants"), control_risk=control_risk,
+        not_low_rob_weight=1 - ev.extra["low_rob_share"], waitlist_weight=ev.extra["waitlist_share"],
+        egger_p=ev.extra["egger"]["p"], bias_corrected=_bias(ev, lambda x: x),
     )

@@ -197,7 +197,9 @@ def source_boxes(flow: dict) -> list[dict]:
         {"stage": "Screening", "main": f"Claims recorded, with verbatim quotes {_n(flow['claims'])}",
          "side": f"Claims about mechanisms, synthesised\nnarratively {_n(flow['narrative'])}"},
         {"stage": "Included", "main": f"Quantitative claims {_n(flow['quantitative'])}",
-         "side": f"Not testable: data not open {_n(flow['untestable'])}"},
+         "side": f"Effects whose data are not open {_n(flow['untestable'])}\n"
+                 f"Figures outside the scope of trial data {_n(flow['outside_scope'])}\n"
+                 f"Checked against the cited publication {_n(flow['checked_against_source'])}"},
         {"stage": "Included", "main": f"Claims tested against open trial-level data {_n(flow['testable'])}", "side": None},
     ]
 

@@ -1,7 +1,8 @@
 """Psychotherapy vs control conditions (Metapsy): the analyses a methodologist expects.
 
 Dependency-aware pooling (:mod:`analysis.review.dependency`) with the primary model a parameter,
-a declared rule for implausible effects applied before pooling (:mod:`analysis.review.implausible`),
+every comparison in the primary analysis, the rule for implausible effects (:mod:`analysis.review.implausible`) a
+sensitivity analysis,
 "low risk of bias" as low on every protocol domain (:func:`analysis.review.risk_of_bias.low_risk`),
 subgroups by control condition, and the publication-bias suite.
 """
@@ -9,10 +10,12 @@ subgroups by control condition, and the publication-bias suite.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from analysis.meta import egger, rma, trimfill
 from analysis.meta.subgroups import subgroup_analysis
 from analysis.review.bias_suite import bias_suite
+from analysis.review.characteristics import participants, pooled_release_rows, psychotherapy_characteristics
 from analysis.review.comparisons import Evidence
 from analysis.review.dependency import MODELS, dependency_table, multilevel
 from analysis.review.implausible import implausible
@@ -20,6 +23,7 @@ from analysis.review.importers import read_metapsy_psyctr
 from analysis.review.risk_of_bias import low_risk
 from analysis.review.robustness import run_checks
 from analysis.review.selections import psychotherapy_trials
+from analysis.review.trials import LINE
 
 PRIMARY_MODELS = tuple(MODELS)
 
@@ -43,12 +47,16 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
                           instrument_priority=None, max_refits: int = 500) -> Evidence:
     """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database.
 
-    ``model`` is every comparison pooled as independent (drawn in the forest and funnel plots, so that
-    no comparison is hidden); ``extra["without_implausible"]`` the same without the implausible effects,
-    on which every diagnostic runs (Egger, trim-and-fill, the bias suite, the checks, the weight
-    shares); ``extra["primary"]`` is the row of the dependency table named
-    by ``primary_model`` (one of :data:`PRIMARY_MODELS`), fitted after implausible effects are
-    removed, and ``extra["with_implausible"]`` the same model with them. ``outcome_selection`` and
+    The primary analysis is the pre-specified one: every comparison, none excluded for its result.
+    ``model`` is every comparison pooled as independent (drawn in the forest and funnel plots), on
+    which every diagnostic runs (Egger, trim-and-fill, the bias suite, the checks, the weight shares);
+    ``extra["primary"]`` is the row of the dependency table (``extra["dependency"]``, every
+    comparison) named by ``primary_model`` (one of :data:`PRIMARY_MODELS`). The implausible-effect
+    rule (|g| > ``implausible_g``, added after the first results) is a sensitivity analysis only:
+    ``extra["without_implausible"]`` is the independent model without those comparisons,
+    ``extra["excluding_implausible"]`` the primary model without them and
+    ``extra["dependency_excluding_implausible"]`` its dependency table; ``extra["implausible"]``
+    lists the flagged comparisons with their size, instrument, g and SE. ``outcome_selection`` and
     ``instrument_priority`` choose one outcome per comparison (the release's primary flag or the
     Metapsy priority rule: :func:`analysis.review.importers.metapsy.select_outcomes`). The influence
     check is not run above ``max_refits`` comparisons (:mod:`analysis.review.limits`).
@@ -62,49 +70,63 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
     model = rma(yi, vi, method=method, hksj=hksj)
     odd = implausible(yi, implausible_g)
     keep = ~odd
-    table = dependency_table(yi[keep], vi[keep], trials["trial"][keep], method=method, hksj=hksj, rho=rho)
-    table_all = dependency_table(yi, vi, trials["trial"], method=method, hksj=hksj, rho=rho)
+    table = dependency_table(yi, vi, trials["trial"], method=method, hksj=hksj, rho=rho)
+    table_kept = dependency_table(yi[keep], vi[keep], trials["trial"][keep], method=method, hksj=hksj, rho=rho)
     low = low_risk(trials, rob_domains, self_report)
-    clean = model.refit(keep)
-    yk, vk = yi[keep], vi[keep]
+    waitlist = trials["subgroup"].str.lower().isin(["wl", "waitlist"])
     extra = {
         "dependency": table,
         "primary": table.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
-        "with_implausible": table_all.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
-        "implausible": trials.loc[odd, ["study", "effect"]].reset_index(drop=True),
-        "without_implausible": clean,
-        # every diagnostic below is on the comparisons the primary analysis pools (implausible set aside)
-        "by_control": subgroup_analysis(yk, vk, trials["subgroup"][keep], method=method, hksj=hksj),
-        "by_control_all": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
-        "egger": egger(yk, vk),
-        "trimfill": trimfill(clean),
-        "bias": bias_suite(clean),
-        "checks": run_checks(clean, rob=np.where(low[keep], "low", "not low"), unit="comparison",
-                             max_refits=max_refits),
+        "dependency_excluding_implausible": table_kept,
+        "excluding_implausible": table_kept.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
+        "implausible": flagged_comparisons(trials, odd, rows),
+        "characteristics": psychotherapy_characteristics(rows, trials),
+        "participants": participants(rows, trials),
+        "without_implausible": model.refit(keep),
+        # every diagnostic below is on the comparisons the primary analysis pools (all of them)
+        "by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
+        "by_control_excluding_implausible": subgroup_analysis(yi[keep], vi[keep], trials["subgroup"][keep],
+                                                              method=method, hksj=hksj),
+        "egger": egger(yi, vi),
+        "trimfill": trimfill(model),
+        "bias": bias_suite(model),
+        "checks": run_checks(model, rob=np.where(low, "low", "not low"), unit="comparison",
+                             max_refits=max_refits, implausible=odd),
         "outcome_selection": dict(trials.attrs.get("outcome_selection", {})),
         "low_rob": low,
-        "low_rob_model": model.refit(low & keep) if (low & keep).sum() >= 2 else None,
-        "low_rob_share": weight_share(clean, low[keep]),
+        "low_rob_model": model.refit(low) if low.sum() >= 2 else None,
+        "low_rob_share": weight_share(model, low),
         "db_low_rob_share": float((trials["rob"] == "low").mean()),
-        "waitlist_share": weight_share(clean, trials["subgroup"][keep].str.lower().isin(["wl", "waitlist"])),
+        "waitlist_share": weight_share(model, waitlist),
         "studies_in_file": int(rows["study"].str.strip().nunique()),
         "implausible_mask": odd,
-        **shared_trials(trials.loc[keep]),  # on the comparisons the dependency table pools
+        **shared_trials(trials),  # on the comparisons the dependency table pools
         "db_low_k": int((trials["rob"] == "low").sum()),
         "db_low_self_report": int(((trials["rob"] == "low") & (trials.get("rob_ba") == "self-report")).sum()),
     }
     return Evidence(trials, model, extra)
 
 
+def flagged_comparisons(trials, mask, rows):
+    """The comparisons a mask flags, with what the data file says of each: study, the arm sizes
+    (``n_arm1``, ``n_arm2``), instrument, control condition, g, its SE and the file's line."""
+    flagged = trials.loc[np.asarray(mask, bool)]
+    release = pooled_release_rows(rows, flagged)
+    out = flagged[["study", "trial", "instrument", "subgroup", "effect", "se", LINE]].reset_index(drop=True)
+    for col in ("n_arm1", "n_arm2"):
+        out[col] = pd.to_numeric(release[col], errors="coerce").to_numpy()
+    return out
+
+
 def primary_leave_one_trial_out(evidence: Evidence, rho: float, method: str, max_refits: int) -> tuple[dict, object]:
     """Leave one trial out under the CHE working model with CR2 inference, on the comparisons the
-    primary analysis pools (implausible effects set aside): the summary of
+    primary analysis pools (every comparison): the summary of
     :func:`analysis.meta.leave_one_out_summary` against the full CHE fit, and the
     :class:`analysis.review.limits.Limit` of :func:`analysis.review.limits.limited_leave_one_trial_out`."""
     from analysis.meta import leave_one_out_summary
     from analysis.review.limits import limited_leave_one_trial_out
 
-    kept = evidence.trials[~evidence.extra["implausible_mask"]]
+    kept = evidence.trials
     frame, limit = limited_leave_one_trial_out(kept["effect"].to_numpy(float), kept["se"].to_numpy(float) ** 2,
                                                kept["trial"], rho, multilevel(method), max_refits)
     full = evidence.extra["dependency"].set_index("model").loc["che"].to_dict()

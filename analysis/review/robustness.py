@@ -94,7 +94,8 @@ CHECKS: dict[str, Callable] = {
 }
 
 
-def run_checks(res: MetaResult, rob=None, which=None, unit: str = "study", max_refits: int | None = None) -> pd.DataFrame:
+def run_checks(res: MetaResult, rob=None, which=None, unit: str = "study", max_refits: int | None = None,
+               implausible=None) -> pd.DataFrame:
     """Run the named checks (all by default) on a fitted model; one tidy table, a row per analysis.
 
     Parameters
@@ -110,10 +111,17 @@ def run_checks(res: MetaResult, rob=None, which=None, unit: str = "study", max_r
     max_refits : int, optional
         Above this many studies the influence check is not run (it needs a refit per study; see
         :mod:`analysis.review.limits`); by default it always is.
+    implausible : array_like of bool, optional
+        Studies flagged by a rule added after the first results (:mod:`analysis.review.implausible`):
+        when given, a last row refits without them, labelled as the post-hoc sensitivity analysis it is.
     """
     which = list(CHECKS) if which is None else list(which)
     unknown = [w for w in which if w not in CHECKS]
     if unknown:
         raise ValueError(f"unknown check(s) {unknown}; choose from {list(CHECKS)}")
     rows = [row for name in which for row in CHECKS[name](res, rob, unit, max_refits)]
+    if implausible is not None:
+        flagged = np.asarray(implausible, bool)
+        rows.append(_subset(res, ~flagged, "implausible effects removed (post hoc)",
+                            f"{int(flagged.sum()):,} of {counted(res.k, unit)} removed"))
     return pd.DataFrame(rows, columns=["analysis", *ROW_FIELDS, "note"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def format_p(p: float) -> str:
     """A p-value with its relation, to follow a "p" ("p {format_p(x)}"): "= 0.042" or "< 0.001".
@@ -302,3 +304,42 @@ def count_of(n: int, total: int, noun: str, verbs: tuple[str, str]) -> str:
     n, total = int(n), int(total)
     head = "none" if n == 0 else f"{n:,}"
     return f"{head} of the {total:,} {noun} {verbs[0] if n <= 1 else verbs[1]}"
+
+
+def describe_agreement(result: dict, log: bool = False) -> str:
+    """The difference of :func:`analysis.review.verdicts.agreement` and where its interval lies against
+    the margin, in words: on the log scale (``log``) as the ratio claimed / re-derived."""
+    if log:
+        shown = [math.exp(result[k]) for k in ("difference", "ci_low", "ci_high")]
+        what = f"the ratio claimed / re-derived is {shown[0]:.2f} (95% CI {shown[1]:.2f} to {shown[2]:.2f})"
+        band = f"{math.exp(-result['margin']):.2f} to {math.exp(result['margin']):.2f}"
+    else:
+        shown = [result[k] for k in ("difference", "ci_low", "ci_high")]
+        what = f"the difference claimed − re-derived is {shown[0]:.2f} (95% CI {shown[1]:.2f} to {shown[2]:.2f})"
+        band = f"−{result['margin']:.2f} to {result['margin']:.2f}"
+    where = {"reproduced": f"within the equivalence margin ({band})",
+             "overstated": f"wholly above the equivalence margin ({band})",
+             "understated": f"wholly below the equivalence margin ({band})",
+             "inconclusive": f"reaching beyond the equivalence margin ({band}) without lying wholly outside it"}
+    return f"{what}, {where[result['verdict']]}"
+
+
+def describe_protocol_version(first: str | None, current: str | None, n: int) -> str:
+    """The protocol's version in one sentence, from the dates of :mod:`analysis.review.amendments`."""
+    if first is None:
+        return "The protocol's version and its dates cannot be read in this copy (it has no version history)."
+    if n == 1:
+        return f"Protocol version of {current}: the first and only version."
+    return f"Protocol version of {current}: first version {first}, {n - 1:,} amendments since."
+
+
+def describe_amendment(rule: dict | None, results: dict | None) -> str:
+    """When a rule was added, against when the first results it answers were committed (both from
+    :func:`analysis.review.amendments.first_change`)."""
+    if rule is None:
+        return "The date of this amendment cannot be read in this copy (it has no version history)."
+    text = f"Added on {rule['date']} (commit {rule['commit']})"
+    if results is None:
+        return text + "."
+    when = "after" if results["date"] < rule["date"] else ("on the same day as" if results["date"] == rule["date"] else "before")
+    return text + f", {when} the CBT chapter's first results ({results['date']}, commit {results['commit']})."

@@ -1,0 +1,76 @@
+"""Characteristics of the included studies (PRISMA 2020 item 17), computed from the pooled rows.
+
+One table per dataset: how many trials and comparisons, how many participants, the years of
+publication, and how the trials are distributed over the characteristics the release records
+(country, format, control condition for psychotherapy; drug and publication status for the SSRI set).
+The release's own codes are shown as the release spells them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.review.trials import LINE
+
+#: Metapsy columns described, with the reader's label.
+PSYCTR_FEATURES = {"condition_arm2": "control condition", "country": "country or region", "format": "format",
+                   "diagnosis": "diagnosis", "age_group": "age group"}
+
+
+def pooled_release_rows(rows: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """The release's rows of the comparisons pooled (matched on the file line), in the trials' order."""
+    by_line = rows.set_index(LINE)
+    return by_line.loc[trials[LINE].to_numpy()].reset_index()
+
+
+def _counts(values: pd.Series, trials: pd.Series) -> str:
+    """``code: comparisons (trials)`` for each value, most frequent first."""
+    frame = pd.DataFrame({"value": values.fillna("NA").astype(str).str.strip().replace("", "NA"), "trial": trials})
+    grouped = frame.groupby("value").agg(k=("trial", "size"), trials=("trial", "nunique"))
+    grouped = grouped.sort_values(["k", "trials"], ascending=False)
+    return "; ".join(f"{v}: {r.k:,} ({r.trials:,})" for v, r in grouped.iterrows())
+
+
+def _years(years: pd.Series) -> str:
+    y = pd.to_numeric(years, errors="coerce").dropna()
+    return "not recorded" if y.empty else f"{int(y.min())} to {int(y.max())} (median {y.median():.0f})"
+
+
+def psychotherapy_characteristics(rows: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
+    """Characteristics of the pooled psychotherapy comparisons: a row per characteristic.
+
+    Participants are the arm sizes the release records at post-test (``n_arm1 + n_arm2``), summed
+    over comparisons, so a control arm shared by two comparisons is counted twice (the row says so).
+    """
+    pooled = pooled_release_rows(rows, trials)
+    n = pd.to_numeric(pooled["n_arm1"], errors="coerce") + pd.to_numeric(pooled["n_arm2"], errors="coerce")
+    out = [("trials", f"{trials['trial'].nunique():,}"), ("comparisons", f"{len(trials):,}"),
+           ("participants (sum of both arms over comparisons)",
+            f"{int(n.sum()):,} ({int(n.isna().sum()):,} comparisons without arm sizes; a shared control arm counts once per comparison)"),
+           ("years of publication", _years(trials["year"]))]
+    out += [(f"{label}: comparisons (trials)", _counts(pooled[col], trials["trial"]))
+            for col, label in PSYCTR_FEATURES.items() if col in pooled.columns]
+    return pd.DataFrame(out, columns=["characteristic", "value"])
+
+
+def participants(rows: pd.DataFrame, trials: pd.DataFrame) -> int:
+    """Participants of the pooled psychotherapy comparisons: both arms' sizes at post-test, summed over
+    the comparisons that record them (a shared control arm counts once per comparison)."""
+    pooled = pooled_release_rows(rows, trials)
+    n = pd.to_numeric(pooled["n_arm1"], errors="coerce") + pd.to_numeric(pooled["n_arm2"], errors="coerce")
+    return int(n.sum())
+
+
+def binary_characteristics(trials: pd.DataFrame, by: str = "subgroup", by_label: str = "drug") -> pd.DataFrame:
+    """Characteristics of a set of two-arm binary comparisons (events and sizes per arm): trials,
+    participants, years, and the trials per ``by`` value and by publication status when recorded."""
+    study = trials["study"]
+    out = [("trials", f"{study.nunique():,}"), ("comparisons", f"{len(trials):,}"),
+           ("participants (both arms)", f"{int(trials['treat_n'].sum() + trials['ctrl_n'].sum()):,}"),
+           ("years of publication", _years(trials["year"]) if "year" in trials.columns else "not recorded")]
+    if by in trials.columns:
+        out.append((f"{by_label}: comparisons (trials)", _counts(trials[by], study)))
+    if "published" in trials.columns:
+        labels = trials["published"].map({True: "published", False: "unpublished"})
+        out.append(("publication status: comparisons (trials)", _counts(labels, study)))
+    return pd.DataFrame(out, columns=["characteristic", "value"])

@@ -1,0 +1,58 @@
+"""The protocol's amendment log from version control (issue 23, item 3): a real log in a git
+checkout, a sentence instead outside git."""
+
+import subprocess
+
+from analysis.review.amendments import amendment_log, first_change
+
+ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
+       "GIT_AUTHOR_DATE": "2026-01-02T10:00:00", "GIT_COMMITTER_DATE": "2026-01-02T10:00:00", "PATH": "/usr/bin:/bin"}
+
+
+def git(root, *args, date=None):
+    env = dict(ENV)
+    if date:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
+    subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
+
+
+def test_every_commit_to_a_protocol_file_is_an_amendment(tmp_path):
+    git(tmp_path, "init", "-q")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "defaults.yml").write_text("a: 1\n")
+    (tmp_path / "notes.txt").write_text("x")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "first protocol", date="2026-01-02T10:00:00")
+    (tmp_path / "notes.txt").write_text("y")
+    git(tmp_path, "commit", "-qam", "not the protocol", date="2026-01-03T10:00:00")
+    (tmp_path / "params" / "defaults.yml").write_text("a: 1\nimplausible_g: 3\n")
+    git(tmp_path, "commit", "-qam", "add the |g| rule", date="2026-01-05T10:00:00")
+    log = amendment_log(tmp_path)
+    assert log.status == "git" and log.note == ""
+    assert log.log[["date", "files", "change"]].values.tolist() == [
+        ["2026-01-02", "params/defaults.yml", "first protocol"], ["2026-01-05", "params/defaults.yml", "add the |g| rule"]]
+    assert (log.first, log.current) == ("2026-01-02", "2026-01-05")
+    assert first_change(tmp_path, "params/defaults.yml", "implausible_g")["date"] == "2026-01-05"
+    assert first_change(tmp_path, "params/defaults.yml")["change"] == "first protocol"
+    assert first_change(tmp_path, "params/defaults.yml", "never there") is None
+
+
+def test_outside_git_the_log_says_why_it_is_empty(tmp_path):
+    log = amendment_log(tmp_path)
+    assert log.status == "no git" and log.log.empty and log.first is None
+    assert "not a git checkout" in log.note
+    assert first_change(tmp_path, "params/defaults.yml") is None
+
+
+def test_a_shallow_clone_says_the_log_may_be_partial(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    git(src, "init", "-q")
+    (src / "params").mkdir()
+    for i in range(3):
+        (src / "params" / "defaults.yml").write_text(f"a: {i}\n")
+        git(src, "add", "-A")
+        git(src, "commit", "-qm", f"change {i}", date=f"2026-01-0{i + 1}T10:00:00")
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{src}", "shallow")
+    log = amendment_log(tmp_path / "shallow")
+    assert log.status == "shallow" and "shallow clone" in log.note and len(log.log) == 1
