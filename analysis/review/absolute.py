@@ -86,4 +86,4 @@ def smd_absolute_effects(control_risk: float, g: float, g_low: float, g_high: fl
     diff = risk - control_risk
     return {"control": round(per * control_risk), "intervention": round(per * risk), "low": round(per * lo),
             "high": round(per * hi), "risk_control": control_risk, "risk_intervention": risk,
-            "nnt": math.inf if diff == 0 else 1 / diff}
+            "nnt": math.inf if g == 0 or diff == 0 else 1 / diff}  # Φ(Φ⁻¹(p)) is p only to rounding

@@ -1,0 +1,65 @@
+"""Words and tables of issue 23 (items 1, 3, 6, 15), each driven by real values."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from analysis.meta.conversions import nnt_from_smd
+from analysis.review.absolute import smd_absolute_effects
+from analysis.review.characteristics import binary_characteristics, psychotherapy_characteristics
+from analysis.review.verdicts import agreement
+from analysis.review.wording import describe_agreement, describe_amendment, describe_protocol_version
+
+
+def test_agreement_in_words_on_both_scales():
+    a = agreement(0.79, 0.833, 0.732, 0.934, 0.24, 0.70, 0.89)
+    assert describe_agreement(a) == ("the difference claimed − re-derived is -0.04 (95% CI -0.18 to 0.10), "
+                                     "within the equivalence margin (−0.24 to 0.24)")
+    r = agreement(1.88, 0.89, 0.72, 1.10, math.log(1.25), log=True)
+    assert describe_agreement(r, log=True) == ("the ratio claimed / re-derived is 2.11 (95% CI 1.71 to 2.61), "
+                                               "wholly above the equivalence margin (0.80 to 1.25)")
+    assert "reaching beyond" in describe_agreement(agreement(0.55, 0.40, 0.30, 0.50, 0.24))
+    assert "wholly below" in describe_agreement(agreement(0.05, 0.40, 0.30, 0.50, 0.24))
+
+
+def test_protocol_version_and_amendment_in_words():
+    assert describe_protocol_version(None, None, 0).startswith("The protocol's version and its dates cannot be read")
+    assert describe_protocol_version("2026-11-21", "2026-11-21", 1) == "Protocol version of 2026-11-21: the first and only version."
+    assert describe_protocol_version("2026-11-21", "2026-12-05", 30) == (
+        "Protocol version of 2026-12-05: first version 2026-11-21, 29 amendments since.")
+    rule = {"date": "2026-11-23", "commit": "4f0d8ed", "change": "x"}
+    first = {"date": "2026-11-21", "commit": "cb3e5b6", "change": "y"}
+    assert describe_amendment(rule, first) == ("Added on 2026-11-23 (commit 4f0d8ed), after the CBT chapter's first "
+                                               "results (2026-11-21, commit cb3e5b6).")
+    assert "on the same day as" in describe_amendment(rule, dict(first, date="2026-11-23"))
+    assert describe_amendment(rule, None) == "Added on 2026-11-23 (commit 4f0d8ed)."
+    assert "cannot be read" in describe_amendment(None, first)
+
+
+def test_g_as_responders_is_furukawas_conversion():
+    out = smd_absolute_effects(0.185, 0.83, 0.73, 0.93)
+    assert out["risk_intervention"] == pytest.approx(0.185 + 1 / float(nnt_from_smd(0.83, 0.185)), abs=1e-12)
+    assert (out["control"], out["intervention"]) == (185, round(1000 * out["risk_intervention"]))
+    assert out["low"] < out["intervention"] < out["high"]
+    assert smd_absolute_effects(0.3, 0.0, -0.1, 0.1)["nnt"] == math.inf
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        smd_absolute_effects(1.0, 0.5, 0.4, 0.6)
+
+
+def test_study_characteristics_are_counted_from_the_rows():
+    rows = pd.DataFrame({"_line": [2, 3, 4, 5], "n_arm1": [10, 20, 30, None], "n_arm2": [10, 20, 30, 5],
+                         "condition_arm2": ["wl", "wl", "cau", "cau"], "country": ["us", "us", "uk", "eu"],
+                         "format": ["ind", "grp", "ind", "ind"]})
+    trials = pd.DataFrame({"_line": [4, 2, 3], "trial": ["B", "A", "A"], "year": [2001, 1999, 1999]})
+    table = psychotherapy_characteristics(rows, trials).set_index("characteristic")["value"]
+    assert table["trials"] == "2" and table["comparisons"] == "3"
+    assert table["participants (sum of both arms over comparisons)"].startswith("120 (0 comparisons without arm sizes")
+    assert table["years of publication"] == "1999 to 2001 (median 1999)"
+    assert table["control condition: comparisons (trials)"] == "wl: 2 (1); cau: 1 (1)"
+    assert table["format: comparisons (trials)"] == "ind: 2 (2); grp: 1 (1)"
+    binary = pd.DataFrame({"study": ["s1", "s2"], "treat_n": [10, 20], "ctrl_n": [11, 21], "year": [2000, float("nan")],
+                           "subgroup": ["fluoxetine", "sertraline"], "published": [True, False]})
+    b = binary_characteristics(binary).set_index("characteristic")["value"]
+    assert b["participants (both arms)"] == "62" and b["years of publication"] == "2000 to 2000 (median 2000)"
+    assert b["publication status: comparisons (trials)"] == "published: 1 (1); unpublished: 1 (1)"
