@@ -24,7 +24,7 @@ def executed(built_book):
 def test_every_notebook_in_the_toc_executes(executed):
     assert {nb.stem for nb in NOTEBOOKS} == {
         "protocol", "abstract", "claims", "ssri-placebo", "cbt-control", "publication-bias", "serotonin", "multiverse", "summary-of-findings",
-        "reproducibility", "dose-response",
+        "reproducibility", "dose-response", "prisma-checklist", "amstar",
     }
     assert all(executed[name] for name in executed)
 
