@@ -1,7 +1,8 @@
 """Benchmark of the book build and of the analysis package (beside metafor when R is present).
 
 Builds: wall time and peak memory of a clean build (HTML, then the PDF), a rebuild with nothing
-changed, and a rebuild after one dataset changed, in a scratch copy of the repository.
+changed, a rebuild after one dataset changed, and a living-review update (a new Metapsy release read by
+every chapter, scripts/bench_update.py), in a scratch copy of the repository.
 Analysis: REML pooling at k = 1,000, 2,000 and 100,000 and leave-one-out at k = 1,000.
 Prints a table and writes it to _build/bench.md. Asserts nothing.
 """
@@ -97,6 +98,10 @@ def build_rows() -> list[str]:
         turner = repo / "data" / "trials" / "turner2008" / "trials.csv"
         turner.write_text(turner.read_text().replace("0.271542698", "0.281542698", 1))
         run("rebuild, one dataset changed (Turner)", "--pdf")
+        sys.path.insert(0, str(ROOT / "scripts"))
+        from bench_update import update_rows  # a living-review update: a new Metapsy release, every chapter
+
+        lines += update_rows(repo, peak_column=True)
         lines.append(f"| nothing-changed rebuild / clean build | {100 * nothing / clean:.1f}% | | |")
     return [
         "| build | wall time (s) | peak RSS of the largest process (MiB) | result |",

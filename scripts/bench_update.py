@@ -52,8 +52,14 @@ def update(repo: Path, folder: Path) -> dict:
     return out
 
 
-def update_rows(repo: Path | None = None) -> list[str]:
-    """The benchmark's table rows: in ``repo`` (a built scratch copy) or in a new one built first."""
+def update_rows(repo: Path | None = None, peak_column: bool = False) -> list[str]:
+    """The benchmark's table rows: in ``repo`` (a built scratch copy) or in a new one built first;
+    with ``peak_column``, an empty memory cell after the time (the table of scripts/bench.py)."""
+    rows = _update_rows(repo)
+    return [r.replace(" | ", " |  | ", 2).replace(" |  | ", " | ", 1) for r in rows] if peak_column else rows
+
+
+def _update_rows(repo: Path | None = None) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         if repo is None:
             repo = Path(tmp) / "repo"
