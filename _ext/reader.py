@@ -98,11 +98,13 @@ class PageBreakingTables(SphinxPostTransform):
     Summary of Findings' footnotes) continues on the next page instead of running past the text block
     and under the footer; and a table without ``tabularcolumns`` gets column widths in proportion to
     the mean length of its cells (at least its longest word, at most ``CAP`` characters), which is
-    what ``tabulary`` did and ``longtable`` cannot."""
+    what ``tabulary`` did and ``longtable`` cannot. Each width also gets ``PAD`` characters for the
+    column's two ``tabcolsep`` gaps, which Sphinx takes out of a given width: without them a narrow
+    column (a percentage, a count) is left narrower than its one word and runs into the margin."""
 
     default_priority = 5
     builders = ("latex",)
-    CAP, FLOOR = 120, 4
+    CAP, FLOOR, PAD = 120, 4, 3
 
     def run(self, **kwargs):
         for table in list(self.document.findall(nodes.table)):
@@ -119,7 +121,7 @@ class PageBreakingTables(SphinxPostTransform):
                         text = entry.astext()
                         lengths[j].append(len(text))
                         words[j] = max(words[j], max((len(w) + 1 for w in text.split()), default=0))
-            widths = [max(w, min(self.CAP, round(sum(n) / max(len(n), 1)))) for w, n in zip(words, lengths)]
+            widths = [self.PAD + max(w, min(self.CAP, round(sum(n) / max(len(n), 1)))) for w, n in zip(words, lengths)]
             for spec, width in zip(specs, widths):
                 spec["colwidth"] = width
             if "colwidths-given" not in table["classes"]:

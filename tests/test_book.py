@@ -20,6 +20,13 @@ def test_committed_notebooks_carry_no_outputs():
                 assert cell.get("execution_count") is None, f"{path.name} has execution counts"
 
 
+def test_every_committed_cell_has_a_fixed_unique_id():
+    # a cell without an id is given a random one when the notebook is executed: two clean builds would differ
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        ids = [cell.get("id") for cell in json.loads(path.read_text())["cells"]]
+        assert all(ids) and len(set(ids)) == len(ids), (path.name, ids)
+
+
 def test_every_chapter_notebook_has_a_parameters_cell():
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)

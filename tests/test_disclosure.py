@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.review import comparisons
-from analysis.review.bias_suite import metapsy_group_sizes, small_study_tests
+from analysis.review.bias_suite import metapsy_group_sizes, metapsy_small_study, sample_size_se_where_known, small_study_tests
 from analysis.review.errors import DataError
 from analysis.review.exclusions import (NO_ACTIVE, NO_OUTCOME, NO_PLACEBO, dataset_flow_boxes, griselda_exclusions,
                                         reason_counts, without_imputed)
@@ -100,6 +100,32 @@ def test_small_study_tests_report_the_multilevel_test_last():
     assert len(independent) == 1
 
 
+def test_sample_size_se_uses_the_group_sizes_where_known_and_equal_arms_elsewhere():
+    g, n = np.array([0.5, 1.2]), np.array([40.0, 40.0])
+    vi = (1 / 20 + 1 / 20) + g ** 2 / (2 * n)  # the usual variance of g with equal arms of 20
+    w, assumed = sample_size_se_where_known(g, vi, [20, np.nan], [20, np.nan])
+    # the known pair gives sqrt(1/20 + 1/20); the unknown one recovers it exactly under equal arms
+    assert w == pytest.approx([np.sqrt(0.1), np.sqrt(0.1)], rel=1e-12) and assumed == 1
+
+
+def test_metapsy_small_study_counts_the_comparisons_without_sizes():
+    rng = np.random.default_rng(5)
+    k = 24
+    n1, n2 = rng.integers(10, 80, k).astype(float), rng.integers(10, 80, k).astype(float)
+    g = rng.normal(0.5, 0.3, k)
+    se = np.sqrt((n1 + n2) / (n1 * n2) + g ** 2 / (2 * (n1 + n2)))
+    lines = np.arange(2, k + 2)
+    rows = pd.DataFrame({"n_arm1": [str(int(x)) for x in n1], "n_arm2": [str(int(x)) for x in n2], "_line": lines})
+    rows.loc[[0, 5], "n_arm1"] = ""
+    trials = pd.DataFrame({"_line": lines, "effect": g, "se": se, "trial": np.repeat(np.arange(12), 2)})
+    table = metapsy_small_study(rows, trials, "f.csv")
+    assert table["precision"].iloc[-1] == "sample-size SE (equal arms for 2)"
+    assert table["test"].iloc[-1] == "multilevel Egger (CHE, CR2)"
+    # the classic row is Egger's test on the usual SE, as metafor's regtest(model = "lm") would give
+    from analysis.meta.regtest import egger
+    assert table.iloc[0]["bias"] == pytest.approx(egger(g, se ** 2)["bias"], rel=1e-12)
+
+
 def test_group_sizes_name_the_bad_line():
     rows = pd.DataFrame({"n_arm1": ["20", "x"], "n_arm2": ["20", "21"], "_line": [2, 3]})
     trials = pd.DataFrame({"_line": [2, 3]})
@@ -115,3 +141,20 @@ def test_outside_range_sentence_for_none_and_some():
     frame = pd.DataFrame({"drug": ["a", "b"], "increase_pct": [12.0, 70.4]})
     assert outside_range_sentence(frame, 11, 69).startswith("b (70%), where a trial missing")
     assert outside_range_sentence(frame, 11, 71).startswith("no drug")
+
+
+def test_a_drug_with_no_published_trial_has_no_journal_estimate_and_a_dash(tmp_path):
+    from analysis.review.wording import format_cell
+    text = open(TURNER).read().splitlines()
+    header, rows = text[0], text[1:]
+    # rename one unpublished trial's drug: a drug with one FDA trial and none in journals
+    unpublished = next(i for i, r in enumerate(rows) if r.split(",")[2] == "0")
+    cells = rows[unpublished].split(",")
+    rows[unpublished] = ",".join(['"lonely drug"'] + cells[1:])
+    path = tmp_path / "trials.csv"
+    path.write_text("\n".join([header] + rows) + "\n")
+    by_drug = comparisons.turner(str(path))["by_drug"].set_index("drug")
+    lonely = by_drug.loc["lonely drug"]
+    assert lonely["fda_k"] == 1 and lonely["published_k"] == 0
+    assert np.isfinite(lonely["fda_g"]) and np.isnan(lonely["journal_g"]) and np.isnan(lonely["increase_pct"])
+    assert format_cell(lonely["journal_g"], ".3f") == "—" and format_cell(0.25, ".3f") == "0.250"

@@ -13,7 +13,7 @@ from analysis.meta import (cumulative, deletion_candidates, deletion_screen, eve
 from analysis.review.limits import (Limit, heaviest_rows, limited_cumulative, limited_influence,
                                     limited_leave_one_out)
 from analysis.review.psychotherapy import psychotherapy_control
-from analysis.review.wording import describe_limit
+from analysis.review.robustness_wording import describe_limit
 
 PSYCTR = str(ROOT / "data/trials/metapsy-psyctr/data_v22.0.2_raw.csv")
 
@@ -133,7 +133,7 @@ def test_the_forest_plot_draws_only_the_rows_shown_and_says_so(cbt):
 
 
 def test_the_words_say_what_each_step_did():
-    from analysis.review.wording import describe_flips, describe_loo_scope
+    from analysis.review.robustness_wording import describe_flips, describe_loo_scope
 
     assert describe_limit(Limit("leave-one-out", 270, 270, "all", 500), "comparison") == (
         "The model was refitted without each of the 270 comparisons in turn.")

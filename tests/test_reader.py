@@ -382,7 +382,7 @@ def test_pdf_keeps_every_grade_footnote(built):
     table = re.search(r'<table[^>]*id="tbl-sof-reasons".*?</table>', page, re.S)
     table = table or re.search(r'id="tbl-sof-reasons".*?(<table.*?</table>)', page, re.S)
     assert table, "the footnotes table is not in the web book"
-    rows = re.findall(r"<tr>(.*?)</tr>", table.group(0), re.S)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.group(0), re.S)
     reasons = [html_lib.unescape(re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)[-1]))
                for r in rows if "<td" in r]
     assert len(reasons) >= 3

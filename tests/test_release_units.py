@@ -188,7 +188,7 @@ def test_the_changes_page_names_at_most_fifty_added_studies_and_counts_the_rest(
 
 
 def test_cumulative_words_follow_the_years_a_release_gives():
-    from analysis.review.wording import describe_cumulative
+    from analysis.review.robustness_wording import describe_cumulative
 
     dated = {"settled_k": 12, "settled_order": 1995.0, "half_k": 135, "half_estimate": 0.91, "half_order": 2009.0,
              "final_estimate": 0.83, "unordered": 0}

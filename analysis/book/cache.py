@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from analysis.book.params import ROOT
+from analysis.book.params import ROOT, path_values
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "favicon.png")
 BOOK_DIRS = ("_ext", "_static")  # local Sphinx extension; the book's own CSS
@@ -24,8 +24,11 @@ def dependency_key(notebook: Path, chapter_params: dict) -> str:
 
     add_file(notebook)
     digest.update(json.dumps(chapter_params, sort_keys=True).encode())
-    for value in chapter_params.values():
-        if isinstance(value, str) and value and (ROOT / value).exists() and (ROOT / value).resolve() != ROOT:
+    named = list(path_values(chapter_params).values())
+    if "params_json" in chapter_params:  # the appendix lists (and hashes) every chapter's files
+        named += [v for values in json.loads(chapter_params["params_json"]).values() for v in path_values(values).values()]
+    for value in sorted(set(named)):
+        if (ROOT / value).exists() and (ROOT / value).resolve() != ROOT:
             target = ROOT / value
             for path in sorted(target.rglob("*")) if target.is_dir() else [target]:
                 if path.is_file():

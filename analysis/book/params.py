@@ -205,6 +205,13 @@ def defaults_for(chapter: str) -> dict:
     return dict(defaults()[chapter])
 
 
+def path_values(values: dict) -> dict:
+    """The parameters among ``values`` that :data:`SCHEMA` declares a file or a directory, by name
+    (only these are ever opened as paths; any other text, however it looks, stays text)."""
+    return {key: value for key, value in values.items()
+            if SCHEMA.get(key, {}).get("type") in ("file", "directory") and isinstance(value, str) and value}
+
+
 def is_path_parameter(default) -> bool:
     """A parameter whose default names a file under ``data/`` is a path (see :data:`SCHEMA`)."""
     return isinstance(default, str) and default.startswith("data/")

@@ -80,6 +80,7 @@ def files_read(params: dict, defaults: dict | None = None) -> pd.DataFrame:
     ``chapter.parameter`` that led to it.
     """
     from analysis.book.params import defaults as all_defaults
+    from analysis.book.params import path_values
     from analysis.review.importers.metapsy import release_file
     from analysis.review.prisma import release_search_flow
 
@@ -95,10 +96,10 @@ def files_read(params: dict, defaults: dict | None = None) -> pd.DataFrame:
         release = "psyctr" in values and "search_flow" in values and chapter in defaults
         found, how = (release_search_flow(values["psyctr"], values["search_flow"], defaults[chapter]["psyctr"],
                                           defaults[chapter]["search_flow"], root=ROOT) if release else (None, ""))
-        for key, value in sorted(values.items()):
+        for key, value in sorted(path_values(values).items()):
             if release and key == "search_flow" and how != "named":
                 continue  # another release's search flow: the chapter does not read it
-            if isinstance(value, str) and value and (ROOT / value).is_file():
+            if (ROOT / value).is_file():
                 add(ROOT / value, f"{chapter}.{key}")
         if how == "beside":
             add(found, f"{chapter}.search_flow (the release's own, beside {chapter}.psyctr)")

@@ -65,12 +65,17 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
     draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header, head, favours, overall["mid"])
     fig.pages = _pages(fig, rows, max_rows, columns, widths, xlim, log, ref, xlabel, effect_header, head, favours,
                        overall["mid"])
-    pi = next((r for r in rows if r["kind"] == "pi"), None)
-    fig.finding = (f"Pooled {xlabel.lower()} {overall['mid']:.2f} (95% CI {overall['lo']:.2f} to {overall['hi']:.2f}) "
-                   f"from {res.k:,} {unit}" + ("" if show is None or len(show) == res.k else f" ({len(show):,} drawn)")
-                   + (f"; 95% prediction interval {pi['lo']:.2f} to {pi['hi']:.2f}" if pi else "")
-                   + f"; I² {res.i2:.0f}%.")
+    fig.finding = _finding(res, rows, overall, xlabel, unit, show)
     return fig
+
+
+def _finding(res, rows, overall, xlabel, unit, show) -> str:
+    """One sentence stating the pooled result (the figure's alt text)."""
+    pi = next((r for r in rows if r["kind"] == "pi"), None)
+    return (f"Pooled {xlabel.lower()} {overall['mid']:.2f} (95% CI {overall['lo']:.2f} to {overall['hi']:.2f}) "
+            f"from {res.k:,} {unit}" + ("" if show is None or len(show) == res.k else f" ({len(show):,} drawn)")
+            + (f"; 95% prediction interval {pi['lo']:.2f} to {pi['hi']:.2f}" if pi else "")
+            + f"; I² {res.i2:.0f}%.")
 
 
 def _pages(fig, rows, max_rows, columns, widths, xlim, log, ref, xlabel, effect_header, head, favours, pooled):

@@ -123,12 +123,12 @@ def small_study_tests(yi, vi, cluster=None, sample_se=None, rho: float = 0.5, sa
 
 def metapsy_group_sizes(rows: pd.DataFrame, trials: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
     """The randomised group sizes (``n_arm1``, ``n_arm2``) of each comparison of a Metapsy trial
-    table, from the rows of its file (matched by line).
+    table, from the rows of its file (matched by line); NaN where the file leaves a size empty.
 
     Raises
     ------
     DataError
-        A size that is missing or not a positive number, naming the file, line and column.
+        A size that is given but is not a number above 0, naming the file, line and column.
     """
     from analysis.review.errors import DataError, Problem
     from analysis.review.trials import LINE
@@ -137,13 +137,46 @@ def metapsy_group_sizes(rows: pd.DataFrame, trials: pd.DataFrame, name: str) -> 
     sizes, problems = [], []
     for column in ("n_arm1", "n_arm2"):
         if column not in by_line.columns:
-            raise DataError([Problem(name, 1, column, "required column is missing (the small-study test needs it)")])
+            sizes.append(np.full(len(trials), np.nan))
+            continue
         raw = by_line.loc[trials[LINE].to_numpy(), column]
+        empty = (raw.isna() | raw.astype(str).str.strip().isin(["", "NA", "nan"])).to_numpy()
         values = pd.to_numeric(raw, errors="coerce").to_numpy(float)
-        for line, value in zip(trials[LINE], values):
-            if not (np.isfinite(value) and value > 0):
+        for line, value, blank in zip(trials[LINE], values, empty):
+            if not blank and not (np.isfinite(value) and value > 0):
                 problems.append(Problem(name, int(line), column, "a group size must be a number above 0"))
-        sizes.append(values)
+        sizes.append(np.where(empty, np.nan, values))
     if problems:
         raise DataError(problems)
     return sizes[0], sizes[1]
+
+
+def sample_size_se_where_known(yi, vi, n1, n2) -> tuple[np.ndarray, int]:
+    """The sample-size based SE of each standardised mean difference
+    (:func:`analysis.meta.regtest.sample_size_se`, Pustejovsky & Rodgers, 2019) from its group
+    sizes where both are known, else recovered from the effect and its variance under equal arms
+    (:func:`analysis.meta.regtest.equal_arms_se`).
+
+    Returns
+    -------
+    (ndarray, int)
+        W for each effect, and how many of them assumed equal arms.
+    """
+    from analysis.meta.regtest import equal_arms_se, sample_size_se
+
+    n1, n2 = np.asarray(n1, dtype=float), np.asarray(n2, dtype=float)
+    known = np.isfinite(n1) & np.isfinite(n2)
+    w = equal_arms_se(yi, vi)
+    if known.any():
+        w[known] = sample_size_se(n1[known], n2[known])
+    return w, int((~known).sum())
+
+
+def metapsy_small_study(rows: pd.DataFrame, trials: pd.DataFrame, name: str, rho: float = 0.5) -> pd.DataFrame:
+    """:func:`small_study_tests` on a Metapsy comparison table (g and its SE): with the usual and
+    the sample-size based SE, and the multilevel test with comparisons clustered in trials."""
+    yi, vi = trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2
+    n1, n2 = metapsy_group_sizes(rows, trials, name)
+    w, assumed = sample_size_se_where_known(yi, vi, n1, n2)
+    note = f" (equal arms for {assumed})" if assumed else ""
+    return small_study_tests(yi, vi, cluster=trials["trial"].to_numpy(), sample_se=w, rho=rho, sample_se_note=note)

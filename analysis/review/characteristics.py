@@ -53,12 +53,13 @@ def psychotherapy_characteristics(rows: pd.DataFrame, trials: pd.DataFrame) -> p
     return pd.DataFrame(out, columns=["characteristic", "value"])
 
 
-def participants(rows: pd.DataFrame, trials: pd.DataFrame) -> int:
+def participants(rows: pd.DataFrame, trials: pd.DataFrame) -> int | None:
     """Participants of the pooled psychotherapy comparisons: both arms' sizes at post-test, summed over
-    the comparisons that record them (a shared control arm counts once per comparison)."""
+    the comparisons that record them (a shared control arm counts once per comparison); None when the
+    release records no arm sizes."""
     pooled = pooled_release_rows(rows, trials)
     n = pd.to_numeric(pooled["n_arm1"], errors="coerce") + pd.to_numeric(pooled["n_arm2"], errors="coerce")
-    return int(n.sum())
+    return None if n.isna().all() else int(n.sum())
 
 
 def binary_characteristics(trials: pd.DataFrame, by: str = "subgroup", by_label: str = "drug") -> pd.DataFrame:

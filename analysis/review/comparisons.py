@@ -142,7 +142,8 @@ def turner_by_drug(rows: pd.DataFrame, name: str = "turner") -> pd.DataFrame:
     for drug in sorted(drugs.unique()):
         lines = rows.loc[drugs == drug, "_line"]
         f, p = fda[fda["_line"].isin(lines)], pub[pub["_line"].isin(lines)]
-        fe = [rma(*effect_sizes(t, "GEN"), method="FE").estimate for t in (f, p)]
+        # a drug with no trial on one side (none published, say) has no estimate there
+        fe = [rma(*effect_sizes(t, "GEN"), method="FE").estimate if len(t) else np.nan for t in (f, p)]
         out.append({"drug": drug, "fda_k": len(f), "published_k": len(p), "fda_g": fe[0], "journal_g": fe[1],
                     "increase_pct": 100 * (fe[1] / fe[0] - 1)})
     return pd.DataFrame(out)

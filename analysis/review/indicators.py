@@ -29,10 +29,18 @@ def binary_indicators(ev: Evidence, direct: bool = True, not_low_rob_weight: flo
     )
 
 
+def _reported_small_study_p(ev: Evidence) -> float:
+    """The p of the small-study test a chapter reports: the last row of ``extra["small_study"]``
+    (multilevel, sample-size SE, where the data allow), else classic Egger."""
+    table = ev.extra.get("small_study")
+    return float(table.iloc[-1]["p"]) if table is not None else float(ev.extra["egger"]["p"])
+
+
 def psychotherapy_indicators(ev: Evidence, control_risk: float | None = None) -> Indicators:
     """Psychotherapy vs control (g): every indicator from the one primary, dependency-aware model
     (``ev.extra["primary"]``, every comparison): the estimate, its CI, its prediction interval and its
-    total I² (between- plus within-trial); participants from the release's arm sizes.
+    total I² (between- plus within-trial); participants from the release's arm sizes; the
+    small-study test the chapter reports (multilevel, on the sample-size SE).
     ``control_risk``, the control groups' response rate, turns g into an absolute response
     (:func:`analysis.review.absolute.smd_absolute_effects`)."""
     primary = ev.extra["primary"]
@@ -41,5 +49,5 @@ def psychotherapy_indicators(ev: Evidence, control_risk: float | None = None) ->
         pi_low=float(primary["pi_low"]), pi_high=float(primary["pi_high"]), i2=float(primary["i2"]),
         k=int(primary["k"]), participants=ev.extra.get("participants"), control_risk=control_risk,
         not_low_rob_weight=1 - ev.extra["low_rob_share"], waitlist_weight=ev.extra["waitlist_share"],
-        egger_p=ev.extra["egger"]["p"], bias_corrected=_bias(ev, lambda x: x),
+        egger_p=_reported_small_study_p(ev), bias_corrected=_bias(ev, lambda x: x),
     )

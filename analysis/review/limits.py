@@ -5,7 +5,7 @@ k refits of a model of k studies. At the k of today's data (a few hundred) that 
 k = 100,000 (a release of the size others may bring) it is hours. Each function here does the
 whole step when k is at most ``max_refits`` and otherwise a declared part of it, and returns a
 :class:`Limit` that says what was done, so that the chapter states it in its text
-(:func:`analysis.review.wording.describe_limit`). The forest plot is limited the same way by the
+(:func:`analysis.review.robustness_wording.describe_limit`). The forest plot is limited the same way by the
 rows it draws (a plot of 100,000 rows is thousands of pages that no reader reads).
 """
 

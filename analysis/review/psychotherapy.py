@@ -14,7 +14,7 @@ import pandas as pd
 
 from analysis.meta import egger, rma, trimfill
 from analysis.meta.subgroups import subgroup_analysis
-from analysis.review.bias_suite import bias_suite
+from analysis.review.bias_suite import bias_suite, metapsy_small_study
 from analysis.review.characteristics import participants, pooled_release_rows, psychotherapy_characteristics
 from analysis.review.comparisons import Evidence
 from analysis.review.dependency import MODELS, dependency_table, multilevel
@@ -69,25 +69,19 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
     yi, vi = trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2
     model = rma(yi, vi, method=method, hksj=hksj)
     odd = implausible(yi, implausible_g)
-    keep = ~odd
     table = dependency_table(yi, vi, trials["trial"], method=method, hksj=hksj, rho=rho)
-    table_kept = dependency_table(yi[keep], vi[keep], trials["trial"][keep], method=method, hksj=hksj, rho=rho)
     low = low_risk(trials, rob_domains, self_report)
     waitlist = trials["subgroup"].str.lower().isin(["wl", "waitlist"])
     extra = {
         "dependency": table,
         "primary": table.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
-        "dependency_excluding_implausible": table_kept,
-        "excluding_implausible": table_kept.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
-        "implausible": flagged_comparisons(trials, odd, rows),
+        **_without_implausible(trials, model, odd, rows, method=method, hksj=hksj, rho=rho, primary_model=primary_model),
         "characteristics": psychotherapy_characteristics(rows, trials),
         "participants": participants(rows, trials),
-        "without_implausible": model.refit(keep),
         # every diagnostic below is on the comparisons the primary analysis pools (all of them)
         "by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
-        "by_control_excluding_implausible": subgroup_analysis(yi[keep], vi[keep], trials["subgroup"][keep],
-                                                              method=method, hksj=hksj),
         "egger": egger(yi, vi),
+        "small_study": metapsy_small_study(rows, trials, psyctr, rho=rho),
         "trimfill": trimfill(model),
         "bias": bias_suite(model),
         "checks": run_checks(model, rob=np.where(low, "low", "not low"), unit="comparison",
@@ -105,6 +99,22 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "db_low_self_report": int(((trials["rob"] == "low") & (trials.get("rob_ba") == "self-report")).sum()),
     }
     return Evidence(trials, model, extra)
+
+
+def _without_implausible(trials, model, odd, rows, *, method, hksj, rho, primary_model) -> dict:
+    """The sensitivity analysis that sets aside the comparisons flagged implausible (``odd``): the
+    independent model, the dependency table and the subgroups by control without them, and the list
+    of flagged comparisons."""
+    keep = ~odd
+    yi, vi = model.yi[keep], model.vi[keep]
+    table_kept = dependency_table(yi, vi, trials["trial"][keep], method=method, hksj=hksj, rho=rho)
+    return {
+        "dependency_excluding_implausible": table_kept,
+        "excluding_implausible": table_kept.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
+        "implausible": flagged_comparisons(trials, odd, rows),
+        "without_implausible": model.refit(keep),
+        "by_control_excluding_implausible": subgroup_analysis(yi, vi, trials["subgroup"][keep], method=method, hksj=hksj),
+    }
 
 
 def flagged_comparisons(trials, mask, rows):

@@ -67,9 +67,16 @@ class MetapsyPsyctr(Base):
 PSYCTR_NUMERIC = (".g", ".g_se", "primary", "rob", "year", "n_arm1", "n_arm2")
 
 
+#: Optional columns every reader of the psychotherapy table may rely on: a release without them reads
+#: with them empty (NaN), so an analysis says "not recorded" instead of failing.
+PSYCTR_ALWAYS = ("n_arm1", "n_arm2")
+
+
 def read_metapsy_psyctr(path: str | Path) -> pd.DataFrame:
-    """The Metapsy psychotherapy-vs-control database (one row per comparison and instrument)."""
-    return read_metapsy(path, MetapsyPsyctr)
+    """The Metapsy psychotherapy-vs-control database (one row per comparison and instrument); the
+    arm sizes (:data:`PSYCTR_ALWAYS`) are NaN where the release does not record them."""
+    rows = read_metapsy(path, MetapsyPsyctr)
+    return rows.assign(**{c: np.nan for c in PSYCTR_ALWAYS if c not in rows.columns})
 
 
 def _labels(sel: pd.DataFrame) -> pd.Series:
