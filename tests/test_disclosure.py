@@ -158,3 +158,20 @@ def test_a_drug_with_no_published_trial_has_no_journal_estimate_and_a_dash(tmp_p
     assert lonely["fda_k"] == 1 and lonely["published_k"] == 0
     assert np.isfinite(lonely["fda_g"]) and np.isnan(lonely["journal_g"]) and np.isnan(lonely["increase_pct"])
     assert format_cell(lonely["journal_g"], ".3f") == "—" and format_cell(0.25, ".3f") == "0.250"
+
+
+def test_degrees_of_freedom_print_whole_numbers_as_integers():
+    from analysis.review.wording import format_df
+
+    assert [format_df(268.0), format_df(51.63), format_df(float("nan"))] == ["268", "51.6", "—"]
+
+
+def test_a_glued_string_carries_no_bidirectional_control(monkeypatch):
+    import myst_nb
+
+    from analysis.book import glue as glue_module
+
+    seen = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda key, value, display: seen.update({key: value}))
+    glue_module.glue_value("name", "Fluox\u202eetine\x07")
+    assert seen == {"name": "Fluox<U+202E>etine"}

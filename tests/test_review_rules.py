@@ -127,14 +127,6 @@ def test_the_committed_overrides_are_valid():
     assert len(frame) >= 1 and frame["reason"].str.len().min() > 20
 
 
-def test_verdicts_on_both_sides_of_the_interval():
-    assert verdicts.against_interval(0.79, 0.7, 0.9) == "reproduced"
-    assert verdicts.against_interval(0.95, 0.7, 0.9) == "overstated"
-    assert verdicts.against_interval(0.5, 0.7, 0.9) == "understated"
-    with pytest.raises(ValueError):
-        verdicts.against_interval(float("nan"), 0, 1)
-
-
 def test_larger_only_when_the_test_says_so():
     assert verdicts.compare(0.9, 0.05, 0.6, 0.05) == "larger"
     assert verdicts.compare(0.6, 0.05, 0.9, 0.05) == "smaller"

@@ -3,6 +3,8 @@ with its interval and an equivalence margin, driven across each threshold."""
 
 import math
 
+import numpy as np
+
 import pytest
 
 from analysis.review import verdicts
@@ -50,14 +52,6 @@ def test_ratios_are_compared_on_the_log_scale():
     assert verdicts.agreement(0.8, 1.27, 1.2, 1.35, margin, log=True)["verdict"] == "understated"
 
 
-def test_against_margin_has_the_call_shape_of_against_interval():
-    assert verdicts.against_margin(0.79, 0.7, 0.9, 0.24) == "reproduced"       # centre 0.80
-    assert verdicts.against_margin(1.2, 0.7, 0.9, 0.24) == "overstated"        # 0.40 - 0.10 > 0.24
-    assert verdicts.against_margin(48, 45, 52, verdicts.margin_for("rate"), log=True) == "reproduced"
-    assert verdicts.against_margin(30, 36, 40, verdicts.margin_for("rate"), estimate=38, log=True) == "inconclusive"
-    assert verdicts.against_interval(0.79, 0.7, 0.9) == "reproduced"          # the old rule still works
-
-
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="margin must be > 0"):
         verdicts.agreement(1, 1, 0, 2, 0)
@@ -67,3 +61,18 @@ def test_bad_input_is_refused():
         verdicts.agreement(1, 1, 2, 0, 0.2)
     with pytest.raises(ValueError, match="no equivalence margin"):
         verdicts.margin_for("OR")
+
+
+def test_a_claim_of_two_rates_is_judged_as_their_risk_ratio_and_each_rate_as_a_ratio():
+    import types
+
+    from analysis.review.claim_verdicts import binary_claim_agreement, rate_agreement
+
+    claim = {"treat_value": 48.0, "ctrl_value": 30.0}
+    model = types.SimpleNamespace(estimate=np.log(1.3), ci_low=[np.log(1.25)], ci_high=[np.log(1.35)])
+    claimed, result = binary_claim_agreement(claim, types.SimpleNamespace(model=model))
+    assert claimed == pytest.approx(1.6)
+    assert result["difference"] == pytest.approx(np.log(1.6 / 1.3))
+    assert result["verdict"] == "inconclusive"  # 1.6/1.3 = 1.23, its interval reaches past 1.25
+    on_rate = rate_agreement(48.0, {"rate": 0.47, "ci_low": 0.45, "ci_high": 0.49})
+    assert on_rate["difference"] == pytest.approx(np.log(48 / 47)) and on_rate["verdict"] == "reproduced"

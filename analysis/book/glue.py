@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.escape import markdown_table
+from analysis.escape import markdown_table, visible
 
 
 def plain(value):
@@ -19,11 +19,16 @@ def plain(value):
 
 def glue_value(key: str, value) -> None:
     """Glue one value under ``key`` without displaying it; a matplotlib figure is glued as
-    :class:`FigureOutput` (SVG for the web book, PNG and a PDF page for each of its pages)."""
+    :class:`FigureOutput` (SVG for the web book, PNG and a PDF page for each of its pages). A string
+    (which may carry names from data) is glued as :func:`analysis.escape.visible` text: no control
+    characters, bidirectional controls shown as their code points (they would reorder the text
+    and stop pdflatex)."""
     from myst_nb import glue  # here, so that modules using the labels below need not load myst-nb
 
     if _is_figure(value):
         value = FigureOutput(value)
+    elif isinstance(value, str):
+        value = visible(value)
     glue(key, plain(value), display=False)
 
 

@@ -38,6 +38,23 @@ def _binary(ev) -> tuple[float, float, float]:
     return float(np.exp(m.estimate)), float(np.exp(m.ci_low[0])), float(np.exp(m.ci_high[0]))
 
 
+def binary_claim_agreement(claim, ev) -> tuple[float, dict]:
+    """A claim of two response rates (``treat_value``, ``ctrl_value``, in per cent) judged as the
+    risk ratio they imply against the pooled risk ratio of ``ev`` (:func:`agreement` on the log
+    scale, margin ``margin_for("RR")``; the claim gives no interval, so its own uncertainty counts
+    as none). Returns the claimed risk ratio and the result of :func:`agreement`."""
+    claimed = from_proportions(claim["treat_value"] / 100, claim["ctrl_value"] / 100)["rr"]
+    est, low, high = _binary(ev)
+    return claimed, agreement(claimed, est, low, high, margin_for("RR"), log=True)
+
+
+def rate_agreement(claimed_pct: float, rate: dict) -> dict:
+    """A claimed response rate (per cent) against a pooled rate (``rate``, ``ci_low``, ``ci_high`` as
+    proportions): :func:`agreement` on the log scale, as a ratio, with margin ``margin_for("rate")``."""
+    return agreement(claimed_pct, 100 * rate["rate"], 100 * rate["ci_low"], 100 * rate["ci_high"],
+                     margin_for("rate"), log=True)
+
+
 def _row(cid, kind, quantity, claimed, est, low, high, result, log) -> dict:
     f = math.exp if log else float
     return {"claim_id": cid, "kind": kind, "quantity": quantity, "claimed": f"{claimed:.2f}",
@@ -57,9 +74,8 @@ def claim_verdicts(register: pd.DataFrame, ssri=None, cbt=None, pst_ad=None) -> 
     for cid, ev in (("C01", ssri), ("C04", pst_ad)):
         if ev is not None and cid in register.index:
             c = register.loc[cid]
-            claimed = from_proportions(c["treat_value"] / 100, c["ctrl_value"] / 100)["rr"]
+            claimed, result = binary_claim_agreement(c, ev)
             est, low, high = _binary(ev)
-            result = agreement(claimed, est, low, high, margin_for("RR"), log=True)
             rows[cid] = _row(cid, c["kind"], "risk ratio of response", claimed, est, low, high, result, True)
     if cbt is not None and "C03" in register.index:
         c, p = register.loc["C03"], cbt.extra["primary"]

@@ -1,7 +1,8 @@
 """Verdicts on claims, and comparisons between estimates, as tested functions of the numbers.
 
-A claim is judged on its own scale against the interval the data give for it; one estimate
-is "larger" than another only when a test of their difference says so.
+A claim is judged by its difference from the re-derived value, with its interval, against the
+protocol's equivalence margin (:func:`agreement`); one estimate is "larger" than another only when a
+test of their difference says so.
 """
 
 from __future__ import annotations
@@ -9,19 +10,6 @@ from __future__ import annotations
 import math
 
 from scipy import special
-
-
-def against_interval(claimed: float, low: float, high: float) -> str:
-    """Verdict on a claimed figure given the interval the data give for the same quantity.
-
-    Returns ``"reproduced"`` when the claimed value lies inside ``[low, high]``,
-    ``"overstated"`` when above it and ``"understated"`` when below it.
-    """
-    if any(math.isnan(x) for x in (claimed, low, high)):
-        raise ValueError("a verdict needs a claimed value and a finite interval")
-    if low <= claimed <= high:
-        return "reproduced"
-    return "overstated" if claimed > high else "understated"
 
 
 def excludes(low: float, high: float, null: float = 0.0) -> bool:
@@ -128,19 +116,6 @@ def agreement(claimed: float, estimate: float, low: float, high: float, margin: 
     else:
         verdict = "inconclusive"
     return {"difference": diff, "ci_low": lo, "ci_high": hi, "margin": margin, "verdict": verdict}
-
-
-def against_margin(claimed: float, low: float, high: float, margin: float, estimate: float | None = None,
-                   claimed_low: float | None = None, claimed_high: float | None = None, log: bool = False) -> str:
-    """The verdict of :func:`agreement` with the call shape of :func:`against_interval`.
-
-    ``estimate`` defaults to the centre of the interval (on the log scale when ``log``), so a chapter
-    that called ``against_interval(claimed, low, high)`` switches by adding the margin:
-    ``against_margin(claimed, low, high, margin=..., estimate=..., log=...)``.
-    """
-    if estimate is None:
-        estimate = math.sqrt(low * high) if log else (low + high) / 2
-    return agreement(claimed, estimate, low, high, margin, claimed_low, claimed_high, log)["verdict"]
 
 
 def margin_for(measure: str) -> float:

@@ -21,6 +21,12 @@ def format_cell(x: float, spec: str) -> str:
     return format(x, spec) if math.isfinite(x) else "—"
 
 
+def format_df(df: float) -> str:
+    """Degrees of freedom for a table: a whole number as an integer ("268"), a Satterthwaite
+    (fractional) one with one decimal ("51.6")."""
+    return "—" if not math.isfinite(df) else (f"{df:.0f}" if float(df).is_integer() else f"{df:.1f}")
+
+
 def describe_i2(i2: float) -> str:
     """I² in words, by the overlapping bands of the Cochrane Handbook (section 10.10.2)."""
     if i2 < 30:
