@@ -77,7 +77,7 @@ def glued_values(executed: Path) -> list[dict]:
             if name:
                 prefix = output["metadata"]["scrapbook"].get("mime_prefix", "")
                 data = {k[len(prefix) :]: v for k, v in output.get("data", {}).items()}
-                if "image/png" in data or "text/html" in data:
+                if "image/svg+xml" in data or "text/html" in data:
                     continue  # figures and tables; the numbers they show are glued one by one too
                 value = data.get("text/plain", "")
                 if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
