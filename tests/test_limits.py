@@ -128,6 +128,9 @@ def test_the_forest_plot_draws_only_the_rows_shown_and_says_so(cbt):
     assert sum(r["kind"] == "study" for r in built) == 30
     note = [r["label"] for r in built if r["kind"] == "note"][-1]
     assert note.startswith("240 studies with") and "all 270 are pooled" in note
+    # the unit the chapter counts in (the CBT chapter pools comparisons, not studies)
+    by_comparison = build_rows(model, cbt.trials["study"].tolist(), lambda x: x, show=rows, unit="comparisons")
+    assert [r["label"] for r in by_comparison if r["kind"] == "note"][-1].startswith("240 comparisons with")
     overall = next(r for r in built if r["kind"] == "overall")
     assert overall["mid"] == pytest.approx(model.estimate)
 

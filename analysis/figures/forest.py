@@ -54,7 +54,7 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
 
     log = transform is np.exp
     effect_header = effect_label or f"{xlabel} [95% CI]"
-    rows = build_rows(res, list(labels), transform, subgroups=subgroups, columns=columns, show=show)
+    rows = build_rows(res, list(labels), transform, subgroups=subgroups, columns=columns, show=show, unit=unit)
     columns = {name: [str(v) for v in values] for name, values in (columns or {}).items()}
     drawn_columns = columns if show is None else {n: [v[i] for i in show] for n, v in columns.items()}
     widths = layout(rows, drawn_columns, effect_header)  # the widths of what is drawn

@@ -35,7 +35,8 @@ def fmt_effect(est, lo, hi) -> str:
     return f"{est:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
-def build_rows(res, labels, transform, subgroups=None, columns=None, method_label=None, show=None) -> list[dict]:
+def build_rows(res, labels, transform, subgroups=None, columns=None, method_label=None, show=None,
+               unit: str = "studies") -> list[dict]:
     """The rows of the plot, top to bottom: dicts with ``kind`` (``header``, ``study``, ``subgroup``,
     ``overall``, ``pi``, ``note``), the cells of the text columns and the interval to draw. With
     ``show`` (indices), only those studies get a row; every study stays in the diamonds."""
@@ -80,10 +81,10 @@ def build_rows(res, labels, transform, subgroups=None, columns=None, method_labe
     else:
         rows.extend(study(i) for i in range(k) if drawn[i])
         test = None
-    return rows + _summary_rows(res, transform, model_name, columns, test, drawn, weights)
+    return rows + _summary_rows(res, transform, model_name, columns, test, drawn, weights, unit)
 
 
-def _summary_rows(res, transform, model_name, columns, test, drawn, weights) -> list[dict]:
+def _summary_rows(res, transform, model_name, columns, test, drawn, weights, unit="studies") -> list[dict]:
     """The pooled diamond, the prediction interval and the notes below the studies."""
     k = res.k
     pred = res.predict()
@@ -99,7 +100,7 @@ def _summary_rows(res, transform, model_name, columns, test, drawn, weights) -> 
     if test:
         rows.append({"kind": "note", "label": test})
     if not drawn.all():
-        rows.append({"kind": "note", "label": f"{int((~drawn).sum()):,} studies with {weights[~drawn].sum():.1f}% of the "
+        rows.append({"kind": "note", "label": f"{int((~drawn).sum()):,} {unit} with {weights[~drawn].sum():.1f}% of the "
                                               f"weight not drawn; all {k:,} are pooled"})
     return rows
 
