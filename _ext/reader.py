@@ -100,11 +100,36 @@ class PageBreakingTables(SphinxPostTransform):
     the mean length of its cells (at least its longest word, at most ``CAP`` characters), which is
     what ``tabulary`` did and ``longtable`` cannot. Each width also gets ``PAD`` characters for the
     column's two ``tabcolsep`` gaps, which Sphinx takes out of a given width: without them a narrow
-    column (a percentage, a count) is left narrower than its one word and runs into the margin."""
+    column (a percentage, a count) is left narrower than its one word and runs into the margin.
+    Widths are proportions of the line, so when the columns ask for more than a line (``LINE``
+    characters), each first gets its longest word and the rest of the line is shared
+    (:meth:`column_widths`): a date or a commit hash is not squeezed below its length to make room
+    for a column of long text."""
 
     default_priority = 5
     builders = ("latex",)
-    CAP, FLOOR, PAD = 120, 4, 3
+    CAP, FLOOR, PAD, LINE = 120, 4, 3, 75
+
+    @classmethod
+    def column_widths(cls, words, means) -> list[int]:
+        """Column widths (tenths of a character) from each column's longest word and mean cell length:
+        what each asks for when that fits the line; otherwise every column keeps its longest word
+        (the longest ones cut to a common cap when together they would take more than three quarters
+        of the line) and the rest of the line is shared in proportion to what each asks beyond it."""
+        mins = [cls.PAD + w for w in words]
+        wants = [cls.PAD + max(w, min(cls.CAP, m)) for w, m in zip(words, means)]
+        if sum(wants) > cls.LINE:
+            limit = 0.75 * cls.LINE if sum(b - a for a, b in zip(mins, wants)) > 0 else cls.LINE
+            if sum(mins) > limit:
+                low, high = 0.0, max(mins)
+                for _ in range(60):  # the cap c with sum(min(m, c)) = limit
+                    cap = (low + high) / 2
+                    low, high = (cap, high) if sum(min(m, cap) for m in mins) < limit else (low, cap)
+                mins = [min(m, high) for m in mins]
+            extra = [max(0.0, b - a) for a, b in zip(mins, wants)]
+            room = cls.LINE - sum(mins)
+            wants = [a + e * room / sum(extra) for a, e in zip(mins, extra)] if sum(extra) > 0 and room > 0 else mins
+        return [max(1, round(10 * w)) for w in wants]
 
     def run(self, **kwargs):
         for table in list(self.document.findall(nodes.table)):
@@ -121,7 +146,7 @@ class PageBreakingTables(SphinxPostTransform):
                         text = entry.astext()
                         lengths[j].append(len(text))
                         words[j] = max(words[j], max((len(w) + 1 for w in text.split()), default=0))
-            widths = [self.PAD + max(w, min(self.CAP, round(sum(n) / max(len(n), 1)))) for w, n in zip(words, lengths)]
+            widths = self.column_widths(words, [sum(n) / max(len(n), 1) for n in lengths])
             for spec, width in zip(specs, widths):
                 spec["colwidth"] = width
             if "colwidths-given" not in table["classes"]:

@@ -17,3 +17,22 @@ def test_a_table_running_under_the_footer_is_caught():
     assert off_the_block([fine, fine]) == []
     bad = off_the_block([fine, runs_off, fine])
     assert [(n, w) for n, w, _ in bad] == [(2, "footnote"), (2, "cut")]
+
+
+def test_table_columns_keep_their_longest_word_and_share_the_rest():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "_ext"))
+    from reader import PageBreakingTables as P
+
+    # a date and a hash keep their length; the long text takes what is left of the line
+    date, commit, change = P.column_widths([11, 8, 12], [10, 7, 140])
+    assert date == 10 * (11 + P.PAD) and commit == 10 * (8 + P.PAD) and change > date + commit
+    # columns of single long words only (nothing to share, no division by zero) share the line evenly
+    assert len(set(P.column_widths([40, 40, 40], [10, 10, 10]))) == 1
+    # too many long words for one line: the longest are cut to a common cap, the short ones kept
+    widths = P.column_widths([11, 8, 31, 15], [10, 7, 25, 100])
+    assert widths[:2] == [140, 110] and sum(widths) == 10 * P.LINE
+    # a narrow table keeps the widths it asks for
+    assert P.column_widths([5, 5], [10, 20]) == [130, 230]
