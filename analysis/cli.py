@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {pool,sensitivity,bias,multiverse,validate,build} ...``."""
+"""Command line: ``python -m analysis {pool,sensitivity,bias,network,multiverse,validate,build} ...``."""
 
 from __future__ import annotations
 
@@ -44,6 +44,72 @@ def _print_table(result: dict, measure: str) -> None:
             print(f"{key:>10}: {value:.4f}" if isinstance(value, float) else f"{key:>10}: {value}")
     if measure in RATIO_MEASURES and "estimate" in result:
         print(f"\n{'ratio':>10}: {np.exp(result['estimate']):.4f} [{np.exp(result['ci_low']):.4f}, {np.exp(result['ci_high']):.4f}]")
+
+
+NETWORK_SECTIONS = ("vs_reference", "ranking", "league", "node_split", "design_by_treatment", "q_decomposition",
+                    "dropped")
+
+
+def _print_network(result: dict, output: str) -> None:
+    """The ``network`` verb's result as JSON, CSV (one table) or aligned text; every string from the
+    data made inert (:func:`analysis.cli_network.safe`; :func:`analysis.escape.csv_cell` for CSV)."""
+    if output == "json":
+        print(json.dumps(result, indent=1))
+    elif output == "csv":
+        _network_csv(result)
+    else:
+        _network_table(result)
+
+
+def _network_table(result: dict) -> None:
+    import pandas as pd
+
+    from analysis.cli_network import safe
+
+    def show(v):
+        return f"{v:.4f}" if isinstance(v, float) else safe(v) if isinstance(v, str) else v
+
+    def table(rows):
+        if result["measure"] == "OR" and rows and "ci_low" in rows[0] and "direct" not in rows[0]:  # the odds ratio
+            rows = [{**r, "ratio": np.exp(r["estimate"]), "ratio_low": np.exp(r["ci_low"]),
+                     "ratio_high": np.exp(r["ci_high"])} for r in rows]
+        cells = [{k: "" if v is None else ", ".join(map(str, v)) if isinstance(v, list) else show(v) if
+                  isinstance(v, str) else v for k, v in r.items()} for r in rows]
+        return pd.DataFrame(cells).to_string(index=False, float_format=lambda x: f"{x:.4f}") if rows else "  (none)"
+
+    for key, value in result.items():
+        if key not in NETWORK_SECTIONS:
+            print(f"{key:>12}: {', '.join(map(safe, value)) if isinstance(value, list) else show(value)}")
+    for key in NETWORK_SECTIONS:
+        value = result.get(key)
+        if value is None or (key == "dropped" and not value):
+            continue
+        scale = " (log odds ratios)" if result["measure"] == "OR" and key in ("vs_reference", "league", "node_split") else ""
+        print(f"\n{key}{scale}:")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                print(f"  {k}:\n{table(v)}" if isinstance(v, list) else f"  {k:>10}: {show(v)}")
+        else:
+            print(table(value))
+
+
+def _network_csv(result: dict) -> None:
+    """The league table, the node split, or else each treatment against the reference with its P-score."""
+    import csv
+
+    from analysis.escape import csv_cell, visible
+
+    rows = result["league"] if "league" in result else result.get("node_split")
+    if rows is None:
+        scores, ref = {r["treatment"]: r["pscore"] for r in result["ranking"]}, result["reference"]
+        columns = ("estimate", "se", "z", "p", "ci_low", "ci_high")
+        rows = [{"treatment": ref, "versus": ref, **dict.fromkeys(columns), "pscore": scores[ref]}]
+        rows += [{"treatment": r["treatment"], "versus": ref, **{c: r[c] for c in columns},
+                  "pscore": scores[r["treatment"]]} for r in result["vs_reference"]]
+    if rows:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: csv_cell(visible(v)) if isinstance(v, str) else v for k, v in r.items()} for r in rows)
 
 
 def _mapping(text: str) -> tuple[str, str]:
@@ -93,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="leave-one-out, influence and cumulative: refit every study up to N studies, beyond it the "
                            "N screened as most influential (cumulative: N evenly spaced steps); default: every study")
     _table_options(sub.add_parser("bias", help="publication-bias methods on one trial table"))
+    from analysis import cli_network
+
+    cli_network.add_parser(sub)
     from analysis.multiverse import cli as multiverse_cli
 
     multiverse_cli.add_parser(sub)
@@ -139,7 +208,9 @@ def main(argv=None) -> int:
 
         print(os_error_message(err), file=sys.stderr)
         return 1
-    if args.json:
+    if args.command == "network":
+        _print_network(result, args.output)
+    elif args.json:
         print(json.dumps(result, indent=1))
     else:
         _print_table(result, args.measure)

@@ -189,3 +189,57 @@ def header_of(args) -> list[str]:
 
 def records(frame, columns) -> list[dict]:
     return [dict(zip(columns, row)) for row in frame[list(columns)].itertuples(index=False)]
+
+
+def network(args) -> dict:
+    """Network meta-analysis of an arm-level table (:mod:`analysis.cli_network` reads and checks it).
+
+    Returns
+    -------
+    dict
+        ``file``, ``measure``, ``reference``, ``treatments``, ``studies``, ``arms``, ``level``, the
+        fit's statistics (:meth:`~analysis.meta.nma.NetworkFit.to_dict`), ``vs_reference`` (each
+        treatment against the reference), ``ranking`` (P-scores, best first), ``dropped`` and, with
+        the flags, ``league``, ``node_split``, ``design_by_treatment`` and ``q_decomposition``.
+    """
+    from analysis import cli_network as net
+    from analysis.meta import nma_coherence as coherence
+    from analysis.meta.nma import nma
+    from analysis.meta.nma_data import arm_contrasts
+
+    name = str(args.file)
+    if args.output == "csv" and args.league and args.nodesplit:
+        raise DataError([Problem("--output csv", None, None, "prints one table: give --league or --nodesplit, not both")])
+    arms, lines, names = net.read_arms(args.file, args.measure, dict(args.map or ()))
+    try:
+        data = arm_contrasts(arms, args.measure)
+    except ValueError as err:  # e.g. no study with two complete arms
+        raise DataError([net.problem(name, None, None, str(err))]) from None
+    ref = net.reference(args.reference, data, arms, lines, names, name)
+    data = data if ref == data.treatments[0] else arm_contrasts(arms, args.measure, reference=ref)
+    dropped = net.dropped_arms(data, arms, lines, names, name, args.measure)
+    net.disconnected(data, arms, lines, names, name, ref)
+    if args.model == "random" and data.k < len(data.treatments):
+        raise DataError([net.problem(name, None, None, f"{data.k} contrast(s) for {len(data.treatments) - 1} "
+                                     "treatment effect(s): no degree of freedom is left to estimate the "
+                                     "heterogeneity; use --model fixed")])
+    try:
+        with np.errstate(divide="ignore"):  # BIC of a saturated REML fit: log(0), reported as null
+            fit = nma(data, model=args.model, method=args.method, level=args.level)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as err:
+        raise DataError([net.problem(name, None, None, f"the network cannot be fitted: {err}")]) from None
+    scores = fit.pscores(larger_is_better=not args.small_is_good).sort_values(ascending=False, kind="stable")
+    out = {"file": name, "measure": args.measure, "reference": ref, "treatments": list(data.treatments),
+           "studies": data.n_studies, "arms": data.n_arms, "level": args.level, **fit.to_dict(),
+           "vs_reference": fit.coef_frame().to_dict("records"),
+           "ranking": [{"treatment": t, "pscore": float(p)} for t, p in scores.items()], "dropped": dropped}
+    if args.league:
+        out["league"] = fit.league().to_dict("records")
+    if args.nodesplit:
+        out["node_split"] = coherence.node_split(data, method=args.method, level=args.level).to_dict("records")
+    if args.coherence:
+        q = coherence.q_decomposition(data)
+        out["design_by_treatment"] = coherence.design_by_treatment(data).to_dict()
+        out["q_decomposition"] = {**{k: v for k, v in q.to_dict().items() if k != "by_design"},
+                                  "by_design": q.by_design.to_dict("records")}
+    return out

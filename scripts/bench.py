@@ -3,7 +3,8 @@
 Builds: wall time and peak memory of a clean build (HTML, then the PDF), a rebuild with nothing
 changed, a rebuild after one dataset changed, and a living-review update (a new Metapsy release read by
 every chapter, scripts/bench_update.py), in a scratch copy of the repository.
-Analysis: REML pooling at k = 1,000, 2,000 and 100,000 and leave-one-out at k = 1,000.
+Analysis: REML pooling at k = 1,000, 2,000 and 100,000 and leave-one-out at k = 1,000; the network
+meta-analysis (scripts/bench_network.py).
 Prints a table and writes it to _build/bench.md. Asserts nothing.
 """
 
@@ -161,8 +162,9 @@ def main():
     sys.path.insert(0, str(ROOT / "scripts"))
     from bench_bias import bench_selmodel
     from bench_multilevel import bench_multilevel
+    from bench_network import bench_network
 
-    extra = [""] + cli_rows() + [""] + bench_multilevel() + [""] + bench_selmodel()
+    extra = [""] + cli_rows() + [""] + bench_multilevel() + [""] + bench_selmodel() + [""] + bench_network()
     table = "\n".join(builds + ([""] if builds else []) + lines + extra)
     print(table)
     out = ROOT / "_build" / "bench.md"

@@ -24,7 +24,7 @@ def executed(built_book):
 def test_every_notebook_in_the_toc_executes(executed):
     assert {nb.stem for nb in NOTEBOOKS} == {
         "protocol", "abstract", "claims", "ssri-placebo", "cbt-control", "publication-bias", "serotonin", "multiverse", "summary-of-findings",
-        "reproducibility", "dose-response", "prisma-checklist", "amstar",
+        "reproducibility", "dose-response", "prisma-checklist", "amstar", "network",
     }
     assert all(executed[name] for name in executed)
 
@@ -47,6 +47,20 @@ def test_ssri_headline_equals_the_analysis_package(executed):
     assert int(glued["n_active"]) == 18856 and int(glued["n_placebo"]) == 13672
     assert abs(float(glued["crude_active_pct"]) - 100 * 9121 / 18856) < 0.01
     assert abs(float(glued["crude_placebo_pct"]) - 100 * 5218 / 13672) < 0.01
+
+
+def test_network_chapter_equals_the_analysis_package(executed):
+    from analysis.review import network_wording as words
+    from analysis.review.network import network_analysis
+
+    defaults = params.defaults_for("network")
+    arms = read_cipriani_arms(params.ROOT / defaults["cipriani_arms"])
+    response = network_analysis(arms, "response", reference=defaults["reference"], method=defaults["method"],
+                                coherence=False)
+    glued = executed["network"]
+    assert int(glued["nma_response_trials"]) == response["data"].n_studies == 473
+    assert glued["nma_response_range"] == words.range_of_effects(response["vs_reference"])
+    assert glued["nma_response_sentence"].startswith("All 21 drugs had higher odds of response than placebo")
 
 
 def test_reproducibility_appendix_hashes_every_data_file(executed):

@@ -19,7 +19,7 @@ def plain(value):
 
 def glue_value(key: str, value) -> None:
     """Glue one value under ``key`` without displaying it; a matplotlib figure is glued as
-    :class:`FigureOutput` (SVG for the web book, PNG and a PDF page for each of its pages). A string
+    :class:`FigureOutput` (SVG for the web book, a PDF page for each of its pages). A string
     (which may carry names from data) is glued as :func:`analysis.escape.visible` text: no control
     characters, bidirectional controls shown as their code points (they would reorder the text
     and stop pdflatex)."""

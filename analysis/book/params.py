@@ -78,6 +78,15 @@ SCHEMA: dict[str, dict] = {
     "knot_high": {"type": "int", "min": 3, "max": 99},
     "knots_of": {"type": "str", "choices": ("distinct", "arms")},
     "dose_grid_points": {"type": "int", "min": 11, "max": 10_000},
+    # the network chapter (Cipriani et al. 2018 arms)
+    "published": {"type": "file"},
+    "reference": {"type": "str", "max_length": 100},
+    "reproduction_tolerance": {"type": "float", "min": 1.0, "max": 2.0},
+    "nodesplit_alpha": {"type": "float", "min": 0.001, "max": 0.5},
+    "hamd_mid": {"type": "float", "min": 0.1, "max": 20.0},
+    # the summary of findings' network rows (as the network chapter's reference and method)
+    "network_reference": {"type": "str", "max_length": 100},
+    "network_method": {"type": "str", "choices": ("REML", "ML", "FE")},
 }
 # Parameters (in any chapter) that take one of a fixed set of values.
 CHOICES = {name: spec["choices"] for name, spec in SCHEMA.items() if "choices" in spec}

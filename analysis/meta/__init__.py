@@ -39,6 +39,11 @@ _WHERE = {
     "DoseCurve": "dose_response", "DoseResponseResult": "dose_response", "dose_contrasts": "dose_contrasts",
     "dose_knots": "dose_response", "dose_response": "dose_response", "gl_covariance": "dose_contrasts",
     "rcs_basis": "dose_response", "rma_dose": "dose_response",
+    "NetworkData": "nma_data", "arm_contrasts": "nma_data", "treatment_order": "nma_data",
+    "NetworkFit": "nma", "nma": "nma", "fit_contrasts": "nma_gls",
+    "DesignByTreatment": "nma_coherence", "QDecomposition": "nma_coherence",
+    "design_by_treatment": "nma_coherence", "node_split": "nma_coherence", "q_decomposition": "nma_coherence",
+    "combine_groups": "conversions",
 }
 
 __all__ = sorted(_WHERE)
@@ -48,6 +53,7 @@ __all__ = sorted(_WHERE)
 from analysis.meta.dose_response import dose_response  # noqa: E402, F401
 from analysis.meta.effect_sizes import effect_sizes  # noqa: E402, F401
 from analysis.meta.influence import influence  # noqa: E402, F401
+from analysis.meta.nma import nma  # noqa: E402, F401
 from analysis.meta.outliers import outliers  # noqa: E402, F401
 from analysis.meta.predict import predict  # noqa: E402, F401
 from analysis.meta.robust import robust  # noqa: E402, F401

@@ -76,3 +76,28 @@ def from_proportions(p_treat, p_ctrl) -> dict:
         "nnt": float(1 / rd) if rd != 0 else float("inf"),
         "smd": float(log_or_to_smd(log_or)),
     }
+
+
+def combine_groups(n, mean, sd) -> tuple[float, float, float]:
+    """One group from several: total n, pooled mean and the SD of the combined group.
+
+    The Cochrane Handbook's formula for two groups (Table 6.5.a), applied one group at a time:
+    N = n1 + n2, M = (n1 m1 + n2 m2) / N and
+    SD^2 = ((n1 - 1) s1^2 + (n2 - 1) s2^2 + n1 n2 (m1 - m2)^2 / N) / (N - 1).
+
+    References
+    ----------
+    Higgins, J. P. T., Li, T., & Deeks, J. J. (Eds.) (2023). Chapter 6: Choosing effect measures and
+    computing estimates of effect. In *Cochrane Handbook for Systematic Reviews of Interventions*
+    (version 6.4), Table 6.5.a.
+    """
+    n, mean, sd = (np.atleast_1d(np.asarray(x, dtype=float)) for x in (n, mean, sd))
+    if not (len(n) == len(mean) == len(sd)) or len(n) == 0:
+        raise ValueError("n, mean and sd must have the same, non-zero length")
+    N, M, S = n[0], mean[0], sd[0]
+    for n2, m2, s2 in zip(n[1:], mean[1:], sd[1:]):
+        total = N + n2
+        var = ((N - 1) * S ** 2 + (n2 - 1) * s2 ** 2 + N * n2 * (M - m2) ** 2 / total) / (total - 1)
+        M = (N * M + n2 * m2) / total
+        N, S = total, np.sqrt(var)
+    return float(N), float(M), float(S)

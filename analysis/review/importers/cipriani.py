@@ -26,10 +26,20 @@ class CiprianiArms(Base):
     Responders_num: Series[float] = number(nullable=True, ge=0)
     Dropouts_total_num: Optional[Series[float]] = number(nullable=True, ge=0)
     Dropouts_sideeffects_num: Optional[Series[float]] = number(nullable=True, ge=0)
+    Remitters_num: Optional[Series[float]] = number(nullable=True, ge=0)
+    Endpoint_mean_num: Optional[Series[float]] = number(nullable=True)
+    Endpoint_SD_num: Optional[Series[float]] = number(nullable=True, gt=0)
+    N_comp_imputed_cont_num: Optional[Series[float]] = number(nullable=True, gt=0)
+    Weeks_num: Optional[Series[float]] = number(nullable=True, gt=0)
+    Baseline_mean_num: Optional[Series[float]] = number(nullable=True, ge=0)
 
     @pa.dataframe_check(error="Responders_num: responders exceed No_randomised_num")
     def responders_within(cls, df):
         return events_within(df, "Responders_num", "No_randomised_num")
+
+    @pa.dataframe_check(error="Remitters_num: remitters exceed No_randomised_num")
+    def remitters_within(cls, df):
+        return events_within(df, "Remitters_num", "No_randomised_num") if "Remitters_num" in df else True
 
     @pa.dataframe_check(error="Dropouts_total_num: dropouts exceed No_randomised_num")
     def dropouts_within(cls, df):
@@ -57,6 +67,14 @@ def read_cipriani_arms(path: str | Path) -> pd.DataFrame:
     arms["year"] = pd.to_numeric(arms["Year_Published"], errors="coerce")
     arms["published"] = arms["Year_Published"].str.strip().str.lower() != "unpublished"
     arms["drug_base"] = arms["drug_base"].str.strip().str.lower()
+    # the optional columns under one name each, missing where a release lacks them
+    for name, column in (("dropouts", "Dropouts_total_num"), ("remitters", "Remitters_num"), ("endpoint_mean", "Endpoint_mean_num"),
+                         ("endpoint_sd", "Endpoint_SD_num"), ("endpoint_n", "N_comp_imputed_cont_num"),
+                         ("weeks", "Weeks_num"), ("baseline_mean", "Baseline_mean_num")):
+        arms[name] = arms[column] if column in arms else np.nan
+    arms["scale"] = arms["Scale"].astype(str).str.strip().str.upper() if "Scale" in arms else ""
+    arms["responders_imputed"] = (arms["Responders_imputed"].astype(str).str.strip() == "1"
+                                  if "Responders_imputed" in arms else False)
     return arms
 
 

@@ -1,0 +1,116 @@
+"""CINeMA-style certainty of the network estimates: each domain's rule, and the table they make."""
+
+from types import SimpleNamespace as NS
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.book import params
+from analysis.review import network_certainty as nc
+from analysis.review.grade_rules import MID
+from analysis.review.importers.cipriani import read_cipriani_arms
+from analysis.review.network import network_analysis, network_arms
+
+
+@pytest.fixture(scope="module")
+def griselda_arms():
+    return read_cipriani_arms(params.ROOT / params.defaults_for("network")["cipriani_arms"])
+
+
+def test_the_one_mid_as_an_odds_ratio():
+    # RR 1.25 at a control risk of 0.4: p1 = 0.5, OR = 1 / (0.4 / 0.6) = 1.5
+    assert nc.odds_ratio_mid(1.25, 0.4) == pytest.approx(1.5, abs=1e-12)
+    with pytest.raises(ValueError, match="cannot hold"):
+        nc.odds_ratio_mid(1.25, 0.85)
+
+
+def test_thresholds_turn_the_mid_and_its_mirror_into_odds_ratios():
+    marks = nc.thresholds(1.25, 0.4)
+    # RR 1.25 at 0.4: 0.5, OR 1.5; RR 0.8 at 0.4: 0.32, OR (0.32/0.68)/(0.4/0.6) = 0.70588...
+    assert marks["an important benefit"] == pytest.approx(1.5, abs=1e-12)
+    assert marks["an important harm"] == pytest.approx((0.32 / 0.68) / (0.4 / 0.6), abs=1e-12)
+    fewer = nc.thresholds(1.25, 0.4, larger_is_better=False)
+    assert fewer["an important benefit"] == marks["an important harm"]
+    assert fewer["an important harm"] == pytest.approx(1.5, abs=1e-12)
+
+
+def test_imprecision_counts_the_thresholds_the_ci_straddles():
+    marks = nc.thresholds(1.25, 0.4)
+    assert nc.imprecision(1.6, 2.0, marks)[0] == 0
+    assert nc.imprecision(1.2, 2.0, marks) == (-1, "the 95% CI straddles an important benefit (OR 1.50)")
+    assert nc.imprecision(0.6, 1.7, marks)[0] == -2
+    # when fewer events are better, the benefit lies below 1
+    assert nc.imprecision(0.6, 0.9, nc.thresholds(1.25, 0.4, False)) == (
+        -1, "the 95% CI straddles an important benefit (OR 0.71)")
+
+
+def test_heterogeneity_counts_thresholds_the_prediction_interval_adds():
+    marks = nc.thresholds(1.25, 0.4)
+    assert nc.heterogeneity(1.6, 2.0, 1.55, 2.4, marks)[0] == 0
+    assert nc.heterogeneity(1.6, 2.0, 1.3, 2.4, marks) == (
+        -1, "the 95% prediction interval, unlike the CI, crosses an important benefit")
+    assert nc.heterogeneity(0.9, 1.1, 0.6, 1.7, marks)[0] == -2
+
+
+def test_incoherence_uses_the_split_then_the_global_test():
+    split = pd.DataFrame({"treat1": ["X"], "treat2": ["P"], "p": [0.004]})
+    assert nc.incoherence(split, "X", "P", NS(df=3, p=0.5))[0] == -2
+    assert nc.incoherence(split.assign(p=0.03), "X", "P", NS(df=3, p=0.5))[0] == -1
+    assert nc.incoherence(split, "Y", "P", NS(df=3, p=0.02)) == (
+        -1, "no node-split for this comparison; the design-by-treatment test p = 0.02")
+    # a p-value just under a cut-off is printed under it
+    assert nc.incoherence(split.assign(p=0.0097), "X", "P", NS(df=3, p=0.5)) == (
+        -2, "direct and indirect evidence differ by node-splitting with p = 0.0097")
+    assert nc.incoherence(split.assign(p=0.03), "X", "P", NS(df=3, p=0.5), alpha=0.01)[0] == 0
+    assert nc.incoherence(split, "Y", "P", NS(df=0, p=np.nan))[0] == 0
+
+
+def test_reporting_bias_needs_ten_trials():
+    data = NS(treatments=("P", "X"), treat1=np.array(["X"] * 9), treat2=np.array(["P"] * 9),
+              yi=np.linspace(0, 1, 9), vi=np.linspace(0.01, 0.1, 9))
+    assert nc.reporting_bias(data, "X") == (0, "9 placebo-controlled trials: too few to test for small-study "
+                                               "effects (fewer than 10)")
+
+
+def test_the_griselda_table(griselda_arms):
+    table = nc.network_certainty(network_analysis(griselda_arms, "response"), network_arms(griselda_arms, "response"))
+    assert len(table) == 21 and set(table["certainty"]) <= {"high", "moderate", "low", "very low"}
+    downgrades = table[list(nc.DOMAINS)].sum(axis=1)
+    levels = ("very low", "low", "moderate", "high")
+    assert (table["certainty"] == [levels[max(0, 3 + d)] for d in downgrades]).all()
+    assert table["benefit_or"].iloc[0] == pytest.approx(nc.odds_ratio_mid(MID["RR"], table["control_risk"].iloc[0]))
+    assert table["harm_or"].iloc[0] == pytest.approx(nc.odds_ratio_mid(1 / MID["RR"], table["control_risk"].iloc[0]))
+    assert nc.wholly_indirect(table) == " and ".join(table.loc[table["direct_studies"] == 0, "treatment"]) or "none"
+    assert (table["within_study_bias"] == 0).all() and (table["indirectness"] == 0).all()
+
+
+def test_certainty_table_and_counts():
+    table = pd.DataFrame({"treatment": ["X", "Y"], "or": [1.8, 1.2], "ci_low": [1.6, 0.9], "ci_high": [2.0, 1.6],
+                          **{d: [0, 0] for d in nc.DOMAINS}, **{f"{d}_reason": ["r", "r"] for d in nc.DOMAINS},
+                          "certainty": ["high", "low"]})
+    table.loc[1, "imprecision"], table.loc[1, "imprecision_reason"] = -2, "wide"
+    shown = nc.certainty_table(table)
+    assert shown["Imprecision"].tolist() == ["no concerns", "major concerns"]
+    assert shown["Reasons for downgrading"].tolist() == ["none", "imprecision: wide"]
+    assert shown["OR vs placebo (95% CI)"].tolist() == ["1.80 (1.60 to 2.00)", "1.20 (0.90 to 1.60)"]
+    assert nc.certainty_counts(table) == "1 high and 1 low"
+
+
+def test_summary_table_sets_both_outcomes_side_by_side(griselda_arms):
+    tables = nc.certainty_by_outcome(griselda_arms)
+    table = nc.summary_table(tables)
+    assert len(table) == 21 and table["Drug"].tolist() == tables["response"]["treatment"].tolist()
+    fluox = table.set_index("Drug").loc["fluoxetine"]
+    drop = tables["dropout"].set_index("treatment").loc["fluoxetine"]
+    assert fluox["Dropout: certainty"] == drop["certainty"]
+    assert fluox["Dropout: OR vs placebo (95% CI)"] == f"{drop['or']:.2f} ({drop['ci_low']:.2f} to {drop['ci_high']:.2f})"
+    p0 = drop["control_risk"]
+    column = [c for c in table.columns if c.startswith("Dropout per 1,000")][0]
+    odds = drop["or"] * p0 / (1 - p0)
+    assert fluox[column].startswith(f"{1000 * odds / (1 + odds):.0f} (")
+
+
+def test_per_thousand():
+    # OR 1.5 at 0.4: odds 0.6667 * 1.5 = 1, risk 0.5
+    assert nc.per_thousand(1.5, 0.4) == pytest.approx(500.0, abs=1e-9)
