@@ -7,16 +7,15 @@ import json
 import warnings
 import sys
 
-import numpy as np
-
 from analysis.review.errors import DataError
 
-from analysis.meta.effect_sizes import MEASURES, RATIO_MEASURES
-from analysis.meta.fit import METHODS
+BOOK_COMMANDS = ("build", "validate")  # need none of the engine: parsed alone, so a no-op rebuild starts fast
 
 
 def _clean(obj):
     """JSON-ready: NaN becomes null, numpy scalars become Python numbers."""
+    import numpy as np
+
     if isinstance(obj, dict):
         return {k: _clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -29,7 +28,10 @@ def _clean(obj):
 
 
 def _print_table(result: dict, measure: str) -> None:
+    import numpy as np
     import pandas as pd
+
+    from analysis.meta.effect_sizes import RATIO_MEASURES
 
     scale = " (log scale)" if measure in RATIO_MEASURES else ""
     for key, value in result.items():
@@ -62,6 +64,7 @@ def _print_network(result: dict, output: str) -> None:
 
 
 def _network_table(result: dict) -> None:
+    import numpy as np
     import pandas as pd
 
     from analysis.cli_network import safe
@@ -120,6 +123,9 @@ def _mapping(text: str) -> tuple[str, str]:
 
 
 def _table_options(p) -> None:
+    from analysis.meta.effect_sizes import MEASURES
+    from analysis.meta.fit import METHODS
+
     p.add_argument("file", help="CSV trial table: the project's column names or metafor's (yi/vi, ai/bi/ci/di, ...)")
     p.add_argument("--measure", choices=MEASURES, required=True)
     p.add_argument("--method", choices=METHODS, default="REML")
@@ -165,11 +171,22 @@ def build_parser() -> argparse.ArgumentParser:
     from analysis.multiverse import cli as multiverse_cli
 
     multiverse_cli.add_parser(sub)
+    _book_parsers(sub)
+    return parser
+
+
+def _book_parsers(sub) -> None:
     b = sub.add_parser("build", help="validate inputs, execute the notebooks, build the book")
     b.add_argument("--params", default=None, help="YAML file overriding parameters/defaults.yml")
     b.add_argument("--pdf", action="store_true", help="also build the PDF")
     v = sub.add_parser("validate", help="validate every input and parameter without building")
     v.add_argument("--params", default=None)
+
+
+def _book_parser() -> argparse.ArgumentParser:
+    """The parser of :data:`BOOK_COMMANDS` alone (the same options as in :func:`build_parser`)."""
+    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
+    _book_parsers(parser.add_subparsers(dest="command", required=True))
     return parser
 
 
@@ -186,7 +203,8 @@ _SHOWN: set = set()
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = (_book_parser() if argv[:1] and argv[0] in BOOK_COMMANDS else build_parser()).parse_args(argv)
     warnings.showwarning = _show_warning
     try:
         if args.command == "multiverse":

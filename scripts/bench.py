@@ -2,7 +2,9 @@
 
 Builds: wall time and peak memory of a clean build (HTML, then the PDF), a rebuild with nothing
 changed, a rebuild after one dataset changed, and a living-review update (a new Metapsy release read by
-every chapter, scripts/bench_update.py), in a scratch copy of the repository.
+every chapter, scripts/bench_update.py), in a scratch copy of the repository; then every step of a
+clean HTML + PDF build before (cold kernels, nothing shared) and after (warm kernels, shared
+results), side by side.
 Analysis: REML pooling at k = 1,000, 2,000 and 100,000 and leave-one-out at k = 1,000; the network
 meta-analysis (scripts/bench_network.py).
 Prints a table and writes it to _build/bench.md. Asserts nothing.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -104,11 +107,48 @@ def build_rows() -> list[str]:
 
         lines += update_rows(repo, peak_column=True)
         lines.append(f"| nothing-changed rebuild / clean build | {100 * nothing / clean:.1f}% | | |")
+        steps = step_rows(repo, env)
     return [
         "| build | wall time (s) | peak RSS of the largest process (MiB) | result |",
         "|---|---:|---:|---|",
         *lines,
+        "",
+        *steps,
     ]
+
+
+STEP = re.compile(r"^\s+(?P<step>\S.*?): (?P<s>[0-9.]+) s$")
+
+
+def _steps(repo: Path, env: dict, warm: bool) -> dict:
+    """One clean HTML + PDF build in ``repo`` (its own build folder, no stored multiverse): seconds
+    of each step it prints."""
+    shutil.rmtree(repo / "_build" / "multiverse", ignore_errors=True)
+    with tempfile.TemporaryDirectory() as out:
+        code = ("import sys; from pathlib import Path; from analysis.book.pipeline import build; "
+                f"build(pdf=True, build_dir=Path({out!r}), warm={warm}, share={warm})")
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", code], cwd=repo, env=env, capture_output=True, text=True)
+        total = time.perf_counter() - t0
+    steps = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("validated"):
+            steps["validation (and, warm, the kernel server's imports meanwhile)"] = float(line.rsplit("(", 1)[1].split()[0])
+        elif (m := STEP.match(line)):
+            steps[m["step"]] = float(m["s"])
+    steps["whole build (process wall time)" + ("" if proc.returncode == 0 else ", FAILED")] = total
+    return steps
+
+
+def step_rows(repo: Path, env: dict) -> list[str]:
+    """A clean build's steps with cold kernels and every chapter computing for itself (before), and
+    with forked warm kernels and shared results (after), side by side in one run. Notebooks run two
+    at a time, so a notebook's time includes waiting for the core the other one uses."""
+    before, after = _steps(repo, env, warm=False), _steps(repo, env, warm=True)
+    rows = [f"| {step} | {before[step]:.1f} | {after.get(step, float('nan')):.1f} |" for step in before]
+    rows += [f"| {step} | | {after[step]:.1f} |" for step in after if step not in before]
+    return ["| clean build step (HTML + PDF) | before: cold kernels, nothing shared (s) | after: warm kernels, "
+            "shared results (s) |", "|---|---:|---:|", *rows]
 
 
 def cli_rows(k: int = 1_000) -> list[str]:

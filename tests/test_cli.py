@@ -87,7 +87,11 @@ def test_cli_choices_match_the_package():
     from analysis.meta.effect_sizes import MEASURES
     from analysis.meta.fit import METHODS
 
-    assert cli.MEASURES is MEASURES and cli.METHODS is METHODS
+    pool = next(a for a in cli.build_parser()._subparsers._group_actions[0].choices["pool"]._actions
+                if a.dest == "measure")
+    method = next(a for a in cli.build_parser()._subparsers._group_actions[0].choices["pool"]._actions
+                  if a.dest == "method")
+    assert tuple(pool.choices) == MEASURES and tuple(method.choices) == METHODS
 
 
 

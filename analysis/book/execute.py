@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -21,7 +22,8 @@ KEY = "analysis_build_key"  # notebook metadata: the dependency key it was execu
 def executed_key(path: Path) -> str | None:
     """The dependency key recorded in an executed notebook (None if none or unreadable)."""
     try:
-        return nbformat.read(path, as_version=4).metadata.get(KEY)
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh).get("metadata", {}).get(KEY)  # the metadata only: no schema validation
     except Exception:  # a truncated or foreign file is simply not reused
         return None
 
@@ -48,13 +50,19 @@ def tidy_executed(path: Path, key: str | None = None) -> None:
     nbformat.write(nb, path)
 
 
-def execute(notebook: Path, chapter_params: dict, out: Path, key: str | None = None) -> float:
-    """Run one notebook with papermill; raise BuildError naming the notebook and cell on failure."""
+def execute(notebook: Path, chapter_params: dict, out: Path, key: str | None = None, kernels=None) -> float:
+    """Run one notebook with papermill; raise BuildError naming the notebook and cell on failure.
+
+    ``kernels`` is a kernel manager class for papermill (a warm kernel,
+    :func:`analysis.book.warm_kernels.kernel_manager_class`); None starts the kernel cold. A kernel
+    that does not start is tried once more, cold.
+    """
     import papermill as pm
 
     start = time.perf_counter()
     try:
         for attempt in (1, 2):
+            options = {} if kernels is None or attempt == 2 else {"kernel_manager_class": kernels}
             try:
                 pm.execute_notebook(
                     str(notebook),
@@ -66,6 +74,7 @@ def execute(notebook: Path, chapter_params: dict, out: Path, key: str | None = N
                     log_output=False,
                     # the kernel's own log (TCP without encryption, KeyboardInterrupt at shutdown) is noise here
                     extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                    **options,
                 )
                 break
             except pm.PapermillExecutionError:

@@ -8,6 +8,7 @@ at a time per build folder (a ``flock`` on ``_build/.lock``). ``data/`` is only 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -28,6 +29,8 @@ from analysis.book.guard import BuildBusy, build_lock, os_error_message, write_a
 from analysis.book.inputs import validate_all, validate_datasets
 from analysis.escape import csv_cell
 from analysis.book.publish import clean, publish
+from analysis.book.warm_kernels import KernelServer, kernel_manager_class
+from analysis.review.shared import shared_results
 from analysis.book.render import add_downloads, glued_values, run_jupyter_book, source_date_epoch
 from analysis.review.errors import DataError
 
@@ -100,13 +103,15 @@ def plan(resolved: dict, executed_dir: Path, previous: Path) -> tuple[dict, list
     return jobs, reused, keys
 
 
-def run_notebooks(jobs: dict, executed_dir: Path, keys: dict | None = None) -> None:
+def run_notebooks(jobs: dict, executed_dir: Path, keys: dict | None = None, kernels=None) -> None:
     """Execute the notebooks two at a time (one per core), one line each; raise on any failure.
-    A notebook's key is written (atomically) only once it has run through."""
+    A notebook's key is written (atomically) only once it has run through. ``kernels``: a kernel
+    manager class (:mod:`analysis.book.warm_kernels`), or None for cold kernels."""
     keys = keys or {}
     failures = []
     with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
-        futures = {pool.submit(execute, nb, p, executed_dir / nb.name, keys.get(nb.stem)): nb for nb, p in jobs.items()}
+        futures = {pool.submit(execute, nb, p, executed_dir / nb.name, keys.get(nb.stem), kernels): nb
+                   for nb, p in jobs.items()}
         for future in as_completed(futures):
             nb = futures[future]
             try:
@@ -162,23 +167,29 @@ def write_results(resolved: dict, staging: Path, book: Path, build_dir: Path, ma
 
 
 def render(book: Path, staging: Path, pdf: bool) -> None:
-    """Build the HTML book (and the PDF) from the staged sources."""
-    steps = [("html", "HTML")] + ([("pdflatex", "PDF")] if pdf else [])
-    for builder, name in steps:
-        t1 = time.perf_counter()
-        run_jupyter_book(book, staging / "out", builder)
-        print(f"  {name}: {time.perf_counter() - t1:.1f} s", flush=True)
-    shutil.move(staging / "out" / "_build" / "html", staging / "html")
+    """Build the HTML book (and the PDF) from the staged sources: two independent Sphinx builds,
+    each in its own output folder, so they run at once, one per core."""
+    steps, t1 = [("html", "HTML")] + ([("pdflatex", "PDF")] if pdf else []), time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(steps)) as pool:
+        futures = {name: pool.submit(run_jupyter_book, book, staging / f"out-{builder}", builder) for builder, name in steps}
+        for name, future in futures.items():
+            future.result()
+            print(f"  {name}: {time.perf_counter() - t1:.1f} s", flush=True)
+    shutil.move(staging / "out-html" / "_build" / "html", staging / "html")
     if pdf:
         (staging / "pdf").mkdir()
-        shutil.copy2(staging / "out" / "_build" / "latex" / "book.pdf", staging / "pdf" / "book.pdf")
+        shutil.copy2(staging / "out-pdflatex" / "_build" / "latex" / "book.pdf", staging / "pdf" / "book.pdf")
 
 
-def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> dict:
+def build(override=None, pdf: bool = False, build_dir: Path | None = None, warm: bool = True,
+          share: bool = True) -> dict:
     """Validate, execute every chapter notebook, build the HTML (and PDF) book, then publish it.
 
     One build at a time per build folder (:func:`build_lock`); everything is made in
     ``.staging`` and published in one atomic step (:func:`analysis.book.publish.publish`).
+    ``warm``: kernels forked from a process that imported what the notebooks import
+    (:mod:`analysis.book.kernel_server`); ``share``: results several chapters use computed once
+    (:mod:`analysis.review.shared`). Off only to measure what they save (``scripts/bench.py``).
 
     Returns
     -------
@@ -190,10 +201,10 @@ def build(override=None, pdf: bool = False, build_dir: Path | None = None) -> di
     resolved = parameters.resolve(override)  # parameters are checked before anything is written
     build_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(build_dir):
-        return _build(resolved, pdf, build_dir)
+        return _build(resolved, pdf, build_dir, warm, share)
 
 
-def _build(resolved: dict, pdf: bool, build_dir: Path) -> dict:
+def _build(resolved: dict, pdf: bool, build_dir: Path, warm: bool = True, share: bool = True) -> dict:
     t0 = time.perf_counter()
     staging = build_dir / ".staging"
     keep_staging = False
@@ -207,15 +218,19 @@ def _build(resolved: dict, pdf: bool, build_dir: Path) -> dict:
             print(f"nothing changed: the book in {build_dir} is up to date ({time.perf_counter() - t0:.1f} s)", flush=True)
             return _outputs(build_dir, pdf)
         (staging / "book.key").write_text(key)
-        manifest = validate_datasets(resolved)
-        release_memory()  # the datasets read to validate them are not needed while the kernels run
-        print(f"validated parameters and inputs; {len(jobs)} notebook(s) to execute, {len(reused)} reused "
-              f"({time.perf_counter() - t0:.1f} s)", flush=True)
-        try:
-            run_notebooks(jobs, staging / "notebooks", keys)
-        except BuildError:
-            keep_staging = True  # the message points at the executed copy with the error marked
-            raise
+        with contextlib.ExitStack() as stack:  # the kernel server warms up while the inputs are validated
+            server = stack.enter_context(KernelServer(list(jobs))) if warm and jobs else None
+            manifest = validate_datasets(resolved)
+            release_memory()  # the datasets read to validate them are not needed while the kernels run
+            print(f"validated parameters and inputs; {len(jobs)} notebook(s) to execute, {len(reused)} reused "
+                  f"({time.perf_counter() - t0:.1f} s)", flush=True)
+            if share:
+                stack.enter_context(shared_results(staging / "shared"))
+            try:
+                run_notebooks(jobs, staging / "notebooks", keys, server and kernel_manager_class(server))
+            except BuildError:
+                keep_staging = True  # the message points at the executed copy with the error marked
+                raise
         write_results(resolved, staging, book, build_dir, manifest)
         render(book, staging, pdf)
         publish(staging, build_dir, PUBLISHED, key)

@@ -19,6 +19,7 @@ from analysis.meta.fit import MetaResult, pooled_proportion, rma
 from analysis.meta import egger, trimfill
 from analysis.meta.regtest import equal_arms_se
 from analysis.meta.subgroups import subgroup_analysis
+from analysis.review.shared import shared
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ def binary_evidence(trials: pd.DataFrame, method: str, hksj: bool = False, **ext
     return Evidence(trials, model, {"treat_rate": treat, "ctrl_rate": ctrl, "absolute": absolute, **extra})
 
 
+@shared
 def ssri_placebo(cipriani_arms: str, active_class: str = "SSRI", method: str = "REML", hksj: bool = False) -> Evidence:
     """SSRI (or any antidepressant) vs placebo, response, from GRISELDA (risk ratio), with Egger's
     test, the publication-bias suite and subgroups by publication and by drug."""
@@ -75,6 +77,7 @@ def ssri_without_imputed(cipriani_arms: str, active_class: str = "SSRI", method:
     return binary_evidence(ssri_trials(arms, active_class=active_class, name=cipriani_arms), method, hksj)
 
 
+@shared
 def ssri_harms(cipriani_arms: str, outcome: str = "dropout", active_class: str = "SSRI", method: str = "REML") -> Evidence:
     """SSRI vs placebo, all-cause discontinuation (``dropout``) or discontinuation due to adverse
     events (``dropout_ae``), from GRISELDA (risk ratio; above 1 means more dropouts on the drug)."""
@@ -85,6 +88,7 @@ def ssri_harms(cipriani_arms: str, outcome: str = "dropout", active_class: str =
     return ev
 
 
+@shared
 def pst_antidepressants(linde2016: str, method: str = "REML") -> Evidence:
     """Problem-solving therapy vs antidepressants, response, in the primary-care trials that
     compare them directly (Linde et al., 2016; risk ratio, PST over the antidepressant)."""

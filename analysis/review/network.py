@@ -18,6 +18,7 @@ from analysis.meta.nma_coherence import design_by_treatment, node_split, q_decom
 from analysis.meta.nma_data import arm_contrasts
 from analysis.review.errors import DataError, Problem
 from analysis.review.trials import LINE, read_rows
+from analysis.review.shared import shared
 
 # outcome -> (column of the GRISELDA arms, whether more events are better)
 NETWORK_OUTCOMES = {"response": ("responders", True), "dropout": ("dropouts", False),
@@ -73,6 +74,7 @@ def _continuous_arms(arms: pd.DataFrame, outcome: str, drop_imputed: bool) -> pd
     return out[["study", "treatment", "mean", "sd", "n"]]
 
 
+@shared
 def network_analysis(arms: pd.DataFrame, outcome: str = "response", reference: str = "placebo",
                      method: str = "REML", drop_imputed: bool = False, coherence: bool = True) -> dict:
     """Fit the random-effects network of one outcome and, with ``coherence``, its coherence checks.

@@ -24,6 +24,7 @@ from analysis.review.risk_of_bias import low_risk
 from analysis.review.robustness import run_checks
 from analysis.review.selections import psychotherapy_trials
 from analysis.review.trials import LINE
+from analysis.review.shared import shared
 
 PRIMARY_MODELS = tuple(MODELS)
 
@@ -40,6 +41,7 @@ def shared_trials(trials) -> dict:
     return {"n_shared": int(shared.sum()), "n_shared_trials": int(trials.loc[shared, "trial"].nunique())}
 
 
+@shared
 def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
                           low_rob_items: int = 4, primary_model: str = "che", rho: float = 0.5,
                           implausible_g: float = 3.0, rob_domains=("sg", "ac", "ba", "itt"),

@@ -13,6 +13,7 @@ from pandera.typing import Series
 from analysis.review.errors import DataError, Problem
 from analysis.review.trials import LINE, read_rows, validate_trials
 from analysis.review.schemas import Base, check, events_within, number
+from analysis.review.shared import shared
 
 class CiprianiArms(Base):
     """GRISELDA's arm-level table: one row per arm, counts as numbers (``*_num`` columns)."""
@@ -52,6 +53,7 @@ class CiprianiArms(Base):
         return events_within(df, "Dropouts_sideeffects_num", "No_randomised_num") if "Dropouts_sideeffects_num" in df else True
 
 
+@shared
 def read_cipriani_arms(path: str | Path) -> pd.DataFrame:
     """Read and check the GRISELDA arm-level table (Cipriani et al., 2018) against :class:`CiprianiArms`.
 

@@ -1,0 +1,74 @@
+"""Results shared across chapters (analysis.review.shared): computed once per build, keyed by content."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.book.params import ROOT
+from analysis.review import comparisons
+from analysis.review.shared import ENV, call_key, shared, shared_results
+
+CALLS = []
+
+
+@shared
+def _count(path, scale=1.0):
+    CALLS.append(path)
+    warnings.warn(f"read {path}", UserWarning)
+    return float(len(open(path).read())) * scale
+
+
+@pytest.fixture(autouse=True)
+def _reset(monkeypatch):
+    monkeypatch.delenv(ENV, raising=False)
+    CALLS.clear()
+
+
+def test_outside_a_build_nothing_is_cached(tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("abc")
+    with pytest.warns(UserWarning):
+        assert _count(str(f)) == _count(str(f)) == 3.0
+    assert len(CALLS) == 2
+
+
+def test_computed_once_per_content_and_warnings_raised_on_every_call(tmp_path):
+    f = tmp_path / "a.csv"
+    f.write_text("abc")
+    with shared_results(tmp_path / "shared"):
+        with pytest.warns(UserWarning, match="read"):
+            assert _count(str(f)) == 3.0
+        with pytest.warns(UserWarning, match="read"):  # read from the cache, warning replayed
+            assert _count(str(f)) == 3.0
+        assert len(CALLS) == 1
+        assert _count(str(f), scale=2.0) == 6.0  # another argument value: computed
+        f.write_text("abcd")  # the same path with other content: computed again
+        assert _count(str(f)) == 4.0
+        assert len(CALLS) == 3
+    import os
+
+    assert ENV not in os.environ  # restored
+
+
+def test_keys_take_frames_and_arrays_by_value():
+    a = pd.DataFrame({"x": [1.0, 2.0], "s": ["a", "b"]})
+    assert call_key(_count, (a,), {}) == call_key(_count, (a.copy(),), {})
+    b = a.copy()
+    b.loc[1, "x"] = 2.5
+    assert call_key(_count, (a,), {}) != call_key(_count, (b,), {})
+    assert call_key(_count, (np.arange(3),), {}) != call_key(_count, (np.arange(3.0),), {})
+    assert call_key(_count, (), {"scale": 1}) != call_key(_count, (), {"scale": 1.0})
+
+
+def test_a_shared_review_result_equals_the_computed_one(tmp_path):
+    path = "data/trials/cipriani2018/arms.csv"
+    direct = comparisons.ssri_placebo(path)
+    with shared_results(tmp_path / "shared"):
+        first = comparisons.ssri_placebo(path)
+        again = comparisons.ssri_placebo(path)
+    assert len(list((tmp_path / "shared").glob("*ssri_placebo*.pickle"))) == 1
+    for res in (first, again):
+        assert res.model.estimate == direct.model.estimate and res.model.tau2 == direct.model.tau2
+        pd.testing.assert_frame_equal(res.trials, direct.trials)
