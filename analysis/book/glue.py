@@ -33,11 +33,10 @@ def glue_value(key: str, value) -> None:
 
 
 def _is_figure(value) -> bool:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(value, Figure)
+    import sys
+
+    figure = sys.modules.get("matplotlib.figure")  # not loaded: the value cannot be a Figure
+    return figure is not None and isinstance(value, figure.Figure)
 
 
 class FigureOutput:

@@ -26,24 +26,44 @@ import nbformat
 from analysis.book.params import ROOT
 
 
+#: The parts of the package a chapter's kernel runs: the engine, the review, the figures, the
+#: multiverse and the two book modules notebooks use. Their imports inside functions (myst-nb in
+#: ``glue_value``, matplotlib's Figure, the engine's models) are preloaded too: a kernel would
+#: otherwise import them in its first cell (matplotlib alone, 0.6 s in a chapter without a figure).
+KERNEL_PACKAGES = ("analysis/meta", "analysis/review", "analysis/figures", "analysis/multiverse",
+                   "analysis/book/glue.py", "analysis/book/params.py", "analysis/escape.py")
+
+
+def _imports(code: str) -> set[str]:
+    """The modules ``code`` imports by absolute name, anywhere in it."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # the kernel will report it, in its cell
+        return set()
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module)
+    return modules
+
+
 def notebook_imports(paths) -> list[str]:
-    """Every module the code cells of the notebooks at ``paths`` import by name, sorted."""
+    """Every module the code cells of the notebooks at ``paths`` import by name, and every module
+    the kernel's parts of the package (:data:`KERNEL_PACKAGES`) import, anywhere, sorted."""
     modules = set()
     for path in paths:
         for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type != "code":
-                continue
-            code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
-            try:
-                tree = ast.parse(code)
-            except SyntaxError:  # the kernel will report it, in its cell
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    modules.update(alias.name for alias in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    modules.add(node.module)
-    return sorted(modules)
+            if cell.cell_type == "code":
+                modules |= _imports("\n".join(line for line in cell.source.splitlines()
+                                              if not line.lstrip().startswith(("%", "!"))))
+    for part in KERNEL_PACKAGES:
+        root = ROOT / part
+        for source in ([root] if root.suffix else sorted(root.rglob("*.py"))):
+            modules |= _imports(source.read_text(encoding="utf-8"))
+            modules.add(".".join(source.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"))
+    return sorted(m for m in modules if m != "__main__" and not m.endswith(".__main__"))
 
 
 def _read_line(conn: socket.socket, buffer: bytearray, timeout: float | None) -> str | None:
@@ -166,9 +186,15 @@ class KernelServer:
 
 
 def kernel_manager_class(server: KernelServer):
-    """An ``AsyncKernelManager`` whose kernels ``server`` forks (for papermill's ``kernel_manager_class``)."""
+    """An ``AsyncKernelManager`` whose kernels ``server`` forks (for papermill's ``kernel_manager_class``).
+
+    Two waits of jupyter_client that cost a warm kernel most of its start are made exact: the
+    client is ready when the IOPub ``idle`` of its ``kernel_info`` request has arrived (jupyter_client
+    waits for 0.2 s of IOPub silence instead), and a kernel's exit is polled every 10 ms (100 ms)."""
+    from jupyter_client.asynchronous import AsyncKernelClient
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_client.provisioning import LocalProvisioner
+    from traitlets import default
 
     class WarmProvisioner(LocalProvisioner):
         async def launch_kernel(self, cmd, **kwargs):
@@ -177,11 +203,53 @@ def kernel_manager_class(server: KernelServer):
             self.cwd = kwargs.get("cwd", Path.cwd())
             return self.connection_info
 
+    class WarmKernelClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            await wait_for_ready(self, timeout)
+
     class WarmKernelManager(AsyncKernelManager):
+        @default("client_factory")
+        def _warm_client_factory(self):
+            return WarmKernelClient
+
         async def _async_pre_start_kernel(self, **kw):
             if self.provisioner is None:
                 self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
                 self.provisioner = WarmProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
             return await super()._async_pre_start_kernel(**kw)
 
+        async def _async_finish_shutdown(self, waittime=None, pollinterval=0.1, restart=False):
+            await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
+
     return WarmKernelManager
+
+
+async def wait_for_ready(client, timeout: float | None = None) -> None:
+    """Until ``client``'s kernel has answered a ``kernel_info`` request on the shell channel and
+    its IOPub ``idle`` for that request has arrived: then IOPub is connected and holds nothing of
+    the start. As jupyter_client's ``wait_for_ready``, a request that IOPub missed (it was not yet
+    subscribed) is sent again; RuntimeError if the kernel dies or ``timeout`` seconds pass."""
+    import time
+    from queue import Empty
+
+    deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+    while True:
+        request = client.kernel_info()
+        try:
+            reply = await client.shell_channel.get_msg(timeout=1)
+        except Empty:
+            reply = None
+        if reply is not None and reply["msg_type"] == "kernel_info_reply":
+            while True:
+                try:
+                    msg = await client.iopub_channel.get_msg(timeout=0.2)
+                except Empty:
+                    break  # IOPub missed this request: ask again
+                if (msg["parent_header"].get("msg_id") == request and msg["msg_type"] == "status"
+                        and msg["content"].get("execution_state") == "idle"):
+                    client._handle_kernel_info_reply(reply)
+                    return
+        if not await client._async_is_alive():
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")

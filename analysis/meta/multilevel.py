@@ -18,6 +18,7 @@ from scipy import special
 
 from analysis.meta.blocks import BlockCov, diagonal_cov, grouping
 from analysis.meta.mvlik import Pieces, evaluate
+from analysis.meta.mvlik_lowrank import lowrank
 
 MAXITER = 200
 STEP_TOL = 1e-12
@@ -85,10 +86,11 @@ def _direction(cur: Pieces, free: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(cur.expected[np.ix_(free, free)], g, rcond=1e-10)[0]
 
 
-def maximise(vblocks: list, ys: list, reml: bool, start: np.ndarray) -> tuple[np.ndarray, Pieces, int]:
-    """Maximise the (restricted) log-likelihood over theta >= 0; returns theta, its pieces, iterations."""
+def maximise(evaluate_at, start: np.ndarray) -> tuple[np.ndarray, Pieces, int]:
+    """Maximise the (restricted) log-likelihood over theta >= 0; returns theta, its pieces, iterations.
+    ``evaluate_at(theta)`` gives the :class:`analysis.meta.mvlik.Pieces` at theta."""
     theta = np.maximum(np.asarray(start, dtype=float), 0.0)
-    cur = evaluate(theta, vblocks, ys, reml)
+    cur = evaluate_at(theta)
     for it in range(1, MAXITER + 1):
         free = ~((theta <= 0) & (cur.score <= 0))
         if not free.any():
@@ -98,7 +100,7 @@ def maximise(vblocks: list, ys: list, reml: bool, start: np.ndarray) -> tuple[np
         lam, moved = 1.0, False
         while lam > 1e-10:
             new = np.maximum(theta + lam * step, 0.0)
-            nxt = evaluate(new, vblocks, ys, reml)
+            nxt = evaluate_at(new)
             if nxt.loglik >= cur.loglik - 1e-13 * abs(cur.loglik):
                 moved = True
                 break
@@ -174,12 +176,21 @@ def rma_mv(yi, vi, cluster, *, V=None, method: str = "REML", test: str = "z", le
         raise ValueError("test must be 'z' or 't'")
     y, cluster, V = _prepare(yi, vi, cluster, V)
     grp = grouping(cluster)
-    vblocks = grp.stack(V.rows, V.cols, V.vals)
-    ys = grp.gather(y)
+    evaluate_at = _likelihood(y, grp, V)
     total = max(0.001, float(np.var(y, ddof=1)) - float(V.diagonal().mean()))
-    theta, fit, iterations = maximise(vblocks, ys, method == "REML", np.array([total / 2, total / 2]))
-    fixed = evaluate(np.zeros(2), vblocks, ys, True)
+    theta, fit, iterations = maximise(lambda t: evaluate_at(t, method == "REML"), np.array([total / 2, total / 2]))
+    fixed = evaluate_at(np.zeros(2), True)
     return _result(y, cluster, V, grp.n_clusters, method, test, level, theta, fit, fixed, iterations)
+
+
+def _likelihood(y, grp, V):
+    """``(theta, reml) -> Pieces``: without blocks where V is diagonal or has one constant
+    correlation in a cluster (:mod:`analysis.meta.mvlik_lowrank`), block by block otherwise."""
+    flat = lowrank(y, grp.codes, grp.n_clusters, V)
+    if flat is not None:
+        return flat.evaluate
+    vblocks, ys = grp.stack(V.rows, V.cols, V.vals), grp.gather(y)
+    return lambda theta, reml: evaluate(theta, vblocks, ys, reml)
 
 
 def _result(y, cluster, V, n_clusters, method, test, level, theta, fit, fixed, iterations) -> MultilevelResult:

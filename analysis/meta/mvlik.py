@@ -84,13 +84,21 @@ def evaluate(theta, vblocks: list, ys: list, reml: bool) -> Pieces:
     mu = _sum(ai * y for ai, y in zip(a, ys)) / S
     e = [y - mu for y in ys]
     r = matvec(ws, e)  # P y = W (y - mu)
-    rs = np.concatenate([ri.sum(axis=-1) for ri in r])
-    rss = _sum(ei * ri for ei, ri in zip(e, r))
-    tr_w = _sum(np.trace(w, axis1=1, axis2=2) for w in ws)
-    aa_c = np.concatenate([(ai * ai).sum(axis=-1) for ai in a])
+    return pieces(
+        k=sum(y.size for y in ys), logdet=logdet, s=s, S=S, mu=mu, rss=_sum(ei * ri for ei, ri in zip(e, r)),
+        rs=np.concatenate([ri.sum(axis=-1) for ri in r]), tr_w=_sum(np.trace(w, axis1=1, axis2=2) for w in ws),
+        aa_c=np.concatenate([(ai * ai).sum(axis=-1) for ai in a]), w_f2=_sum(w * w for w in ws),
+        a_w_a=_sum(ai * bi for ai, bi in zip(a, matvec(ws, a))), r_w_r=_sum(ri * wr for ri, wr in zip(r, matvec(ws, r))),
+        a_r=np.concatenate([(ai * ri).sum(axis=-1) for ai, ri in zip(a, r)]), r2=_sum(ri * ri for ri in r), reml=reml)
+
+
+def pieces(*, k: int, logdet: float, s, S: float, mu: float, rss: float, rs, tr_w: float, aa_c, w_f2: float,
+           a_w_a: float, r_w_r: float, a_r, r2: float, reml: bool) -> Pieces:
+    """The likelihood and its derivatives from the sums over clusters: per cluster ``s`` = 1'W_c 1,
+    ``rs`` = 1'r_c, ``aa_c`` = a_c'a_c and ``a_r`` = a_c'r_c (a = W 1, r = P y); over all rows
+    ``rss`` = e'r, ``tr_w`` = tr W, ``w_f2`` = sum of W's squared entries, ``a_w_a`` = a'W a,
+    ``r_w_r`` = r'W r and ``r2`` = r'r; ``logdet`` = log|M|."""
     aa = float(aa_c.sum())
-    w_f2 = _sum(w * w for w in ws)
-    a_w_a = _sum(ai * bi for ai, bi in zip(a, matvec(ws, a)))
     s2, s3 = float(s @ s), float((s ** 3).sum())
     # traces of W Z_j W Z_l and of P Z_j P Z_l
     tw = np.array([[s2, aa], [aa, w_f2]])
@@ -100,22 +108,17 @@ def evaluate(theta, vblocks: list, ys: list, reml: bool) -> Pieces:
     ])
     tp[1, 0] = tp[0, 1]
     # y'P Z_j P Z_l P y = (Z_j r)' P (Z_l r)
-    r_w_r = _sum(ri * wr for ri, wr in zip(r, matvec(ws, r)))
-    a_r = np.concatenate([(ai * ri).sum(axis=-1) for ai, ri in zip(a, r)])
     z1 = float((rs * rs * s).sum()) - float(s @ rs) ** 2 / S
     z12 = float(rs @ a_r) - float(s @ rs) * float(a_r.sum()) / S
     z2 = r_w_r - float(a_r.sum()) ** 2 / S
     ypzpzpy = np.array([[z1, z12], [z12, z2]])
-    r2 = _sum(ri * ri for ri in r)
     if reml:
         score = -0.5 * np.array([s.sum() - s2 / S - rs @ rs, tr_w - aa / S - r2])
         expected = 0.5 * tp
-        k = sum(y.size for y in ys)
         loglik = -0.5 * (k - 1) * LOG2PI + 0.5 * np.log(k) - 0.5 * logdet - 0.5 * np.log(S) - 0.5 * rss
     else:
         score = -0.5 * np.array([s.sum() - rs @ rs, tr_w - r2])
         expected = 0.5 * tw
-        k = sum(y.size for y in ys)
         loglik = -0.5 * k * LOG2PI - 0.5 * logdet - 0.5 * rss
     observed = -expected + ypzpzpy
     return Pieces(float(loglik), float(mu), S, score, expected, observed, float(rss), tr_w - aa / S)

@@ -153,3 +153,36 @@ def test_robust_needs_nested_clusters_and_accepts_coarser_ones():
     assert coarse.k_clusters == len(np.unique(cluster // 4)) and coarse.df > 0
     with pytest.raises(ValueError):
         robust(fit, np.arange(len(yi)))
+
+
+@pytest.mark.parametrize("rho", [None, 0.0, 0.3, 0.8])
+def test_the_flat_likelihood_is_the_block_one(rho):
+    """Woodbury without blocks (diagonal V, or one constant correlation) gives the block
+    computation's log-likelihood, score and information, at zero components too."""
+    from analysis.meta.blocks import diagonal_cov, grouping
+    from analysis.meta.mvlik import evaluate
+    from analysis.meta.mvlik_lowrank import lowrank
+
+    yi, vi, cluster = simulate(n_clusters=15, sizes=(1, 2, 3, 5, 8))
+    V = diagonal_cov(vi, cluster) if rho is None else vcalc(vi, cluster, rho=rho)
+    grp = grouping(cluster)
+    flat = lowrank(yi, grp.codes, grp.n_clusters, V)
+    assert flat is not None and flat.U.shape[1] == (1 if rho in (None, 0.0) else 2)
+    blocks, ys = grp.stack(V.rows, V.cols, V.vals), grp.gather(yi)
+    for theta in ([0.0, 0.0], [0.05, 0.0], [0.0, 0.02], [0.03, 0.07], [1.5, 0.4]):
+        for reml in (True, False):
+            a, b = flat.evaluate(np.array(theta), reml), evaluate(np.array(theta), blocks, ys, reml)
+            for name in ("loglik", "mu", "S", "rss", "tr_p"):
+                assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-11, abs=1e-13), name
+            for name in ("score", "expected", "observed"):
+                np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_a_covariance_of_other_form_keeps_the_block_likelihood():
+    from analysis.meta.blocks import grouping
+    from analysis.meta.mvlik_lowrank import lowrank
+
+    yi, vi, cluster = simulate(n_clusters=8)
+    grp = grouping(cluster)
+    assert lowrank(yi, grp.codes, grp.n_clusters, vcalc(vi, cluster, obs=np.arange(len(vi)) % 3, rho=0.4)) is None
+    assert lowrank(yi, grp.codes, grp.n_clusters, vcalc(vi, cluster, rho=-0.2)) is None
