@@ -372,3 +372,27 @@ def test_the_grid_size_is_the_whole_grids_when_a_sample_ran():
     assert summary.grid_size(frame, {}, "cbt") == 3
     assert summary.grid_size(frame, {"cbt": {"total": 12288}}, "cbt") == 12288
     assert summary.grid_size(frame, {"cbt": {"total": 12288}}, "ssri") == 2
+
+
+def test_combinations_that_keep_the_same_rows_share_one_batch_and_their_fits():
+    grid = read_grid(GRID, root=ROOT, only=["cbt"])["cbt"]
+    specs = S.expand(grid)
+    from analysis.multiverse.data import resolve
+
+    base = load(grid, resolve(grid, None, ROOT))
+    keys = S.row_keys(grid, base, specs)
+    assert len(set(keys.values())) < len(keys)  # the grid has combinations that keep the same rows
+    shared = S.batches(specs, 128, keys)
+    ids = sorted(i for batch in shared for _, members in batch for i, _, _ in members)
+    assert ids == list(specs.spec_ids)  # every specification once
+    batch_of = {names: b for b, batch in enumerate(shared) for names, _ in batch}
+    by_key = {}
+    for names, key in keys.items():
+        by_key.setdefault(key, set()).add(batch_of[names])
+    assert all(len(b) == 1 for b in by_key.values())  # same rows, same batch
+    # the rows of a batch of combinations that share rows are those each gives alone
+    twins = next(k for k in by_key if sum(v == k for v in keys.values()) > 1)
+    batch = next(shared[b] for b in by_key[twins])
+    together = S.evaluate_batch(grid, base, batch, specs.data_dims, specs.analysis_dims)
+    alone = pd.concat([S.evaluate_batch(grid, base, [group], specs.data_dims, specs.analysis_dims) for group in batch])
+    pd.testing.assert_frame_equal(together.reset_index(drop=True), alone.reset_index(drop=True))

@@ -31,6 +31,18 @@ class Subset:
     def k(self) -> int:
         return len(self.yi)
 
+    def key(self) -> str:
+        """A digest of the rows (effects, variances, clusters, in order): two combinations of data
+        choices that keep the same rows have the same key, and every fit on them is the same."""
+        import hashlib
+
+        codes, labels = pd.factorize(pd.Series(self.cluster, dtype=object), sort=False)
+        digest = hashlib.sha256(np.ascontiguousarray(self.yi, dtype=float).tobytes())
+        digest.update(np.ascontiguousarray(self.vi, dtype=float).tobytes())
+        digest.update(codes.astype(np.int64).tobytes())
+        digest.update("\x1f".join(map(str, labels)).encode())
+        return digest.hexdigest()
+
 
 #: Inputs of a grid's data that are not files: how the importer reads the release (the CBT chapter's
 #: parameters of the same names), passed beside the data paths.

@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis.multiverse import data as datasets
 from analysis.multiverse.grid import read_grid
-from analysis.multiverse.specs import batches, evaluate_batch, expand
+from analysis.multiverse.specs import batches, evaluate_batch, expand, row_keys
 
 RESULT_COLUMNS = ("k", "k_outliers", "estimate", "se", "ci_low", "ci_high", "tau2", "p", "status")
 
@@ -120,7 +120,8 @@ def run(grid_path: str | Path = "params/multiverse.yml", *, only=None, data: dic
             specs = specs.sample(max(budget // max(rows, 1), 1), seed, keep=grid.main)
             sampled[name] = {"total": specs.grid_size, "run": len(specs), "rows": rows, "budget": budget, "seed": seed}
         frames.append(specs.frame())
-        jobs += [(grid, base, b, specs.data_dims, specs.analysis_dims) for b in batches(specs, min_batch)]
+        jobs += [(grid, base, b, specs.data_dims, specs.analysis_dims)
+                 for b in batches(specs, min_batch, row_keys(grid, base, specs))]
     results = _with_client(scheduler, workers, lambda client: _evaluate_all(client, jobs, progress))
     n_workers = results[1]
     frame = assemble(frames, results[0])

@@ -151,25 +151,42 @@ def expand(grid: Grid) -> Specifications:
     return Specifications(grid, data_dims, analysis_dims, tuple(names), tuple(labels), tuple(equivalence))
 
 
-def batches(specs: Specifications, min_specs: int = 60) -> list:
+def batches(specs: Specifications, min_specs: int = 60, same_rows: dict | None = None) -> list:
     """Consecutive data combinations grouped until a batch holds at least ``min_specs``
     specifications. A batch is a list of ``(data option names, [(id, analysis names, analysis
-    labels), ...])``."""
+    labels), ...])``. ``same_rows`` (data option names -> :meth:`Subset.key`) puts the
+    combinations that keep the same rows in one batch, at the first one's place, so that their
+    fits are done once (:func:`evaluate_batch`)."""
     n_data = len(specs.data_dims)
     groups = []
     for i, names, labels in zip(specs.spec_ids, specs.names, specs.labels):
         if not groups or groups[-1][0] != names[:n_data]:
             groups.append((names[:n_data], []))
         groups[-1][1].append((i, names[n_data:], labels[n_data:]))
+    units: dict = {}  # combinations kept together: by their rows, or each alone
+    for n, group in enumerate(groups):
+        units.setdefault(same_rows[group[0]] if same_rows else n, []).append(group)
     out, current, size = [], [], 0
-    for group in groups:
-        current.append(group)
-        size += len(group[1])
+    for unit in units.values():
+        current.extend(unit)
+        size += sum(len(group[1]) for group in unit)
         if size >= min_specs:
             out.append(current)
             current, size = [], 0
     if current:
         out.append(current)
+    return out
+
+
+def row_keys(grid: Grid, base, specs: Specifications) -> dict:
+    """Data option names -> :meth:`analysis.multiverse.data.Subset.key` of every data
+    combination of ``specs`` (each subset once, in the driver)."""
+    n_data = len(specs.data_dims)
+    out = {}
+    for names in specs.names:
+        if names[:n_data] not in out:
+            choices = {d: grid.option(d, n) for d, n in zip(specs.data_dims, names[:n_data])}
+            out[names[:n_data]] = subset(grid, base, choices).key()
     return out
 
 
@@ -196,11 +213,12 @@ def settings(grid: Grid, dims: tuple, names: tuple, labels: tuple) -> dict:
 
 def evaluate_batch(grid: Grid, base, batch: list, data_dims: tuple, analysis_dims: tuple) -> pd.DataFrame:
     """Fit every specification of a batch: one subset per data combination, every analysis
-    choice on it. Returns one row per specification: ``grid``, ``spec_id`` and the results."""
-    rows = []
+    choice on it; combinations that keep the same rows share their fits. Returns one row per specification: ``grid``, ``spec_id`` and the results."""
+    rows, fitters = [], {}
     for data_names, members in batch:
         choices = {d: grid.option(d, n) for d, n in zip(data_dims, data_names)}
-        fitter = Fitter(subset(grid, base, choices), grid.min_k)
+        rows_kept = subset(grid, base, choices)
+        fitter = fitters.setdefault(rows_kept.key(), Fitter(rows_kept, grid.min_k))  # same rows, same fits
         for spec_id, names, labels in members:
             rows.append({"grid": grid.name, "spec_id": spec_id,
                          **fitter.row(settings(grid, analysis_dims, names, labels))})
