@@ -69,7 +69,8 @@ def injected_parameters(notebook: Path) -> str:
     return "".join(c.source for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
 
 
-def test_hostile_names_are_inert_and_concurrent_builds_do_not_mix(repo_copy, tmp_path):
+def test_hostile_names_are_inert_and_concurrent_builds_do_not_mix(built_copy, tmp_path):
+    repo_copy = built_copy  # the session's book: the default build reuses its notebooks
     # 1. a default build: the reference
     first = run_analysis(repo_copy, "build")
     assert first.returncode == 0, first.stdout + first.stderr
