@@ -225,3 +225,28 @@ def test_hamd_versions_counts_the_trials_of_each_version(arms):
     assert text.startswith("HAMD17 (")
     used = arms[arms["StudyID"].str.strip().isin(set(hamd.study)) & arms["scale"].str.startswith("HAMD")]
     assert f"HAMD17 ({used.loc[used['scale'] == 'HAMD17', 'StudyID'].nunique()} trials)" in text
+
+
+def test_the_league_download_has_every_pair_as_odds_ratios(analyses):
+    from analysis.review.network import league_table
+
+    fit = analyses["response"]["fit"]
+    table = league_table(fit, "response")
+    T = len(fit.treatments)
+    assert len(table) == T * (T - 1) // 2 == 231
+    vs = analyses["response"]["vs_reference"].set_index("treatment")
+    row = table[(table["treatment"] == "amitriptyline") & (table["versus"] == "placebo")].iloc[0]
+    assert row["odds_ratio"] == pytest.approx(vs.loc["amitriptyline", "or"], abs=1e-4)
+    assert row["ci_low"] == pytest.approx(vs.loc["amitriptyline", "ci_low"], abs=1e-4)
+    assert (table["ci_low"] <= table["odds_ratio"]).all() and (table["pi_low"] <= table["ci_low"]).all()
+
+
+def test_a_glued_table_offers_its_cells_as_csv_with_formulas_neutralised():
+    import csv
+    import io
+
+    from analysis.book.glue import Table
+
+    text = Table(pd.DataFrame({"drug": ["=HYPERLINK(\"x\")", "a, b"], "n": [1.0, None]}))._repr_mimebundle_()["text/csv"]
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows == [["drug", "n"], ["'=HYPERLINK(\"x\")", "1"], ["a, b", ""]]

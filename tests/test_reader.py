@@ -178,6 +178,13 @@ def test_each_analysis_chapter_links_its_data_and_results(built):
         assert any(not link.endswith("/results.csv") for link in links), name
         for link in links:
             assert (built / "html" / link).is_file(), link
+    # every glued table is a CSV download too: the network chapter's league table, both outcomes
+    html = (built / "html" / "chapters" / "network.html").read_text()
+    league = [link for link in re.findall(r'href="\.\./(_downloads/[^"]+)"', html) if link.endswith("/nma_league_csv.csv")]
+    assert len(league) == 1, league
+    rows = (built / "html" / league[0]).read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("outcome,treatment,versus,odds_ratio,ci_low,ci_high")
+    assert {r.split(",")[0] for r in rows[1:]} == {"response", "dropout"}
 
 
 # --- The reader's view at a desktop and a phone width: layout, console, accessibility ---------------

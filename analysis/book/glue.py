@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.escape import markdown_table, visible
+from analysis.escape import csv_cell, markdown_table, visible
 
 
 def plain(value):
@@ -152,6 +152,20 @@ class Table:
         cells = [["" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v for v in row]
                  for row in self.frame.itertuples(index=False)]
         return markdown_table(self.frame.columns, cells, raw=[c in self.myst_columns for c in self.frame.columns])
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The table's cells as CSV too (``text/csv``): the build offers every glued table as a
+        download (:func:`analysis.book.render.add_downloads`), the league table among them. Text a
+        spreadsheet would run as a formula is neutralised (:func:`analysis.escape.csv_cell`)."""
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([csv_cell(str(c)) for c in self.frame.columns])
+        for row in self._shown().itertuples(index=False):
+            writer.writerow([csv_cell(v) for v in row])
+        return {"text/csv": out.getvalue()}
 
     def __repr__(self) -> str:
         return self.frame.to_string(index=False)

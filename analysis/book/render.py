@@ -61,10 +61,31 @@ def add_downloads(executed: Path, book: Path, chapter_params: dict, chapter_rows
         writer.writerows({**r, "value": csv_cell(r["value"])} for r in chapter_rows)
     links.append(f"- every value in this chapter's text: {{download}}`results.csv <../downloads/{executed.stem}/results.csv>`")
     nb = nbformat.read(executed, as_version=4)
-    cell = nbformat.v4.new_markdown_cell("## Downloads\n\nThe exact files this chapter read and the values it computed (CSV).\n\n" + "\n".join(links))
+    tables = glued_tables(nb)
+    if tables:
+        (folder / "tables").mkdir(exist_ok=True)
+    for name, text in tables.items():
+        safe = safe_name(name) + ".csv"
+        (folder / "tables" / safe).write_text(text, encoding="utf-8")
+        links.append(f"- table {markdown(name)}: {{download}}`{safe} <../downloads/{executed.stem}/tables/{safe}>`")
+    cell = nbformat.v4.new_markdown_cell("## Downloads\n\nThe exact files this chapter read, the values it computed and each of its "
+                                         "tables (CSV).\n\n" + "\n".join(links))
     cell.id = "downloads"
     nb.cells.append(cell)
     nbformat.write(nb, book / "chapters" / executed.name)
+
+
+def glued_tables(nb) -> dict:
+    """Glued name -> CSV text of every table an executed notebook glued (:class:`analysis.book.glue.Table`)."""
+    out = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            scrap = output.get("metadata", {}).get("scrapbook", {})
+            prefix = scrap.get("mime_prefix", "")
+            text = output.get("data", {}).get(prefix + "text/csv")
+            if scrap.get("name") and text is not None:
+                out[scrap["name"]] = text
+    return out
 
 
 def glued_values(executed: Path) -> list[dict]:

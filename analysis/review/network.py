@@ -274,3 +274,16 @@ def hamd_versions(arms: pd.DataFrame, data) -> str:
     used = arms[arms["StudyID"].str.strip().isin(set(data.study)) & arms["scale"].str.startswith("HAMD")]
     counts = used.groupby("scale")["StudyID"].nunique().sort_values(ascending=False, kind="stable")
     return listing([f"{scale} ({counted(int(n), 'trial')})" for scale, n in counts.items()])
+
+
+def league_table(fit, outcome: str) -> pd.DataFrame:
+    """Every pair of treatments of a fitted network (:meth:`analysis.meta.nma.NetworkFit.league`)
+    as odds ratios of ``outcome``, first treatment against second, with 95% confidence and
+    prediction intervals: the league table's numbers, for download."""
+    league = fit.league()
+    return pd.DataFrame({
+        "outcome": outcome, "treatment": league["treat1"], "versus": league["treat2"],
+        "odds_ratio": np.exp(league["estimate"]).round(4), "ci_low": np.exp(league["ci_low"]).round(4),
+        "ci_high": np.exp(league["ci_high"]).round(4), "pi_low": np.exp(league["pi_low"]).round(4),
+        "pi_high": np.exp(league["pi_high"]).round(4), "log_or": league["estimate"].round(6),
+        "se_log_or": league["se"].round(6)})
