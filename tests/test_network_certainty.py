@@ -66,11 +66,30 @@ def test_incoherence_uses_the_split_then_the_global_test():
     assert nc.incoherence(split, "Y", "P", NS(df=0, p=np.nan))[0] == 0
 
 
-def test_reporting_bias_needs_ten_trials():
+def test_reporting_bias_needs_ten_trials_and_is_peters_test():
+    from analysis.meta import peters
+
     data = NS(treatments=("P", "X"), treat1=np.array(["X"] * 9), treat2=np.array(["P"] * 9),
               yi=np.linspace(0, 1, 9), vi=np.linspace(0.01, 0.1, 9))
-    assert nc.reporting_bias(data, "X") == (0, "9 placebo-controlled trials: too few to test for small-study "
-                                               "effects (fewer than 10)")
+    assert nc.reporting_bias(data, "X", np.full(9, 100.0)) == (
+        0, "9 placebo-controlled trials: too few to test for small-study effects (fewer than 10)")
+    # twelve trials whose small ones show larger effects: Peters' test on 1/n, not Egger's on the SE
+    n = np.array([40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400, 600], dtype=float)
+    yi, vi = 0.2 + 30 / n, 4 / n
+    data = NS(treatments=("P", "X"), treat1=np.array(["X"] * 12), treat2=np.array(["P"] * 12), yi=yi, vi=vi)
+    down, text = nc.reporting_bias(data, "X", n)
+    p = peters(yi, vi, n)["p"]
+    assert text.startswith("Peters' test on 12 placebo-controlled trials") and down == (-1 if p < nc.SMALL_STUDY_P else 0)
+
+
+def test_trial_sizes_add_both_arms_of_each_contrast(griselda_arms):
+    analysis = network_analysis(griselda_arms, "response")
+    arms = network_arms(griselda_arms, "response")
+    data = analysis["data"]
+    sizes = nc.trial_sizes(data, arms)
+    first = arms[arms["study"] == data.study[0]]
+    expected = first.loc[first["treatment"].isin([data.treat1[0], data.treat2[0]]), "n"].sum()
+    assert sizes[0] == expected and len(sizes) == data.k and (sizes > 0).all()
 
 
 def test_the_griselda_table(griselda_arms):
@@ -114,3 +133,27 @@ def test_summary_table_sets_both_outcomes_side_by_side(griselda_arms):
 def test_per_thousand():
     # OR 1.5 at 0.4: odds 0.6667 * 1.5 = 1, risk 0.5
     assert nc.per_thousand(1.5, 0.4) == pytest.approx(500.0, abs=1e-9)
+
+
+def test_the_funnel_sentence_follows_the_test_and_the_direction():
+    from analysis.review import network_wording as words
+
+    assert "too few to test" in words.funnel_asymmetry({"k": 4, "bias": np.nan, "p": np.nan}, True, 0.1)
+    calm = words.funnel_asymmetry({"k": 40, "bias": 3.0, "p": 0.4}, True, 0.1)
+    assert calm.startswith("Peters' test on the 40 contrasts against placebo gives p = 0.400") and "no clear sign" in calm
+    assert words.funnel_asymmetry({"k": 40, "bias": 3.0, "p": 0.01}, True, 0.1).endswith("towards the drugs, as small-study effects would")
+    # dropout (fewer is better): a negative slope is smaller trials with fewer dropouts on the drug
+    assert "towards the drugs" in words.funnel_asymmetry({"k": 40, "bias": -3.0, "p": 0.01}, False, 0.1)
+    assert "towards placebo" in words.funnel_asymmetry({"k": 40, "bias": -3.0, "p": 0.01}, True, 0.1)
+
+
+def test_funnel_asymmetry_is_peters_test_on_the_adjusted_contrasts(griselda_arms):
+    from analysis.meta import peters
+
+    analysis = network_analysis(griselda_arms, "response")
+    arms = network_arms(griselda_arms, "response")
+    fit, data = analysis["fit"], analysis["data"]
+    result = nc.funnel_asymmetry(fit, arms)
+    sel = data.treat2 == "placebo"
+    expected = peters(fit.funnel()["deviation"].to_numpy()[sel], data.vi[sel], nc.trial_sizes(data, arms)[sel])
+    assert result["k"] == int(sel.sum()) and result["p"] == pytest.approx(expected["p"], rel=1e-12)

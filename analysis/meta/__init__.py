@@ -25,7 +25,7 @@ _WHERE = {
     "deletion_candidates": "leave1out",
     "outliers": "outliers",
     "egger": "regtest", "egger_multilevel": "regtest", "egger_sample_size": "regtest", "sample_size_se": "regtest",
-    "equal_arms_se": "regtest",
+    "equal_arms_se": "regtest", "peters": "regtest",
     "MultilevelRegression": "mlreg", "multilevel_regression": "mlreg",
     "SubgroupResult": "subgroups", "subgroup_analysis": "subgroups",
     "trimfill": "trimfill",

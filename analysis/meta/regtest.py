@@ -1,4 +1,5 @@
-"""Regression test for funnel-plot asymmetry, as metafor's ``regtest(model = "lm")``."""
+"""Regression tests for funnel-plot asymmetry, as metafor's ``regtest(model = "lm")``: Egger's (on
+the standard error) and Peters' (on 1/n, for odds ratios)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,45 @@ def egger(yi, vi) -> dict:
     Egger, M., Davey Smith, G., Schneider, M., & Minder, C. (1997). Bias in meta-analysis
     detected by a simple, graphical test. *BMJ*, 315, 629-634.
     """
+    return _wls_test(yi, vi, np.sqrt(np.asarray(vi, dtype=float)), "Egger's test")
+
+
+def peters(yi, vi, ni) -> dict:
+    """Peters' regression test for funnel-plot asymmetry of (log) odds ratios.
+
+    Regresses yi on the inverse of each study's total sample size with weights 1/vi, as
+    ``regtest(model = "lm", predictor = "ninv")`` in metafor. Egger's test on log odds ratios
+    has too many false positives, because a log odds ratio and its standard error are correlated
+    even without bias; 1/n is not (Peters et al., 2006; Sterne et al., 2011, recommend it, or
+    Harbord's test, for odds ratios). Fitted with statsmodels' WLS.
+
+    Returns
+    -------
+    dict
+        As :func:`egger`: ``bias`` (the slope on 1/n), ``se``, ``t``, ``df``, ``p``, ``limit``
+        (the intercept: the effect in an infinitely large study) with its CI.
+
+    References
+    ----------
+    Peters, J. L., Sutton, A. J., Jones, D. R., Abrams, K. R., & Rushton, L. (2006). Comparison of
+    two methods to detect publication bias in meta-analysis. *JAMA*, 295, 676-680.
+    Sterne, J. A. C., et al. (2011). Recommendations for examining and interpreting funnel plot
+    asymmetry in meta-analyses of randomised controlled trials. *BMJ*, 343, d4002.
+    """
+    n = np.asarray(ni, dtype=float)
+    if len(n) != len(np.asarray(yi)) or np.any(~np.isfinite(n)) or np.any(n <= 0):
+        raise ValueError("ni must hold every study's total sample size, > 0")
+    return _wls_test(yi, vi, 1 / n, "Peters' test")
+
+
+def _wls_test(yi, vi, x, name: str) -> dict:
     y = np.asarray(yi, dtype=float)
     v = np.asarray(vi, dtype=float)
     if len(y) < 3:
-        raise ValueError(f"Egger's test needs at least 3 studies, got {len(y)}")
+        raise ValueError(f"{name} needs at least 3 studies, got {len(y)}")
     import statsmodels.api as sm  # lazy: importing analysis.meta stays light
 
-    fit = sm.WLS(y, sm.add_constant(np.sqrt(v), has_constant="add"), weights=1 / v).fit()
+    fit = sm.WLS(y, sm.add_constant(np.asarray(x, dtype=float), has_constant="add"), weights=1 / v).fit()
     ci = fit.conf_int()
     return {
         "bias": float(fit.params[1]),

@@ -6,8 +6,11 @@ high minus the downgrades (:func:`analysis.review.grade.certainty`), one rule pe
 
 - within-study bias: the release holds no risk-of-bias assessment, so the domain is not assessed
   by rule and does not lower the rating; every rating is therefore an upper bound.
-- reporting bias: with at least 10 placebo-controlled trials of the drug, Egger's test on them
+- reporting bias: with at least 10 placebo-controlled trials of the drug, Peters' test on them
   (p < 0.10: one level), the project's rule for small-study effects; with fewer, not assessable.
+  Peters' test (log odds ratio on 1/n) replaced Egger's when the rule was amended: Egger's test
+  on log odds ratios rejects too often, since a log odds ratio and its SE are correlated without
+  any bias (Peters et al., 2006; Sterne et al., 2011).
 - indirectness: none by design: every trial randomised adults with major depression to the drugs
   and placebo the question is about (the release's inclusion criteria).
 - imprecision: the review's one minimal important difference, a risk ratio of
@@ -22,6 +25,10 @@ high minus the downgrades (:func:`analysis.review.grade.certainty`), one rule pe
 
 References
 ----------
+Peters, J. L., Sutton, A. J., Jones, D. R., Abrams, K. R., & Rushton, L. (2006). Comparison of two
+methods to detect publication bias in meta-analysis. *JAMA*, 295, 676-680.
+Sterne, J. A. C., et al. (2011). Recommendations for examining and interpreting funnel plot
+asymmetry in meta-analyses of randomised controlled trials. *BMJ*, 343, d4002.
 Nikolakopoulou, A., Higgins, J. P. T., Papakonstantinou, T., et al. (2020). CINeMA: an approach
 for assessing confidence in the results of a network meta-analysis. *PLoS Medicine*, 17, e1003082.
 Papakonstantinou, T., Nikolakopoulou, A., Higgins, J. P. T., Egger, M., & Salanti, G. (2020).
@@ -34,7 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.meta.regtest import egger
+from analysis.meta.regtest import peters
 from analysis.review.grade import certainty
 from analysis.review.grade_rules import MID
 from analysis.review.wording import format_p
@@ -62,8 +69,8 @@ def reference_risk(data, arms: pd.DataFrame) -> float:
     return float(risk.median())
 
 
-EGGER_MIN_TRIALS = 10   # placebo-controlled trials of a drug needed for Egger's test (the project's rule)
-EGGER_P = 0.10          # Egger's test: some concerns below this
+SMALL_STUDY_MIN_TRIALS = 10   # placebo-controlled trials of a drug needed for Peters' test (the project's rule)
+SMALL_STUDY_P = 0.10          # Peters' test: some concerns below this
 SPLIT_MAJOR = 0.01      # node-split: major concerns below this (some concerns below ``alpha``)
 
 
@@ -72,16 +79,40 @@ def _p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
-def reporting_bias(data, drug: str) -> tuple[int, str]:
+def trial_sizes(data, arms: pd.DataFrame) -> np.ndarray:
+    """The number randomised to the two arms of each contrast of ``data`` (arms of one treatment in a
+    trial summed, as the network merges them), from the outcome's arms."""
+    n = arms.groupby(["study", "treatment"])["n"].sum()
+    return np.array([n[(s, a)] + n[(s, b)] for s, a, b in zip(data.study, data.treat1, data.treat2)], dtype=float)
+
+
+def funnel_asymmetry(fit, arms: pd.DataFrame) -> dict:
+    """Peters' test on the comparison-adjusted funnel plot's contrasts against the reference
+    (:meth:`analysis.meta.nma.NetworkFit.funnel`, oriented as each trial's drug against placebo):
+    the deviations from the network estimates regressed on 1/n, as :func:`reporting_bias` does for
+    one drug. ``k``, ``bias`` (the slope on 1/n: positive when smaller trials deviate upwards) and
+    ``p``; NaN below :data:`SMALL_STUDY_MIN_TRIALS` contrasts."""
+    data = fit.data
+    points = fit.funnel()
+    sel = data.treat2 == data.treatments[0]
+    k = int(sel.sum())
+    if k < SMALL_STUDY_MIN_TRIALS:
+        return {"k": k, "bias": float("nan"), "p": float("nan")}
+    test = peters(points["deviation"].to_numpy()[sel], data.vi[sel], trial_sizes(data, arms)[sel])
+    return {"k": k, "bias": test["bias"], "p": test["p"]}
+
+
+def reporting_bias(data, drug: str, sizes: np.ndarray) -> tuple[int, str]:
+    """Peters' test on the drug's placebo-controlled trials (``sizes``: :func:`trial_sizes`)."""
     ref = data.treatments[0]
     sel = (data.treat1 == drug) & (data.treat2 == ref)
     k = int(sel.sum())
-    if k < EGGER_MIN_TRIALS:
+    if k < SMALL_STUDY_MIN_TRIALS:
         return 0, (f"{k} placebo-controlled trials: too few to test for small-study effects (fewer than "
-                   f"{EGGER_MIN_TRIALS})")
-    p = egger(data.yi[sel], data.vi[sel])["p"]
-    text = f"Egger's test on {k} placebo-controlled trials, {_p(p)}"
-    return (-1, text + f" (< {EGGER_P:g})") if p < EGGER_P else (0, text)
+                   f"{SMALL_STUDY_MIN_TRIALS})")
+    p = peters(data.yi[sel], data.vi[sel], sizes[sel])["p"]
+    text = f"Peters' test on {k} placebo-controlled trials, {_p(p)}"
+    return (-1, text + f" (< {SMALL_STUDY_P:g})") if p < SMALL_STUDY_P else (0, text)
 
 
 def thresholds(rr_mid: float, control_risk: float, larger_is_better: bool = True) -> dict:
@@ -142,11 +173,12 @@ def network_certainty(analysis: dict, arms: pd.DataFrame, rr_mid: float = MID["R
     better = analysis["larger_is_better"]
     risk = reference_risk(data, arms)
     marks = thresholds(rr_mid, risk, better)
+    sizes = trial_sizes(data, arms)
     rows = []
     for r in vs.itertuples():
         judged = {
             "within_study_bias": (0, "no risk-of-bias assessment in the release; not assessed by rule"),
-            "reporting_bias": reporting_bias(data, r.treatment),
+            "reporting_bias": reporting_bias(data, r.treatment, sizes),
             "indirectness": (0, "adults with major depression randomised to the drug or placebo, as asked"),
             "imprecision": imprecision(r.ci_low, r.ci_high, marks),
             "heterogeneity": heterogeneity(r.ci_low, r.ci_high, r.pi_low, r.pi_high, marks),

@@ -225,3 +225,17 @@ def effect_modifier(row, outcome_words: str = "odds ratio of response against pl
     tail = (f"; it accounts for {100 * share:.0f}% of the heterogeneity variance" if share > 0
             else "; it accounts for none of the heterogeneity variance")
     return f"{head} ({detail}){tail}"
+
+
+def funnel_asymmetry(test: dict, larger_is_better: bool, alpha: float, reference: str = "placebo") -> str:
+    """The comparison-adjusted funnel plot in words, from
+    :func:`analysis.review.network_certainty.funnel_asymmetry`: whether smaller trials deviate
+    towards the drugs (Peters' test below ``alpha``) or show no clear asymmetry."""
+    if not test["k"] or math.isnan(test["p"]):
+        return f"with {counted(test['k'], 'contrast')} against {reference}, too few to test the funnel for asymmetry"
+    head = f"Peters' test on the {counted(test['k'], 'contrast')} against {reference} gives p {format_p(test['p'])}"
+    if test["p"] >= alpha:
+        return head + ": no clear sign that smaller trials deviate from the network estimates in either direction"
+    towards = (test["bias"] > 0) == larger_is_better
+    side = "the drugs" if towards else reference
+    return head + f": smaller trials deviate from the network estimates towards {side}, as small-study effects would"

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from analysis.meta import egger, egger_multilevel, egger_sample_size, multilevel_regression, sample_size_se
+from analysis.meta import egger, egger_multilevel, egger_sample_size, multilevel_regression, peters, sample_size_se
 from conftest import ROOT, assert_close
 
 FIXTURE = json.loads((ROOT / "tests/reference/egger_reference.json").read_text())
@@ -25,6 +25,15 @@ def test_classic_and_sample_size_egger_match_lm():
     for key in KEYS:
         assert_close(classic[key], case["classic"][key], f"classic.{key}")
         assert_close(modified[key], case["modified"][key], f"modified.{key}")
+
+
+def test_peters_test_matches_regtest_with_the_inverse_sample_size():
+    case = CASES["bcg_peters"]
+    result = peters(case["yi"], case["vi"], case["ni"])
+    for key in KEYS:
+        assert_close(result[key], case["peters"][key], f"peters.{key}")
+    with pytest.raises(ValueError, match="total sample size"):
+        peters(case["yi"], case["vi"], [0] * len(case["yi"]))
 
 
 def test_sample_size_se_does_not_depend_on_the_effect():

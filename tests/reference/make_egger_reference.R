@@ -4,7 +4,8 @@
 # Rodgers, 2019: W = sqrt(1/n1 + 1/n2) as predictor, W^2 as the variance of the weights), and the
 # multilevel Egger test for dependent effects: the CHE working model (vcalc with rho, rma.mv with
 # random = ~ 1 | cluster/es and the precision as moderator, test = "t") with CR2 inference
-# (robust(fit, cluster, clubSandwich = TRUE)) on the slope; and Higgins et al.'s (2009) prediction interval.
+# (robust(fit, cluster, clubSandwich = TRUE)) on the slope; Peters' test for log odds ratios
+# (regtest(model = "lm", predictor = "ninv")); and Higgins et al.'s (2009) prediction interval.
 # Run from the repository root:   Rscript tests/reference/make_egger_reference.R
 # Needs metafor, metadat, clubSandwich and jsonlite. CI does not need R: the inputs are in the JSON.
 suppressMessages({library(metafor); library(clubSandwich); library(jsonlite)})
@@ -49,6 +50,17 @@ cases$konstantopoulos2011 <- list(yi = kon$yi, vi = kon$vi, cluster = kon$distri
                                   predictor = sqrt(kon$vi),
                                   multilevel = ml_egger(kon$yi, kon$vi, kon$district, sqrt(kon$vi), 0.5),
                                   note = "SMD, school calendars (metadat dat.konstantopoulos2011), rho 0.5")
+
+# Peters' test for log odds ratios: metafor's regtest(model = "lm", predictor = "ninv"), that is
+# lm(yi ~ I(1/ni), weights = 1/vi), with ni the total sample size of each trial
+bcg_or <- escalc("OR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+bcg_n <- with(dat.bcg, tpos + tneg + cpos + cneg)
+peters_rt <- regtest(bcg_or$yi, bcg_or$vi, ni = bcg_n, model = "lm", predictor = "ninv")
+peters_lm <- summary(lm(bcg_or$yi ~ I(1 / bcg_n), weights = 1 / bcg_or$vi))$coefficients
+cases$bcg_peters <- list(yi = c(bcg_or$yi), vi = c(bcg_or$vi), ni = bcg_n,
+                         peters = list(bias = peters_lm[2, 1], se = peters_lm[2, 2], t = peters_rt$zval,
+                                       df = peters_rt$dfs, p = peters_rt$pval, limit = peters_lm[1, 1]),
+                         note = "log OR, BCG vaccine (metadat dat.bcg); regtest(model = 'lm', predictor = 'ninv')")
 
 # Higgins et al.'s (2009) prediction interval, t with k - 2 df, beside metafor's z-based one
 bcg <- escalc("RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
