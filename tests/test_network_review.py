@@ -250,3 +250,22 @@ def test_a_glued_table_offers_its_cells_as_csv_with_formulas_neutralised():
     text = Table(pd.DataFrame({"drug": ["=HYPERLINK(\"x\")", "a, b"], "n": [1.0, None]}))._repr_mimebundle_()["text/csv"]
     rows = list(csv.reader(io.StringIO(text)))
     assert rows == [["drug", "n"], ["'=HYPERLINK(\"x\")", "1"], ["a, b", ""]]
+
+
+def test_transitivity_table_counts_each_comparisons_trials_and_words_name_the_extremes(arms):
+    from analysis.review.network_transitivity import OTHER, transitivity_frame, transitivity_table, transitivity_words
+
+    frame = transitivity_frame(arms, min_trials=10)
+    named = frame[frame["comparison"] != OTHER]
+    assert (named["trials"] >= 10).all() and frame["comparison"].iloc[-1] == OTHER
+    top = named.iloc[0]
+    data = network_analysis(arms, "response")["data"]
+    a, b = top["comparison"].split(" vs ")
+    assert top["trials"] == len(set(data.study[(data.treat1 == a) & (data.treat2 == b)]))
+    years = arms[arms["StudyID"].str.strip().isin(set(data.study[(data.treat1 == a) & (data.treat2 == b)]))]
+    assert top["year_median"] == pytest.approx(years.groupby(years["StudyID"].str.strip())["year"].mean().median())
+    words = transitivity_words(frame)
+    low = named.loc[named["year_median"].idxmin()]
+    assert f"ranges from {low['year_median']:.0f} ({low['comparison']})" in words
+    assert "Baseline HAM-D: median (quartiles; trials with a value)" in transitivity_table(frame).columns
+    assert transitivity_words(frame.iloc[:1]).startswith("fewer than two comparisons")

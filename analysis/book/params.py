@@ -84,6 +84,7 @@ SCHEMA: dict[str, dict] = {
     "reproduction_tolerance": {"type": "float", "min": 1.0, "max": 2.0},
     "nodesplit_alpha": {"type": "float", "min": 0.001, "max": 0.5},
     "hamd_mid": {"type": "float", "min": 0.1, "max": 20.0},
+    "transitivity_min_trials": {"type": "int", "min": 2, "max": 100000},
     # the summary of findings' network rows (as the network chapter's reference and method)
     "network_reference": {"type": "str", "max_length": 100},
     "network_method": {"type": "str", "choices": ("REML", "ML", "FE")},
