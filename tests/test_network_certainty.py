@@ -157,3 +157,24 @@ def test_funnel_asymmetry_is_peters_test_on_the_adjusted_contrasts(griselda_arms
     sel = data.treat2 == "placebo"
     expected = peters(fit.funnel()["deviation"].to_numpy()[sel], data.vi[sel], nc.trial_sizes(data, arms)[sel])
     assert result["k"] == int(sel.sum()) and result["p"] == pytest.approx(expected["p"], rel=1e-12)
+
+
+def test_every_pair_of_drugs_is_rated_by_the_same_rules(griselda_arms):
+    from analysis.review.network_pair_certainty import pair_certainty, pair_certainty_download
+
+    analysis = network_analysis(griselda_arms, "response")
+    arms = network_arms(griselda_arms, "response")
+    pairs = pair_certainty(analysis, arms)
+    drugs = len(analysis["data"].treatments) - 1
+    assert len(pairs) == drugs * (drugs - 1) // 2 and "placebo" not in set(pairs["treatment"]) | set(pairs["versus"])
+    vs = nc.network_certainty(analysis, arms).set_index("treatment")
+    for r in pairs.itertuples():
+        assert r.reporting_bias == min(vs.loc[r.treatment, "reporting_bias"], vs.loc[r.versus, "reporting_bias"])
+    split = analysis["node_split"]
+    row = split[(split["treat1"] != "placebo") & (split["treat2"] != "placebo")].iloc[0]
+    rated = pairs[(pairs["treatment"] == row["treat1"]) & (pairs["versus"] == row["treat2"])].iloc[0]
+    assert rated["incoherence_reason"].startswith("direct and indirect evidence differ by node-splitting")
+    league = analysis["fit"].league().set_index(["treat1", "treat2"])
+    assert rated["or"] == pytest.approx(np.exp(league.loc[(row["treat1"], row["treat2"]), "estimate"]))
+    assert set(pairs["certainty"]) <= {"high", "moderate", "low", "very low"}
+    assert list(pair_certainty_download(pairs, "response").columns[:3]) == ["outcome", "treatment", "versus"]
