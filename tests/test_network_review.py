@@ -269,3 +269,11 @@ def test_transitivity_table_counts_each_comparisons_trials_and_words_name_the_ex
     assert f"ranges from {low['year_median']:.0f} ({low['comparison']})" in words
     assert "Baseline HAM-D: median (quartiles; trials with a value)" in transitivity_table(frame).columns
     assert transitivity_words(frame.iloc[:1]).startswith("fewer than two comparisons")
+
+
+def test_the_hamd17_sensitivity_network_keeps_the_17_item_version_only(arms):
+    every, only17 = network_analysis(arms, "hamd", coherence=False), network_analysis(arms, "hamd17", coherence=False)
+    trials17 = set(arms.loc[arms["scale"] == "HAMD17", "StudyID"].str.strip())
+    assert set(only17["data"].study) <= trials17
+    assert 0 < only17["data"].n_studies < every["data"].n_studies
+    assert only17["data"].measure == "MD" and not only17["larger_is_better"]

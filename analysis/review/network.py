@@ -22,11 +22,14 @@ from analysis.review.shared import shared
 
 # outcome -> (column of the GRISELDA arms, whether more events are better)
 NETWORK_OUTCOMES = {"response": ("responders", True), "dropout": ("dropouts", False),
-                    "remission": ("remitters", True), "hamd": ("endpoint_mean", False)}
+                    "remission": ("remitters", True), "hamd": ("endpoint_mean", False),
+                    "hamd17": ("endpoint_mean", False)}
 # the continuous outcome: HAM-D at endpoint (or its change, where the trial reported only that),
 # completers with LOCF, in trials rated on a version of the HAM-D, so that a mean difference is in
-# HAM-D points; its n is the number the mean was computed on
-CONTINUOUS = {"hamd": ("endpoint_mean", "endpoint_sd", "endpoint_n")}
+# HAM-D points; its n is the number the mean was computed on. "hamd17" keeps the 17-item version
+# only, the scale the minimal important difference is defined on (a sensitivity analysis).
+CONTINUOUS = {"hamd": ("endpoint_mean", "endpoint_sd", "endpoint_n"),
+              "hamd17": ("endpoint_mean", "endpoint_sd", "endpoint_n")}
 PUBLISHED_COLUMNS = ("outcome", "treatment", "or", "ci_low", "ci_high", "source", "location", "quote")
 
 
@@ -63,7 +66,8 @@ def network_arms(arms: pd.DataFrame, outcome: str = "response", drop_imputed: bo
 def _continuous_arms(arms: pd.DataFrame, outcome: str, drop_imputed: bool) -> pd.DataFrame:
     """HAM-D arms (mean, sd, n), the arms of one drug within a trial combined into one group."""
     mean, sd, n = CONTINUOUS[outcome]
-    sel = arms[arms["scale"].str.startswith("HAMD") & arms[[mean, sd, n]].notna().all(axis=1)]
+    scale = arms["scale"] == "HAMD17" if outcome == "hamd17" else arms["scale"].str.startswith("HAMD")
+    sel = arms[scale & arms[[mean, sd, n]].notna().all(axis=1)]
     sel = pd.DataFrame({"study": sel["StudyID"].str.strip(), "treatment": sel["drug_base"],
                         "mean": sel[mean], "sd": sel[sd], "n": sel[n]})
     if drop_imputed:
