@@ -277,3 +277,16 @@ def test_the_hamd17_sensitivity_network_keeps_the_17_item_version_only(arms):
     assert set(only17["data"].study) <= trials17
     assert 0 < only17["data"].n_studies < every["data"].n_studies
     assert only17["data"].measure == "MD" and not only17["larger_is_better"]
+
+
+def test_the_published_table_names_the_place_once_and_the_coverage_is_counted(analyses):
+    from analysis.review.network import published_table
+
+    comparison = published_comparison(analyses, read_published(params.ROOT / DEFAULTS["published"]),
+                                      DEFAULTS["reproduction_tolerance"])
+    table = published_table(comparison)
+    assert comparison["location"].nunique() == 1 and "Where published" not in table.columns
+    two = comparison.assign(location=["p. 1"] + ["p. 2"] * (len(comparison) - 1))
+    assert "Where published" in published_table(two).columns
+    words_ = words.published_coverage(comparison, analyses)
+    assert words_.startswith("for response, 2 of the 21 drugs (amitriptyline and reboxetine); for dropout, 3 of the 21 drugs")

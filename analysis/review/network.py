@@ -216,10 +216,11 @@ def versus_reference_table(vs: pd.DataFrame) -> pd.DataFrame:
 
 
 def published_table(comparison: pd.DataFrame) -> pd.DataFrame:
-    """:func:`published_comparison` as the chapter shows it."""
+    """:func:`published_comparison` as the chapter shows it; the place each figure is published
+    as a column only when they are not all in one place."""
     from analysis.review.wording import estimate_with_ci
 
-    return pd.DataFrame({
+    out = pd.DataFrame({
         "Outcome": comparison["outcome"], "Drug": comparison["treatment"],
         "Published OR (95% CrI)": [estimate_with_ci(r.published_or, r.published_low, r.published_high)
                                    for r in comparison.itertuples()],
@@ -231,6 +232,9 @@ def published_table(comparison: pd.DataFrame) -> pd.DataFrame:
                                                               if r.ci_low == r.ci_low else "")
             for r in comparison.itertuples()],
         "Where published": comparison["location"]})
+    if comparison["location"].nunique() <= 1:  # one place for all: the text quotes it, a column would repeat it
+        out = out.drop(columns="Where published")
+    return out
 
 
 def shift(primary: pd.DataFrame, other: pd.DataFrame) -> dict:

@@ -239,3 +239,15 @@ def funnel_asymmetry(test: dict, larger_is_better: bool, alpha: float, reference
     towards = (test["bias"] > 0) == larger_is_better
     side = "the drugs" if towards else reference
     return head + f": smaller trials deviate from the network estimates towards {side}, as small-study effects would"
+
+
+def published_coverage(comparison: pd.DataFrame, analyses: dict) -> str:
+    """Which drugs' published odds ratios the book can compare, per outcome: "for response, 2 of the
+    21 drugs (amitriptyline and reboxetine); for dropout, 3 of the 21 drugs (...)"."""
+    parts = []
+    for outcome, a in analyses.items():
+        drugs = len(a["data"].treatments) - 1
+        named = comparison.loc[comparison["outcome"] == outcome, "treatment"].tolist()
+        head = "none" if not named else f"{len(named):,}"
+        parts.append(f"for {outcome}, {head} of the {drugs:,} drugs" + (f" ({listing(named)})" if named else ""))
+    return "; ".join(parts)
