@@ -277,3 +277,22 @@ def test_no_committed_override_asserts_the_false_dropout_statement():
     # the same reasoning for both dropout outcomes: the same domains overridden, the same way
     by = {c: sorted(zip(p["domain"], p["downgrade"])) for c, p in dropouts.groupby("comparison")}
     assert by["ssri_dropout"] == by["ssri_dropout_ae"]
+
+
+def test_the_protocols_grade_table_states_the_thresholds_the_rules_apply():
+    from analysis.review import grade_rules as R
+
+    rows = {r["domain"]: r["downgrade one level when"] for r in R.rules_table()}
+    assert list(rows) == ["Risk of bias", "Inconsistency", "Indirectness", "Imprecision", "Publication bias"]
+    base = dict(measure="RR", estimate=1.4, ci_low=1.3, ci_high=1.5, pi_low=0.9, pi_high=2.0, i2=60.0, k=12)
+    # each rule turns at the threshold its row states
+    assert f"more than {100 * R.ROB_SHARE:.0f}%" in rows["Risk of bias"]
+    assert R.risk_of_bias(R.Indicators(**base, not_low_rob_weight=R.ROB_SHARE))[0] == 0
+    assert R.risk_of_bias(R.Indicators(**base, not_low_rob_weight=R.ROB_SHARE + 0.01))[0] == -1
+    assert f"at least {R.I2_MIN:.0f}%" in rows["Inconsistency"]
+    assert R.inconsistency(R.Indicators(**{**base, "i2": R.I2_MIN}))[0] == -1
+    assert R.inconsistency(R.Indicators(**{**base, "i2": R.I2_MIN - 0.1}))[0] == 0
+    assert f"RR {R.MID['RR']:.2f}" in rows["Imprecision"] and f"g = {R.MID['SMD']:.2f}" in rows["Imprecision"]
+    assert f"at least {R.SMALL_STUDY_K} studies, Egger's test p < {R.EGGER_P:.2f}" in rows["Publication bias"]
+    assert R.publication_bias(R.Indicators(**base, egger_p=R.EGGER_P - 0.001))[0] == -1
+    assert R.publication_bias(R.Indicators(**{**base, "k": R.SMALL_STUDY_K - 1}, egger_p=0.001))[0] == 0

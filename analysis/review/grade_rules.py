@@ -50,6 +50,11 @@ from dataclasses import dataclass, field
 Z_ALPHA, Z_BETA = 1.959963984540054, 0.8416212335729143  # two-sided 0.05; power 0.80
 MID = {"RR": 1.25, "SMD": 0.24}
 DOMAINS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
+ROB_SHARE = 0.5        # risk of bias: more than this share of the weight not at low risk
+I2_MIN = 50.0          # inconsistency: I² at least this (per cent), with the PI including no effect
+WAITLIST_SHARE = 0.5   # indirectness: more than this share of the weight from waiting lists
+SMALL_STUDY_K = 10     # publication bias: assessed with at least this many studies
+EGGER_P = 0.10         # publication bias: Egger's test below this
 
 
 @dataclass(frozen=True)
@@ -95,16 +100,16 @@ def risk_of_bias(ind: Indicators) -> tuple[int, str]:
     if ind.not_low_rob_weight is None:
         return 0, "no risk-of-bias assessment in the dataset; not assessed by rule"
     share = 100 * ind.not_low_rob_weight
-    if ind.not_low_rob_weight > 0.5:
-        return -1, f"{share:.0f}% of the weight from studies not at low risk of bias (more than 50%)"
-    return 0, f"{share:.0f}% of the weight from studies not at low risk of bias (50% or less)"
+    if ind.not_low_rob_weight > ROB_SHARE:
+        return -1, f"{share:.0f}% of the weight from studies not at low risk of bias (more than {100 * ROB_SHARE:.0f}%)"
+    return 0, f"{share:.0f}% of the weight from studies not at low risk of bias ({100 * ROB_SHARE:.0f}% or less)"
 
 
 def inconsistency(ind: Indicators) -> tuple[int, str]:
     crosses = _includes(ind.pi_low, ind.pi_high, ind.null)
     where = "includes" if crosses else "excludes"
     text = f"I² {ind.i2:.0f}%; the prediction interval {where} no effect"
-    if ind.i2 >= 50 and crosses:
+    if ind.i2 >= I2_MIN and crosses:
         return -1, text
     return 0, text
 
@@ -136,25 +141,26 @@ def imprecision(ind: Indicators) -> tuple[int, str]:
 def indirectness(ind: Indicators) -> tuple[int, str]:
     if not ind.direct:
         return -1, "the data compare with another comparator than the claim does"
-    if ind.waitlist_weight is not None and ind.waitlist_weight > 0.5:
-        return -1, f"{100 * ind.waitlist_weight:.0f}% of the weight from waiting-list comparisons (more than 50%)"
+    if ind.waitlist_weight is not None and ind.waitlist_weight > WAITLIST_SHARE:
+        return -1, (f"{100 * ind.waitlist_weight:.0f}% of the weight from waiting-list comparisons "
+                    f"(more than {100 * WAITLIST_SHARE:.0f}%)")
     share = "" if ind.waitlist_weight is None else f"; {100 * ind.waitlist_weight:.0f}% of the weight from waiting lists"
     return 0, "the population, intervention and comparator of the claim" + share
 
 
 def publication_bias(ind: Indicators) -> tuple[int, str]:
-    if ind.k < 10:
-        return 0, f"{ind.k} studies: too few to assess small-study effects (fewer than 10)"
+    if ind.k < SMALL_STUDY_K:
+        return 0, f"{ind.k} studies: too few to assess small-study effects (fewer than {SMALL_STUDY_K})"
     mid = MID[ind.measure]
     corrected = sorted(ind.bias_corrected.values())
     median = float(np.median(corrected)) if corrected else None
     below = median is not None and median < mid <= ind.estimate
-    egger = ind.egger_p is not None and ind.egger_p < 0.10
+    egger = ind.egger_p is not None and ind.egger_p < EGGER_P
     if egger or below:
-        parts = (["Egger's test p < 0.10"] if egger else []) + (
+        parts = ([f"Egger's test p < {EGGER_P:.2f}"] if egger else []) + (
             [f"the median bias-corrected estimate ({median:.2f}) below the MID"] if below else [])
         return -1, "; ".join(parts)
-    return 0, "Egger's test p ≥ 0.10 and the median bias-corrected estimate at or above the MID"
+    return 0, f"Egger's test p ≥ {EGGER_P:.2f} and the median bias-corrected estimate at or above the MID"
 
 
 RULES = {"risk_of_bias": risk_of_bias, "inconsistency": inconsistency, "indirectness": indirectness,
@@ -164,3 +170,30 @@ RULES = {"risk_of_bias": risk_of_bias, "inconsistency": inconsistency, "indirect
 def judge_by_rules(ind: Indicators) -> dict:
     """``{domain: (downgrade, reason)}`` for every GRADE domain."""
     return {domain: RULES[domain](ind) for domain in DOMAINS}
+
+
+def rules_table() -> list[dict]:
+    """The rules above as the protocol tables them, each threshold read from this module's
+    constants: ``domain``, ``downgrade one level when`` and ``source``."""
+    rr, g = MID["RR"], MID["SMD"]
+    return [
+        {"domain": "Risk of bias", "downgrade one level when":
+            f"more than {100 * ROB_SHARE:.0f}% of the weight comes from studies not at low risk of bias",
+         "source": "GRADE guidelines 4"},
+        {"domain": "Inconsistency", "downgrade one level when":
+            f"I² is at least {I2_MIN:.0f}% and the 95% prediction interval includes no effect",
+         "source": "GRADE guidelines 7"},
+        {"domain": "Indirectness", "downgrade one level when":
+            f"more than {100 * WAITLIST_SHARE:.0f}% of the weight compares with a waiting list, or the data "
+            "compare with another comparator than the claim",
+         "source": "GRADE guidelines 8; Furukawa et al. (2014)"},
+        {"domain": "Imprecision", "downgrade one level when":
+            f"for each threshold of importance the 95% CI straddles (RR {rr:.2f} and {1 / rr:.2f}; g = {g:.2f} "
+            f"and -{g:.2f}); when it straddles none, the participants are fewer than the optimal information "
+            f"size (alpha 0.05 two-sided, power 0.80, to detect the MID)",
+         "source": "GRADE guidelines 6; Zeng et al. (2021)"},
+        {"domain": "Publication bias", "downgrade one level when":
+            f"with at least {SMALL_STUDY_K} studies, Egger's test p < {EGGER_P:.2f}, or the median of the "
+            "bias-corrected estimates is below the MID while the main estimate is above it",
+         "source": "GRADE guidelines 5; Sterne et al. (2011)"},
+    ]
