@@ -26,13 +26,18 @@ from analysis.review.network_certainty import (DOMAINS, heterogeneity, imprecisi
                                                thresholds)
 
 
-def pair_certainty(analysis: dict, arms: pd.DataFrame, rr_mid: float = MID["RR"], alpha: float = 0.05) -> pd.DataFrame:
+def pair_certainty(analysis: dict, arms: pd.DataFrame, rr_mid: float = MID["RR"], alpha: float = 0.05,
+                   against_reference: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every pair of drugs (the reference left out), as :func:`network_certainty` rates each drug
     against the reference: ``treatment``, ``versus``, ``or``, ``ci_low``, ``ci_high``, ``pi_low``,
-    ``pi_high``, each domain's downgrade and ``<domain>_reason``, and ``certainty``."""
+    ``pi_high``, each domain's downgrade and ``<domain>_reason``, and ``certainty``.
+    ``against_reference``: that :func:`network_certainty` table when it is already computed
+    (with the same ``rr_mid`` and ``alpha``)."""
     data, fit = analysis["data"], analysis["fit"]
     ref = data.treatments[0]
-    vs_ref = network_certainty(analysis, arms, rr_mid, alpha).set_index("treatment")
+    if against_reference is None:
+        against_reference = network_certainty(analysis, arms, rr_mid, alpha)
+    vs_ref = against_reference.set_index("treatment")
     marks = thresholds(rr_mid, float(vs_ref["control_risk"].iloc[0]), analysis["larger_is_better"])
     league = fit.league()
     league = league[(league["treat1"] != ref) & (league["treat2"] != ref)]
