@@ -87,6 +87,12 @@ def test_publication_bias_rule():
     assert grade_rules.publication_bias(with_(bias_corrected={"PET": 0.2, "3PSM": 0.5, "WAAP": 0.6}))[0] == 0
     assert grade_rules.publication_bias(with_(bias_corrected={"PET": 0.2, "3PSM": 0.22, "WAAP": 0.6}))[0] == -1
     assert grade_rules.publication_bias(with_(estimate=0.2, bias_corrected={"PET": 0.1}))[0] == 0
+    # a harm beyond its threshold taken back inside it counts too; an estimate inside both cannot be moved
+    harm = dict(measure="RR", estimate=0.7, ci_low=0.6, ci_high=0.8, pi_low=0.5, pi_high=0.9)
+    assert grade_rules.publication_bias(with_(**harm, bias_corrected={"PET": 0.9}))[0] == -1
+    assert grade_rules.publication_bias(with_(**harm, bias_corrected={"PET": 0.75}))[0] == 0
+    down, reason = grade_rules.publication_bias(with_(**{**harm, "estimate": 0.98}, bias_corrected={"PET": 1.1}))
+    assert down == 0 and "inside both thresholds of importance" in reason and "median 1.10" in reason
 
 
 def test_certainty_counts_down_and_floors_at_very_low():

@@ -25,7 +25,8 @@ Thresholds, with their sources:
   not the one the claim makes.
 - publication bias: one level when, with at least 10 studies, Egger's test has p < 0.10, or the
   median of the bias-corrected estimates (trim-and-fill, PET, PEESE, PET-PEESE, 3PSM, 4PSM,
-  WAAP-WLS) falls below the MID while the main estimate is above it: the median, so that no single
+  WAAP-WLS) is back inside a threshold of importance (the MID for benefit, or its mirror for harm)
+  that the main estimate is beyond: the median, so that no single
   method, such as PET, which is biased downwards under heterogeneity, decides alone (Sterne et al.,
   2011; Stanley, 2017; GRADE guidelines 5).
 
@@ -149,18 +150,34 @@ def indirectness(ind: Indicators) -> tuple[int, str]:
 
 
 def publication_bias(ind: Indicators) -> tuple[int, str]:
+    """Egger's test, or the bias corrections taking an important effect back inside its threshold:
+    with the estimate beyond the MID for benefit (or beyond its mirror, for harm), one level when
+    the median bias-corrected estimate is not beyond the same threshold. An estimate inside both
+    thresholds cannot be moved below one by the corrections, and the reason says so."""
     if ind.k < SMALL_STUDY_K:
         return 0, f"{ind.k} studies: too few to assess small-study effects (fewer than {SMALL_STUDY_K})"
     mid = MID[ind.measure]
+    harm = 1 / mid if ind.measure == "RR" else -mid
     corrected = sorted(ind.bias_corrected.values())
     median = float(np.median(corrected)) if corrected else None
-    below = median is not None and median < mid <= ind.estimate
+    if ind.estimate >= mid:
+        side, moved = "the MID for benefit", median is not None and median < mid
+    elif ind.estimate <= harm:
+        side, moved = "the MID for harm", median is not None and median > harm
+    else:
+        side, moved = None, False
     egger = ind.egger_p is not None and ind.egger_p < EGGER_P
-    if egger or below:
+    if egger or moved:
         parts = ([f"Egger's test p < {EGGER_P:.2f}"] if egger else []) + (
-            [f"the median bias-corrected estimate ({median:.2f}) below the MID"] if below else [])
+            [f"the median bias-corrected estimate ({median:.2f}) back inside {side}"] if moved else [])
         return -1, "; ".join(parts)
-    return 0, f"Egger's test p ≥ {EGGER_P:.2f} and the median bias-corrected estimate at or above the MID"
+    test = f"Egger's test p ≥ {EGGER_P:.2f}"
+    if median is None:
+        return 0, test + "; no bias-corrected estimates"
+    if side is None:
+        return 0, (test + f"; the main estimate lies inside both thresholds of importance, so the bias-corrected "
+                   f"estimates (median {median:.2f}) cannot take an important effect away")
+    return 0, test + f" and the median bias-corrected estimate ({median:.2f}) still beyond {side}"
 
 
 RULES = {"risk_of_bias": risk_of_bias, "inconsistency": inconsistency, "indirectness": indirectness,
@@ -194,6 +211,7 @@ def rules_table() -> list[dict]:
          "source": "GRADE guidelines 6; Zeng et al. (2021)"},
         {"domain": "Publication bias", "downgrade one level when":
             f"with at least {SMALL_STUDY_K} studies, Egger's test p < {EGGER_P:.2f}, or the median of the "
-            "bias-corrected estimates is below the MID while the main estimate is above it",
+            "bias-corrected estimates is back inside a threshold of importance (the MID for benefit or for harm) "
+            "that the main estimate is beyond",
          "source": "GRADE guidelines 5; Sterne et al. (2011)"},
     ]
