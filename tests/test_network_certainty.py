@@ -75,11 +75,16 @@ def test_reporting_bias_needs_ten_trials_and_is_peters_test():
         0, "9 placebo-controlled trials: too few to test for small-study effects (fewer than 10)")
     # twelve trials whose small ones show larger effects: Peters' test on 1/n, not Egger's on the SE
     n = np.array([40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400, 600], dtype=float)
-    yi, vi = 0.2 + 30 / n, 4 / n
+    vi = 4 / n
+    yi = 0.2 + 30 / n + np.random.default_rng(7).normal(0, 0.05, 12)
     data = NS(treatments=("P", "X"), treat1=np.array(["X"] * 12), treat2=np.array(["P"] * 12), yi=yi, vi=vi)
     down, text = nc.reporting_bias(data, "X", n)
     p = peters(yi, vi, n)["p"]
-    assert text.startswith("Peters' test on 12 placebo-controlled trials") and down == (-1 if p < nc.SMALL_STUDY_P else 0)
+    assert p < nc.SMALL_STUDY_P and down == -1
+    assert text == f"Peters' test on 12 placebo-controlled trials, {nc._p(p)} (< {nc.SMALL_STUDY_P:g})"
+    # without the small-study pattern the same trials raise no concern
+    flat = NS(**{**vars(data), "yi": 0.5 + np.random.default_rng(7).normal(0, 0.05, 12)})
+    assert nc.reporting_bias(flat, "X", n)[0] == 0 and peters(flat.yi, vi, n)["p"] >= nc.SMALL_STUDY_P
 
 
 def test_trial_sizes_add_both_arms_of_each_contrast(griselda_arms):

@@ -7,7 +7,8 @@ table:
 - indirectness and within-study bias: as against placebo (not downgraded; every rating an upper bound);
 - imprecision and heterogeneity: the pair's 95% CI and prediction interval against the same odds
   ratio thresholds as against placebo (the review's minimal important difference at the median
-  placebo risk; for two drugs an approximation, since the risk on the comparator drug is higher);
+  placebo risk; for two drugs an approximation, since the risk on the comparator drug is not the
+  risk on placebo);
 - incoherence: the node-split of the pair where it has direct and indirect evidence, otherwise the
   design-by-treatment test of the whole network.
 
