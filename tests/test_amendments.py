@@ -4,6 +4,7 @@ checkout, a sentence instead outside git."""
 import subprocess
 
 from analysis.review.amendments import amendment_log, first_change
+from conftest import ROOT
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
        "GIT_AUTHOR_DATE": "2026-01-02T10:00:00", "GIT_COMMITTER_DATE": "2026-01-02T10:00:00", "PATH": "/usr/bin:/bin"}
@@ -56,3 +57,32 @@ def test_a_shallow_clone_says_the_log_may_be_partial(tmp_path):
     git(tmp_path, "clone", "-q", "--depth", "1", f"file://{src}", "shallow")
     log = amendment_log(tmp_path / "shallow")
     assert log.status == "shallow" and "shallow clone" in log.note and len(log.log) == 1
+
+
+def test_the_register_dates_each_amendment_against_the_first_results(tmp_path):
+    from analysis.review.amendment_register import COLUMNS, Amendment, amendment_register
+
+    git(tmp_path, "init", "-q")
+    (tmp_path / "chapter.ipynb").write_text("results\n")
+    (tmp_path / "rules.py").write_text("first rule\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "first results", date="2026-01-02T10:00:00")
+    (tmp_path / "rules.py").write_text("first rule\nNEW_RULE = 3\n")
+    git(tmp_path, "commit", "-qam", "a rule after the results", date="2026-01-05T10:00:00")
+    early = Amendment("early", "c", "w", "r", "rules.py", "first rule", "chapter.ipynb")
+    late = Amendment("late", "c", "w", "r", "rules.py", "NEW_RULE", "chapter.ipynb")
+    never = Amendment("never", "c", "w", "r", "rules.py", "NOT_YET", "chapter.ipynb")
+    table = amendment_register(tmp_path, (early, late, never))
+    assert list(table.columns) == COLUMNS
+    assert table["dated"][1].startswith("2026-01-05 (") and table["dated"][2] == "not in this copy's history"
+    assert table["first results"][0].startswith("on the same day as the first results of chapter (2026-01-02, ")
+    assert table["first results"][1].startswith("after the first results of chapter (2026-01-02, ")
+    assert table["first results"][2] == "cannot be dated in this copy"
+
+
+def test_every_registered_amendment_names_a_file_that_exists():
+    from analysis.review.amendment_register import AMENDMENTS
+
+    for a in AMENDMENTS:
+        assert (ROOT / a.path).is_file() and a.marker in (ROOT / a.path).read_text(), a.title
+        assert (ROOT / a.results).is_file(), a.title

@@ -62,6 +62,19 @@ class MultilevelResult:
         """Total I² (per cent), the sum of both levels."""
         return self.i2_between + self.i2_within
 
+    @property
+    def weights(self) -> np.ndarray:
+        """Each effect's weight in the pooled estimate, the row sums of W = M⁻¹ (metafor's
+        ``weights(fit, type = "rowsum")`` before scaling to per cent): estimate = sum(w y) / sum(w).
+        M is block-diagonal by cluster, so each cluster's M_j⁻¹1 is solved on its own."""
+        grp = grouping(self.cluster)
+        out = np.empty(self.k)
+        for block, (_, _, idx) in zip(grp.stack(self.V.rows, self.V.cols, self.V.vals), grp.groups):
+            m = block.shape[-1]
+            block = block + self.sigma2_between + self.sigma2_within * np.eye(m)
+            out[idx] = np.linalg.solve(block, np.ones(block.shape[:-1] + (1,)))[..., 0]
+        return out
+
     def to_dict(self) -> dict:
         """The headline numbers as a flat dict."""
         keys = ("k", "k_clusters", "estimate", "se", "ci_low", "ci_high", "p", "q", "p_q", "sigma2_between",

@@ -15,7 +15,7 @@ and undertaking meta-analyses. *Cochrane Handbook*, chapter 10.11.3.1.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -73,3 +73,63 @@ def subgroup_analysis(yi, vi, subgroup, method: str = "REML", hksj: bool = False
         raise ValueError("a subgroup analysis needs at least two subgroups")
     between = rma(groups["estimate"], groups["se"] ** 2, method="FE")
     return SubgroupResult(groups=groups, q_between=between.q, df_between=len(groups) - 1, p_between=between.p_q)
+
+
+@dataclass(frozen=True)
+class MultilevelSubgroups:
+    """One CHE meta-regression with a mean per subgroup: ``groups`` (subgroup, k, clusters, estimate,
+    se, df, ci_low, ci_high; CR2) and ``test``, the HTZ Wald test that the means are equal."""
+
+    groups: pd.DataFrame
+    test: "WaldResult"  # noqa: F821
+    fit: "MultilevelRegression" = field(repr=False, compare=False)  # noqa: F821
+
+    def contrast(self, first: str, second: str) -> dict:
+        """The difference of two subgroup means with its CR2 t-test (HTZ with q = 1): ``difference``,
+        ``se``, ``df``, ``p``."""
+        from analysis.meta.wald import wald_test
+
+        labels = list(self.groups["subgroup"])
+        c = np.zeros(len(labels))
+        c[labels.index(first)], c[labels.index(second)] = 1.0, -1.0
+        test = wald_test(self.fit, c[None, :])
+        diff = float(c @ self.fit.beta)
+        return {"difference": diff, "se": float(np.sqrt(c @ self.fit.vcov @ c)), "df": test.df_denom, "p": test.p}
+
+
+def multilevel_subgroups(yi, vi, cluster, subgroup, rho: float = 0.5, level: float = 95.0) -> MultilevelSubgroups:
+    """Subgroups under the CHE working model, for effects nested in studies.
+
+    One three-level meta-regression with an indicator for each subgroup and no intercept (metafor's
+    ``rma.mv(yi, vcalc(vi, cluster, rho), mods = ~ 0 + subgroup, random = ~ 1 | cluster/es_id)``), so
+    the subgroups share the variance components and a study that gives effects to two subgroups is
+    one cluster; CR2 inference on each mean, and the test for subgroup differences is clubSandwich's
+    ``Wald_test(fit, constrain_equal(1:g), vcov = "CR2", test = "HTZ")``. The separate-tau² test
+    above treats every effect as independent, which comparisons sharing a control arm are not.
+
+    References
+    ----------
+    Pustejovsky, J. E., & Tipton, E. (2022). Meta-analysis with robust variance estimation:
+    expanding the range of working models. *Prevention Science*, 23, 425-438.
+    Tipton, E., & Pustejovsky, J. E. (2015). Small-sample adjustments for tests of moderators and
+    model fit using robust variance estimation in meta-regression. *JEBS*, 40, 604-634.
+    """
+    from scipy import special
+
+    from analysis.meta.mlreg import multilevel_regression
+    from analysis.meta.wald import equal_constraints, wald_test
+
+    labels = np.asarray(subgroup).astype(str)
+    cluster = np.asarray(cluster)
+    names = sorted(set(labels))
+    if len(names) < 2:
+        raise ValueError("a subgroup analysis needs at least two subgroups")
+    dummies = (labels[:, None] == np.array(names)[None, :]).astype(float)
+    fit = multilevel_regression(yi, vi, cluster, dummies, rho=rho, intercept=False)
+    crit = -special.stdtrit(fit.df, (1 - level / 100) / 2)
+    groups = pd.DataFrame({
+        "subgroup": names, "k": dummies.sum(axis=0).astype(int),
+        "clusters": [len(set(cluster[labels == g])) for g in names],
+        "estimate": fit.beta, "se": fit.se, "df": fit.df,
+        "ci_low": fit.beta - crit * fit.se, "ci_high": fit.beta + crit * fit.se})
+    return MultilevelSubgroups(groups, wald_test(fit, equal_constraints(len(names))), fit)

@@ -19,7 +19,7 @@ import pandas as pd
 PROTOCOL_FILES = ("params/defaults.yml", "params/multiverse.yml", "analysis/review/protocol.py",
                   "analysis/review/grade_rules.py", "data/grade.csv", "analysis/review/verdicts.py",
                   "analysis/review/implausible.py", "analysis/review/selections.py", "analysis/review/network_certainty.py",
-                  "analysis/review/network_pair_certainty.py",
+                  "analysis/review/network_pair_certainty.py", "analysis/review/amendment_register.py",
                   "chapters/protocol.ipynb")
 SEP = "\x1f"
 

@@ -54,12 +54,22 @@ def psychotherapy_characteristics(rows: pd.DataFrame, trials: pd.DataFrame) -> p
 
 
 def participants(rows: pd.DataFrame, trials: pd.DataFrame) -> int | None:
-    """Participants of the pooled psychotherapy comparisons: both arms' sizes at post-test, summed over
-    the comparisons that record them (a shared control arm counts once per comparison); None when the
-    release records no arm sizes."""
+    """Participants of the pooled psychotherapy comparisons: each arm counted once, so that a control
+    arm shared by two comparisons of a multi-arm trial is not counted twice. An arm is a trial's
+    condition with its multi-arm specification where the release has one; its size is the largest
+    post-test n any pooled comparison records for it. None when the release records no arm sizes."""
     pooled = pooled_release_rows(rows, trials)
-    n = pd.to_numeric(pooled["n_arm1"], errors="coerce") + pd.to_numeric(pooled["n_arm2"], errors="coerce")
-    return None if n.isna().all() else int(n.sum())
+    sides = []
+    for side in ("1", "2"):
+        multi = pooled[f"multi_arm{side}"] if f"multi_arm{side}" in pooled.columns else pd.Series("", index=pooled.index)
+        sides.append(pd.DataFrame({"trial": trials["trial"].to_numpy(), "side": side,
+                                   "condition": pooled[f"condition_arm{side}"].astype(str).str.strip().to_numpy(),
+                                   "multi": multi.astype(str).str.strip().to_numpy(),
+                                   "n": pd.to_numeric(pooled[f"n_arm{side}"], errors="coerce").to_numpy()}))
+    arms = pd.concat(sides, ignore_index=True)
+    if arms["n"].isna().all():
+        return None
+    return int(arms.groupby(["trial", "side", "condition", "multi"])["n"].max().sum())
 
 
 def binary_characteristics(trials: pd.DataFrame, by: str = "subgroup", by_label: str = "drug") -> pd.DataFrame:

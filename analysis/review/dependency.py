@@ -47,7 +47,17 @@ def aggregate(yi, vi, cluster, rho: float = 0.5) -> tuple[np.ndarray, np.ndarray
     yi, vi, cluster : ndarray
         The aggregated effects, their variances and the cluster labels, in order of first appearance.
     """
-    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    y = np.asarray(yi, float)
+    w, code, labels = _cs_weights(vi, cluster, rho)
+    n = len(labels)
+    sw = np.bincount(code, weights=w, minlength=n)
+    return np.bincount(code, weights=w * y, minlength=n) / sw, 1 / sw, labels
+
+
+def _cs_weights(vi, cluster, rho: float):
+    """The weights w = V⁻¹1 of :func:`aggregate`, each row's cluster number (in order of first
+    appearance) and the cluster labels in that order."""
+    v = np.asarray(vi, float)
     if not rho < 1:
         raise ValueError(f"rho must be below 1 (the within-cluster correlation), not {rho}")
     labels = np.asarray(cluster).astype(str)
@@ -60,8 +70,13 @@ def aggregate(yi, vi, cluster, rho: float = 0.5) -> tuple[np.ndarray, np.ndarray
     m = np.bincount(code, minlength=n)
     total = np.bincount(code, weights=inv_s, minlength=n)
     w = inv_s * (inv_s - rho * total[code] / (1 - rho + m[code] * rho)) / (1 - rho)
-    sw = np.bincount(code, weights=w, minlength=n)
-    return np.bincount(code, weights=w * y, minlength=n) / sw, 1 / sw, labels[np.sort(first)]
+    return w, code, labels[np.sort(first)]
+
+
+def aggregation_shares(vi, cluster, rho: float = 0.5) -> np.ndarray:
+    """Each row's weight in its cluster's aggregated effect (:func:`aggregate`); they sum to 1 in a cluster."""
+    w, code, labels = _cs_weights(vi, cluster, rho)
+    return w / np.bincount(code, weights=w, minlength=len(labels))[code]
 
 
 def multilevel(method: str) -> str:
@@ -92,8 +107,47 @@ def multilevel_prediction(estimate: float, se: float, sigma2_total: float, df: f
     return float(estimate - half), float(estimate + half)
 
 
-def dependency_table(yi, vi, cluster, method: str = "REML", hksj: bool = True, rho: float = 0.5) -> pd.DataFrame:
-    """The four analyses of dependent comparisons, one row each (:data:`MODELS`).
+def dependency_fits(yi, vi, cluster, method: str = "REML", hksj: bool = True, rho: float = 0.5) -> dict:
+    """The four fits of :data:`MODELS`: ``independent`` and ``aggregated`` (``rma``), ``threelevel``
+    (``rma_mv``) and ``che`` (the ``rma_mv`` fit and its CR2 result), plus ``aggregation``, each
+    comparison's share of its trial's aggregated effect."""
+    from analysis.meta.multilevel import rma_mv
+    from analysis.meta.robust import che
+
+    y, v = np.asarray(yi, float), np.asarray(vi, float)
+    labels = np.asarray(cluster).astype(str)
+    multilevel_method = multilevel(method)
+    ay, av, agg_labels = aggregate(y, v, labels, rho)
+    position = dict(zip(agg_labels, range(len(agg_labels))))
+    share = aggregation_shares(v, labels, rho)
+    return {"independent": rma(y, v, method=method, hksj=hksj),
+            "aggregated": rma(ay, av, method=method, hksj=hksj),
+            "aggregated_trial": np.array([position[c] for c in labels]), "aggregation": share,
+            "threelevel": rma_mv(y, v, labels, method=multilevel_method, test="t" if hksj else "z"),
+            "che": che(y, v, labels, rho=rho, method=multilevel_method), "clusters": len(agg_labels)}
+
+
+def comparison_weights(fits: dict, model: str) -> np.ndarray:
+    """Each comparison's weight in the pooled estimate of ``model`` (one of :data:`MODELS`): the
+    inverse-variance weight (independent), the row sums of the inverse marginal covariance
+    (three-level, CHE: metafor's ``weights(type = "rowsum")``), or its trial's weight times its
+    share of the trial's aggregated effect (aggregated). Shares of these weights are what a
+    subset of comparisons contributes to that estimate."""
+    if model == "independent":
+        return fits["independent"].weights
+    if model == "aggregated":
+        return fits["aggregated"].weights[fits["aggregated_trial"]] * fits["aggregation"]
+    if model == "threelevel":
+        return fits["threelevel"].weights
+    if model == "che":
+        return fits["che"][0].weights
+    raise ValueError(f"model must be one of {', '.join(MODELS)}")
+
+
+def dependency_table(yi, vi, cluster, method: str = "REML", hksj: bool = True, rho: float = 0.5,
+                     fits: dict | None = None) -> pd.DataFrame:
+    """The four analyses of dependent comparisons, one row each (:data:`MODELS`), from
+    :func:`dependency_fits` (computed here unless ``fits`` is given).
 
     Columns: ``model``, ``label``, ``k`` (effects), ``clusters``, ``estimate``, ``ci_low``,
     ``ci_high``, ``p``, ``heterogeneity`` (tau² for the univariate models; the between-trial
@@ -101,24 +155,16 @@ def dependency_table(yi, vi, cluster, method: str = "REML", hksj: bool = True, r
     ``i2`` (total I²), ``pi_low``, ``pi_high`` (the 95% prediction interval of that model: metafor's
     ``predict``; for CHE with the robust standard error and its Satterthwaite df).
     """
-    from analysis.meta.multilevel import rma_mv
-    from analysis.meta.robust import che
-
-    y, v = np.asarray(yi, float), np.asarray(vi, float)
-    labels = np.asarray(cluster).astype(str)
-    n_clusters = len(set(labels))
-    multilevel_method = multilevel(method)
-    rows = []
-    ind = rma(y, v, method=method, hksj=hksj)
-    rows.append(_univariate("independent", ind, n_clusters))
-    ay, av, _ = aggregate(y, v, labels, rho)
-    rows.append(_univariate("aggregated", rma(ay, av, method=method, hksj=hksj), n_clusters))
-    three = rma_mv(y, v, labels, method=multilevel_method, test="t" if hksj else "z")
+    fits = fits if fits is not None else dependency_fits(yi, vi, cluster, method=method, hksj=hksj, rho=rho)
+    n_clusters = fits["clusters"]
+    rows = [_univariate("independent", fits["independent"], n_clusters),
+            _univariate("aggregated", fits["aggregated"], n_clusters)]
+    three = fits["threelevel"]
     row = _multilevel("threelevel", three.to_dict())
     row["pi_low"], row["pi_high"] = multilevel_prediction(three.estimate, three.se, three.sigma2_between
                                                           + three.sigma2_within, three.df)
     rows.append(row)
-    fit, rob = che(y, v, labels, rho=rho, method=multilevel_method)
+    fit, rob = fits["che"]
     row = _multilevel("che", fit.to_dict())
     row.update({k: rob.to_dict()[k] for k in ("ci_low", "ci_high", "p")})
     row["pi_low"], row["pi_high"] = multilevel_prediction(rob.estimate, rob.se, fit.sigma2_between

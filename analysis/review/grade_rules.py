@@ -23,7 +23,8 @@ Thresholds, with their sources:
 - indirectness: one level when more than half of the weight compares with a waiting list (an
   inactive comparator that inflates effects, Furukawa et al., 2014) or when the comparison is
   not the one the claim makes.
-- publication bias: one level when, with at least 10 studies, Egger's test has p < 0.10, or the
+- publication bias: one level when, with at least 10 studies, Egger's test (for g, the multilevel
+  test on the sample-size based SE, which the chapter reports) has p < 0.10, or the
   median of the bias-corrected estimates (trim-and-fill, PET, PEESE, PET-PEESE, 3PSM, 4PSM,
   WAAP-WLS) is back inside a threshold of importance (the MID for benefit, or its mirror for harm)
   that the main estimate is beyond: the median, so that no single
@@ -77,6 +78,8 @@ class Indicators:
     direct: bool = True
     egger_p: float | None = None
     bias_corrected: dict = field(default_factory=dict)
+    #: the small-study test whose p is ``egger_p``, named in the reasons
+    small_study_test: str = "Egger's test"
 
     @property
     def null(self) -> float:
@@ -168,10 +171,10 @@ def publication_bias(ind: Indicators) -> tuple[int, str]:
         side, moved = None, False
     egger = ind.egger_p is not None and ind.egger_p < EGGER_P
     if egger or moved:
-        parts = ([f"Egger's test p < {EGGER_P:.2f}"] if egger else []) + (
+        parts = ([f"{ind.small_study_test} p < {EGGER_P:.2f}"] if egger else []) + (
             [f"the median bias-corrected estimate ({median:.2f}) back inside {side}"] if moved else [])
         return -1, "; ".join(parts)
-    test = f"Egger's test p ≥ {EGGER_P:.2f}"
+    test = f"{ind.small_study_test} p ≥ {EGGER_P:.2f}"
     if median is None:
         return 0, test + "; no bias-corrected estimates"
     if side is None:
@@ -210,7 +213,8 @@ def rules_table() -> list[dict]:
             f"size (alpha 0.05 two-sided, power 0.80, to detect the MID)",
          "source": "GRADE guidelines 6; Zeng et al. (2021)"},
         {"domain": "Publication bias", "downgrade one level when":
-            f"with at least {SMALL_STUDY_K} studies, Egger's test p < {EGGER_P:.2f}, or the median of the "
+            f"with at least {SMALL_STUDY_K} studies, Egger's test p < {EGGER_P:.2f} (for g, the multilevel test on "
+            "the sample-size based SE), or the median of the "
             "bias-corrected estimates is back inside a threshold of importance (the MID for benefit or for harm) "
             "that the main estimate is beyond",
          "source": "GRADE guidelines 5; Sterne et al. (2011)"},

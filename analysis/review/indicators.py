@@ -29,11 +29,14 @@ def binary_indicators(ev: Evidence, direct: bool = True, not_low_rob_weight: flo
     )
 
 
-def _reported_small_study_p(ev: Evidence) -> float:
-    """The p of the small-study test a chapter reports: the last row of ``extra["small_study"]``
-    (multilevel, sample-size SE, where the data allow), else classic Egger."""
+def _reported_small_study(ev: Evidence) -> tuple[float, str]:
+    """The p and the name of the small-study test a chapter reports: the last row of
+    ``extra["small_study"]`` (multilevel, sample-size SE, where the data allow), else classic Egger."""
     table = ev.extra.get("small_study")
-    return float(table.iloc[-1]["p"]) if table is not None else float(ev.extra["egger"]["p"])
+    if table is None:
+        return float(ev.extra["egger"]["p"]), "Egger's test"
+    row = table.iloc[-1]
+    return float(row["p"]), f"{row['test']} with the {row['precision']}"
 
 
 def psychotherapy_indicators(ev: Evidence, control_risk: float | None = None) -> Indicators:
@@ -44,10 +47,11 @@ def psychotherapy_indicators(ev: Evidence, control_risk: float | None = None) ->
     ``control_risk``, the control groups' response rate, turns g into an absolute response
     (:func:`analysis.review.absolute.smd_absolute_effects`)."""
     primary = ev.extra["primary"]
+    small_p, small_test = _reported_small_study(ev)
     return Indicators(
         measure="SMD", estimate=primary["estimate"], ci_low=primary["ci_low"], ci_high=primary["ci_high"],
         pi_low=float(primary["pi_low"]), pi_high=float(primary["pi_high"]), i2=float(primary["i2"]),
         k=int(primary["k"]), participants=ev.extra.get("participants"), control_risk=control_risk,
         not_low_rob_weight=1 - ev.extra["low_rob_share"], waitlist_weight=ev.extra["waitlist_share"],
-        egger_p=_reported_small_study_p(ev), bias_corrected=_bias(ev, lambda x: x),
+        egger_p=small_p, small_study_test=small_test, bias_corrected=_bias(ev, lambda x: x),
     )

@@ -4,7 +4,8 @@ Dependency-aware pooling (:mod:`analysis.review.dependency`) with the primary mo
 every comparison in the primary analysis, the rule for implausible effects (:mod:`analysis.review.implausible`) a
 sensitivity analysis,
 "low risk of bias" as low on every protocol domain (:func:`analysis.review.risk_of_bias.low_risk`),
-subgroups by control condition, and the publication-bias suite.
+subgroups by control condition (under the CHE working model, with the independent-effects test beside
+it), and the publication-bias suite.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.meta import egger, rma, trimfill
-from analysis.meta.subgroups import subgroup_analysis
+from analysis.meta.subgroups import multilevel_subgroups, subgroup_analysis
 from analysis.review.bias_suite import bias_suite, metapsy_small_study
 from analysis.review.characteristics import participants, pooled_release_rows, psychotherapy_characteristics
 from analysis.review.comparisons import Evidence
-from analysis.review.dependency import MODELS, dependency_table, multilevel
+from analysis.review.dependency import MODELS, comparison_weights, dependency_fits, dependency_table, multilevel
 from analysis.review.implausible import implausible
 from analysis.review.importers import read_metapsy_psyctr
 from analysis.review.risk_of_bias import low_risk
@@ -29,9 +30,9 @@ from analysis.review.shared import shared
 PRIMARY_MODELS = tuple(MODELS)
 
 
-def weight_share(model, mask) -> float:
-    """The share of a model's inverse-variance weight that ``mask`` holds."""
-    w = model.weights
+def weight_share(weights, mask) -> float:
+    """The share of the weight in a pooled estimate (one weight per comparison) that ``mask`` holds."""
+    w = np.asarray(weights, float)
     return float(w[np.asarray(mask, bool)].sum() / w.sum())
 
 
@@ -50,8 +51,11 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
     """Psychotherapy vs control conditions, Hedges' g, from the Metapsy database.
 
     The primary analysis is the pre-specified one: every comparison, none excluded for its result.
-    ``model`` is every comparison pooled as independent (drawn in the forest and funnel plots), on
-    which every diagnostic runs (Egger, trim-and-fill, the bias suite, the checks, the weight shares);
+    ``model`` is every comparison pooled as independent (drawn in the forest and funnel plots, and the
+    model of the classic Egger test and the robustness checks); ``extra["per_trial"]`` pools one
+    effect per trial (aggregated with ``rho``), the independent units that trim-and-fill and the
+    bias suite assume; the weight shares (``low_rob_share``, ``waitlist_share``) are of the primary
+    model's estimate (:func:`analysis.review.dependency.comparison_weights`);
     ``extra["primary"]`` is the row of the dependency table (``extra["dependency"]``, every
     comparison) named by ``primary_model`` (one of :data:`PRIMARY_MODELS`). The implausible-effect
     rule (|g| > ``implausible_g``, added after the first results) is a sensitivity analysis only:
@@ -69,11 +73,12 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
     trials = psychotherapy_trials(rows, therapy=therapy, low_rob_items=low_rob_items, name=psyctr,
                                   outcome_selection=outcome_selection, instrument_priority=instrument_priority)
     yi, vi = trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2
-    model = rma(yi, vi, method=method, hksj=hksj)
     odd = implausible(yi, implausible_g)
-    table = dependency_table(yi, vi, trials["trial"], method=method, hksj=hksj, rho=rho)
+    fits = dependency_fits(yi, vi, trials["trial"], method=method, hksj=hksj, rho=rho)
+    model = fits["independent"]
+    table = dependency_table(yi, vi, trials["trial"], rho=rho, fits=fits)
+    per_trial = fits["aggregated"]  # one effect per trial: what the univariate bias methods assume
     low = low_risk(trials, rob_domains, self_report)
-    waitlist = trials["subgroup"].str.lower().isin(["wl", "waitlist"])
     extra = {
         "dependency": table,
         "primary": table.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
@@ -82,25 +87,33 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "participants": participants(rows, trials),
         # every diagnostic below is on the comparisons the primary analysis pools (all of them)
         "by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
+        "by_control_che": multilevel_subgroups(yi, vi, trials["trial"], trials["subgroup"], rho=rho),
         "egger": egger(yi, vi),
         "small_study": metapsy_small_study(rows, trials, psyctr, rho=rho),
-        "trimfill": trimfill(model),
-        "bias": bias_suite(model),
+        "per_trial": per_trial,
+        "trimfill": trimfill(per_trial),
+        "bias": bias_suite(per_trial),
         "checks": run_checks(model, rob=np.where(low, "low", "not low"), unit="comparison",
                              max_refits=max_refits, implausible=odd),
         "outcome_selection": dict(trials.attrs.get("outcome_selection", {})),
-        "low_rob": low,
         "low_rob_model": model.refit(low) if low.sum() >= 2 else None,
-        "low_rob_share": weight_share(model, low),
-        "db_low_rob_share": float((trials["rob"] == "low").mean()),
-        "waitlist_share": weight_share(model, waitlist),
+        **_weight_shares(trials, low, comparison_weights(fits, primary_model)),
         "studies_in_file": int(rows["study"].str.strip().nunique()),
         "implausible_mask": odd,
         **shared_trials(trials),  # on the comparisons the dependency table pools
-        "db_low_k": int((trials["rob"] == "low").sum()),
-        "db_low_self_report": int(((trials["rob"] == "low") & (trials.get("rob_ba") == "self-report")).sum()),
     }
     return Evidence(trials, model, extra)
+
+
+def _weight_shares(trials, low, primary_weights) -> dict:
+    """Risk of bias and waitlists in the primary estimate: the protocol's low-risk mask, the shares of
+    the primary model's weight at low risk and against a waitlist, and the database's own score."""
+    waitlist = trials["subgroup"].str.lower().isin(["wl", "waitlist"])
+    db_low = trials["rob"] == "low"
+    return {"low_rob": low, "low_rob_share": weight_share(primary_weights, low),
+            "waitlist_share": weight_share(primary_weights, waitlist), "db_low_rob_share": float(db_low.mean()),
+            "db_low_k": int(db_low.sum()),
+            "db_low_self_report": int((db_low & (trials.get("rob_ba") == "self-report")).sum())}
 
 
 def _without_implausible(trials, model, odd, rows, *, method, hksj, rho, primary_model) -> dict:
@@ -115,7 +128,8 @@ def _without_implausible(trials, model, odd, rows, *, method, hksj, rho, primary
         "excluding_implausible": table_kept.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
         "implausible": flagged_comparisons(trials, odd, rows),
         "without_implausible": model.refit(keep),
-        "by_control_excluding_implausible": subgroup_analysis(yi, vi, trials["subgroup"][keep], method=method, hksj=hksj),
+        "by_control_excluding_implausible": multilevel_subgroups(yi, vi, trials["trial"][keep], trials["subgroup"][keep],
+                                                                 rho=rho),
     }
 
 

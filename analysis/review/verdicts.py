@@ -40,9 +40,15 @@ def compare(est1: float, se1: float, est2: float, se2: float, alpha: float = 0.0
     """``"larger"`` or ``"smaller"`` (the first against the second) only when the z-test of the
     difference is significant at ``alpha``; otherwise ``"not significantly different"``."""
     test = difference_test(est1, se1, est2, se2)
-    if test["p"] >= alpha:
+    return contrast_word(test["difference"], test["p"], alpha)
+
+
+def contrast_word(difference: float, p: float, alpha: float = 0.05) -> str:
+    """``"larger"`` or ``"smaller"`` (the sign of ``difference``) when its test's ``p`` is below
+    ``alpha``; otherwise ``"not significantly different"``."""
+    if p >= alpha:
         return "not significantly different"
-    return "larger" if test["difference"] > 0 else "smaller"
+    return "larger" if difference > 0 else "smaller"
 
 
 def subgroups_differ(p_between: float, alpha: float = 0.05) -> bool:

@@ -208,6 +208,21 @@ def subgroup_sentence(p_between: float, by: str, alpha: float = 0.05) -> str:
     return f"the effect {verb} by {by} (test for subgroup differences p {format_p(p_between)})"
 
 
+def robust_subgroup_sentence(test, by: str, alpha: float = 0.05) -> str:
+    """Whether the effect differs by a subgroup variable, by the CR2 Wald test with the HTZ
+    correction (a :class:`analysis.meta.wald.WaldResult`): F on its two df and p."""
+    verb = "differs significantly" if test.p < alpha else "does not differ significantly"
+    return (f"the effect {verb} by {by} (cluster-robust Wald test, F = {test.F:.2f} on {test.df_num} and "
+            f"{test.df_denom:.1f} df, p {format_p(test.p)})")
+
+
+def contrast_test_words(contrast: dict, symbol: str = "g") -> str:
+    """A contrast of two subgroup means with its CR2 t-test (:meth:`MultilevelSubgroups.contrast`):
+    ``difference in g 0.36 (CR2 t-test on 34.9 df, p = 0.002)``."""
+    return (f"difference in {symbol} {contrast['difference']:.2f} (CR2 t-test on {contrast['df']:.1f} df, "
+            f"p {format_p(contrast['p'])})")
+
+
 def verdict_dependence(with_rule: str, without_rule: str, rule: str) -> str:
     """Whether a verdict survives a choice: the same word either way, or both words and the choice."""
     if with_rule == without_rule:

@@ -1,0 +1,74 @@
+"""Issue 23: the CBT row and subgroups rest on the primary (CHE) model: its weights in the GRADE
+shares, its subgroup test, the bias corrections on one effect per trial, and participants with a
+shared arm counted once."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.meta import multilevel_subgroups
+from analysis.review.characteristics import participants
+from analysis.review.dependency import MODELS, aggregation_shares, comparison_weights, dependency_fits, dependency_table
+from analysis.review.trials import LINE
+from analysis.review.verdicts import contrast_word
+from analysis.review.wording import contrast_test_words, robust_subgroup_sentence
+from conftest import ROOT
+
+CBT = pd.read_csv(ROOT / "tests/reference/datasets/metapsy_cbt_control.csv")
+
+
+@pytest.fixture(scope="module")
+def fits():
+    return dependency_fits(CBT["yi"], CBT["vi"], CBT["trial"], method="REML", hksj=True, rho=0.5)
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_each_models_weights_reproduce_its_estimate(fits, model):
+    table = dependency_table(CBT["yi"], CBT["vi"], CBT["trial"], rho=0.5, fits=fits).set_index("model")
+    w = comparison_weights(fits, model)
+    assert len(w) == len(CBT) and (w > 0).all()
+    assert float(w @ CBT["yi"] / w.sum()) == pytest.approx(table.loc[model, "estimate"], rel=1e-10)
+
+
+def test_weight_shares_differ_between_the_independent_and_the_che_model(fits):
+    waitlist = (CBT["control"] == "wl").to_numpy()
+    ind, che = (comparison_weights(fits, m) for m in ("independent", "che"))
+    share = lambda w: w[waitlist].sum() / w.sum()  # noqa: E731
+    assert abs(share(ind) - share(che)) > 0.01  # the model matters: the shares are not interchangeable
+    with pytest.raises(ValueError, match="model must be one of"):
+        comparison_weights(fits, "fixed")
+
+
+def test_aggregation_shares_sum_to_one_in_each_trial():
+    shares = aggregation_shares(CBT["vi"], CBT["trial"], 0.5)
+    sums = pd.Series(shares).groupby(CBT["trial"]).sum()
+    assert np.allclose(sums, 1.0)
+    single = CBT["trial"].map(CBT["trial"].value_counts()) == 1
+    assert np.allclose(shares[single.to_numpy()], 1.0)
+
+
+def test_a_shared_arm_is_counted_once():
+    rows = pd.DataFrame({LINE: [2, 3, 4], "condition_arm1": ["cbt", "cbt", "cbt"],
+                         "multi_arm1": ["cbt group", "cbt phone", "cbt"], "condition_arm2": ["wl", "wl", "cau"],
+                         "multi_arm2": ["wl", "wl", "cau"], "n_arm1": [20, 18, 30], "n_arm2": [21, 21, 29]})
+    trials = pd.DataFrame({LINE: [2, 3, 4], "trial": ["A", "A", "B"]})
+    assert participants(rows, trials) == 20 + 18 + 21 + 30 + 29
+    assert participants(rows.drop(columns=["multi_arm1", "multi_arm2"]), trials) == 20 + 21 + 30 + 29
+    assert participants(rows.assign(n_arm1=np.nan, n_arm2=np.nan), trials) is None
+
+
+def test_subgroup_words_follow_the_cluster_robust_test():
+    res = multilevel_subgroups(CBT["yi"], CBT["vi"], CBT["trial"], CBT["control"])
+    words = robust_subgroup_sentence(res.test, "control condition")
+    assert words.startswith("the effect differs significantly by control condition (cluster-robust Wald test, F = ")
+    assert f"on 2 and {res.test.df_denom:.1f} df" in words
+    same = multilevel_subgroups(CBT["yi"], CBT["vi"], CBT["trial"], np.where(CBT["control"] == "wl", "a", "b"))
+    assert "differs significantly" in robust_subgroup_sentence(same.test, "x")
+    null = res.test.__class__(Q=1.0, F=0.5, df_num=2, df_denom=20.0, p=0.6, nu=21.0)
+    assert robust_subgroup_sentence(null, "x").startswith("the effect does not differ significantly by x")
+    diff = res.contrast("wl", "cau")
+    assert contrast_word(diff["difference"], diff["p"]) == "larger"
+    assert contrast_word(-diff["difference"], diff["p"]) == "smaller"
+    assert contrast_word(diff["difference"], 0.2) == "not significantly different"
+    assert contrast_test_words(diff) == (f"difference in g {diff['difference']:.2f} (CR2 t-test on "
+                                         f"{diff['df']:.1f} df, p = {diff['p']:.3f})")
