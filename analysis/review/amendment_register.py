@@ -76,6 +76,18 @@ AMENDMENTS = (
               "treats the comparisons of one trial as independent, which they are not.",
               "Primary; the independent-effects test is stated beside it.",
               "analysis/review/psychotherapy.py", "multilevel_subgroups", "chapters/cbt-control.ipynb"),
+    Amendment("Bias corrections on one effect per trial",
+              "Trim-and-fill, PET-PEESE, the selection models and WAAP-WLS run on one effect per trial "
+              "(the comparisons of a trial aggregated with `rho`); first, on every comparison as if independent.",
+              "These methods assume independent effects, which the comparisons of one trial are not.",
+              "Primary for the CBT bias-corrected range and GRADE's reporting-bias rule.",
+              "analysis/review/psychotherapy.py", "bias_suite(per_trial)", "chapters/cbt-control.ipynb"),
+    Amendment("Weight shares of the primary estimate",
+              "The shares of the weight at low risk of bias and against waiting lists that GRADE reads are "
+              "those of the primary model's estimate; first, of the independent model's.",
+              "A rule about the primary estimate should weigh the comparisons as that estimate does.",
+              "Primary for GRADE's risk-of-bias and indirectness rules.",
+              "analysis/review/psychotherapy.py", "comparison_weights(fits, primary_model)", "chapters/cbt-control.ipynb"),
     Amendment("Network reporting bias by Peters' test",
               "The network certainty rule judges funnel asymmetry by Peters' test (log odds ratio on the "
               "inverse sample size); first, by Egger's test.",

@@ -85,3 +85,29 @@ def binary_characteristics(trials: pd.DataFrame, by: str = "subgroup", by_label:
         labels = trials["published"].map({True: "published", False: "unpublished"})
         out.append(("publication status: comparisons (trials)", _counts(labels, study)))
     return pd.DataFrame(out, columns=["characteristic", "value"])
+
+
+def _median_text(values: pd.Series, fmt: str = ".0f") -> str:
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    return "not recorded" if v.empty else f"{v.median():{fmt}} ({v.min():{fmt}} to {v.max():{fmt}})"
+
+
+def network_characteristics(arms: pd.DataFrame, study: str = "StudyID", treatment: str = "drug_base") -> pd.DataFrame:
+    """Characteristics of the trials of an arm-level network, one row per treatment and a last row
+    for all: trials with an arm of it, arms, participants randomised (``n``), and the median (range)
+    over those trials of the year of publication, the duration in weeks and the baseline HAM-D (the
+    mean of a trial's arms rated on a HAM-D version), each over the trials that record it."""
+    def per_trial(part: pd.DataFrame, column: str) -> pd.Series:
+        return pd.to_numeric(part[column], errors="coerce").groupby(part[study]).mean()
+
+    def describe(part: pd.DataFrame, label: str) -> dict:
+        hamd = part["scale"].astype(str).str.upper().str.startswith("HAMD")
+        return {"treatment": label, "trials": int(part[study].nunique()), "arms": len(part),
+                "randomised": int(pd.to_numeric(part["n"], errors="coerce").sum()),
+                "year": _median_text(per_trial(part, "year")), "weeks": _median_text(per_trial(part, "weeks")),
+                "baseline HAM-D": _median_text(per_trial(part[hamd], "baseline_mean"), ".1f")}
+
+    rows = [describe(part, str(t)) for t, part in arms.groupby(treatment)]
+    rows.sort(key=lambda r: (-r["trials"], r["treatment"]))
+    rows.append(describe(arms, "all"))
+    return pd.DataFrame(rows)

@@ -135,3 +135,20 @@ def rank_one(psi, tol: float = 1e-8) -> bool:
     below ``tol`` times its largest (a correlation of +-1, or no heterogeneity at all)."""
     values = np.sort(np.linalg.eigvalsh(np.asarray(psi, float)))[::-1]
     return bool(values[0] <= 0 or values[1] <= tol * values[0])
+
+
+def dose_flow(arms: pd.DataFrame, result: dict, min_studies: int) -> tuple[int, dict, int]:
+    """The trials of the dose file from the file to the analysis (for its flow diagram): trials in
+    the file, those left out with the first reason that applies (no placebo arm; an agent with
+    fewer than ``min_studies`` placebo-controlled trials; an agent not among those analysed), and
+    the trials of the fitted agents."""
+    usable = dose_arms(arms)
+    active = usable[usable["agent"] != PLACEBO]
+    agents = active.groupby("study")["agent"].agg(set)
+    fitted = agents.map(lambda a: bool(a & set(result["fits"])))
+    few = agents.map(lambda a: bool(a & set(result["left_out"]))) & ~fitted
+    in_file = int(arms["study"].nunique())
+    reasons = {"no placebo arm": in_file - int(usable["study"].nunique()),
+               f"agent with fewer than {min_studies} trials": int(few.sum()),
+               "agent not among those analysed": int((~fitted & ~few).sum())}
+    return in_file, {r: n for r, n in reasons.items() if n}, int(fitted.sum())

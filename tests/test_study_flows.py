@@ -1,0 +1,49 @@
+"""Issue 23 (items 10 and 15): a study-characteristics table and a flow diagram for the network and
+dose datasets, computed from the files."""
+
+import pandas as pd
+import pytest
+
+from analysis.book.params import defaults_for
+from analysis.review.characteristics import network_characteristics
+from analysis.review.dose import dose_analysis, dose_flow
+from analysis.review.exclusions import dataset_flow_boxes
+from analysis.review.importers import read_cipriani_arms, read_furukawa_arms
+from conftest import ROOT
+
+
+def test_network_characteristics_count_each_trial_under_each_of_its_treatments():
+    arms = pd.DataFrame({"StudyID": ["A", "A", "A", "B", "B"], "drug_base": ["placebo", "x", "x", "placebo", "y"],
+                         "n": [10, 11, 12, 20, 21], "year": [2000, 2000, 2000, 2010, 2010],
+                         "weeks": [6, 6, 6, 8, 8], "scale": ["HAMD17", "HAMD17", "HAMD17", "MADRS", "MADRS"],
+                         "baseline_mean": [24.0, 26.0, 28.0, 30.0, 30.0]})
+    table = network_characteristics(arms).set_index("treatment")
+    assert list(table.index) == ["placebo", "x", "y", "all"]
+    assert table.loc["placebo", "trials"] == 2 and table.loc["x", "arms"] == 2 and table.loc["x", "randomised"] == 23
+    assert table.loc["all", "year"] == "2005 (2000 to 2010)"
+    assert table.loc["x", "baseline HAM-D"] == "27.0 (27.0 to 27.0)"  # the trial's mean of its HAM-D arms
+    assert table.loc["y", "baseline HAM-D"] == "not recorded"  # rated on the MADRS only
+
+
+def test_the_griselda_characteristics_add_up_to_the_file():
+    arms = read_cipriani_arms(ROOT / defaults_for("network")["cipriani_arms"])
+    table = network_characteristics(arms).set_index("treatment")
+    assert table.loc["all", "trials"] == arms["StudyID"].nunique() == 522
+    assert table.loc["all", "arms"] == len(arms) == table.drop("all")["arms"].sum()
+
+
+def test_the_dose_flow_adds_up_and_names_each_reason():
+    d = defaults_for("dose-response")
+    arms = read_furukawa_arms(ROOT / d["furukawa_arms"])
+    result = dose_analysis(arms, d["dose_agents"], min_studies=d["min_dose_studies"])
+    in_file, reasons, pooled = dose_flow(arms, result, d["min_dose_studies"])
+    assert in_file == arms["study"].nunique()
+    assert pooled == sum(res.k_trials for res in result["fits"].values())
+    assert reasons[f"agent with fewer than {d['min_dose_studies']} trials"] == sum(result["left_out"].values())
+    boxes = dataset_flow_boxes("the dose file", in_file, reasons, pooled)
+    assert boxes[-1]["main"] == f"Trials pooled (n = {pooled:,})"
+    narrower = dose_analysis(arms, ["paroxetine"], min_studies=d["min_dose_studies"])
+    _, reasons, pooled = dose_flow(arms, narrower, d["min_dose_studies"])
+    assert reasons["agent not among those analysed"] == in_file - reasons["no placebo arm"] - pooled
+    with pytest.raises(ValueError, match="excluded is not"):
+        dataset_flow_boxes("x", in_file, reasons, pooled + 1)
