@@ -230,7 +230,7 @@ def nma(data: NetworkData, model: str = "random", method: str = "REML", level: f
     if method == "REML":
         deviance = -2 * ll
     else:
-        ll_saturated = -0.5 * k * LOG2PI - 0.5 * st.inverse(0.0)[1]
+        ll_saturated = -0.5 * k * LOG2PI - 0.5 * st.inverse_blocks(0.0)[1]
         deviance = -2 * (ll - ll_saturated)
     aicc_n = max(n, parms + 2)
     with np.errstate(divide="ignore"):  # no spare df under REML: BIC is -inf, as in R

@@ -215,3 +215,21 @@ def test_a_saturated_inconsistency_model_gives_only_the_common_effect_test():
     from analysis.review.network_wording import coherence
     assert coherence(dbt).endswith("with random effects it cannot be computed, since the inconsistency model "
                                    "fits every contrast")
+
+
+@pytest.mark.parametrize("name", ["griselda_response", "hasselblad1998_or"])
+def test_dense_blocks_and_sparse_matrices_give_one_fit(name, networks, monkeypatch):
+    """A design small enough is fitted in dense study blocks, a large one with sparse matrices
+    (nma_gls.DENSE_MAX); both paths must give the same fit and node-splits."""
+    import analysis.meta.nma_gls as gls
+
+    data = networks[name]
+    dense_fit, dense_split = nma(data, method="REML"), node_split(data, method="REML")
+    monkeypatch.setattr(gls, "DENSE_MAX", 0)
+    sparse_fit, sparse_split = nma(data, method="REML"), node_split(data, method="REML")
+    assert sparse_fit.tau2 == pytest.approx(dense_fit.tau2, rel=1e-9, abs=1e-14) and sparse_fit.loglik == pytest.approx(dense_fit.loglik, rel=1e-10)
+    assert np.allclose(sparse_fit.coef, dense_fit.coef, rtol=1e-9, atol=1e-12)
+    assert np.allclose(sparse_fit.vcov, dense_fit.vcov, rtol=1e-8, atol=1e-12)
+    numeric = dense_split.select_dtypes("number").columns
+    assert np.allclose(sparse_split[numeric].to_numpy(float), dense_split[numeric].to_numpy(float),
+                       rtol=1e-7, atol=1e-10, equal_nan=True)
