@@ -67,17 +67,22 @@ def test_the_register_dates_each_amendment_against_the_first_results(tmp_path):
     (tmp_path / "rules.py").write_text("first rule\n")
     git(tmp_path, "add", "-A")
     git(tmp_path, "commit", "-qm", "first results", date="2026-01-02T10:00:00")
-    (tmp_path / "rules.py").write_text("first rule\nNEW_RULE = 3\n")
+    (tmp_path / "rules.py").write_text("first rule\nSAME_DAY = 1\n")
+    git(tmp_path, "commit", "-qam", "a rule hours after the results", date="2026-01-02T15:00:00")
+    (tmp_path / "rules.py").write_text("first rule\nSAME_DAY = 1\nNEW_RULE = 3\n")
     git(tmp_path, "commit", "-qam", "a rule after the results", date="2026-01-05T10:00:00")
     early = Amendment("early", "c", "w", "r", "rules.py", "first rule", "chapter.ipynb")
     late = Amendment("late", "c", "w", "r", "rules.py", "NEW_RULE", "chapter.ipynb")
     never = Amendment("never", "c", "w", "r", "rules.py", "NOT_YET", "chapter.ipynb")
-    table = amendment_register(tmp_path, (early, late, never))
+    same_day = Amendment("same day", "c", "w", "r", "rules.py", "SAME_DAY", "chapter.ipynb")
+    table = amendment_register(tmp_path, (never, late, same_day, early))
     assert list(table.columns) == COLUMNS
-    assert table["dated"][1].startswith("2026-01-05 (") and table["dated"][2] == "not in this copy's history"
-    assert table["first results"][0].startswith("on the same day as the first results of chapter (2026-01-02, ")
-    assert table["first results"][1].startswith("after the first results of chapter (2026-01-02, ")
-    assert table["first results"][2] == "cannot be dated in this copy"
+    assert list(table["amendment"]) == ["early", "same day", "late", "never"]  # in the order they were made
+    assert table["dated"][2].startswith("2026-01-05 (") and table["dated"][3] == "not in this copy's history"
+    assert table["first results"][0].startswith("with the first results of chapter (2026-01-02, ")
+    assert table["first results"][1].startswith("after the first results of chapter (2026-01-02, ")  # by the history
+    assert table["first results"][2].startswith("after the first results of chapter (2026-01-02, ")
+    assert table["first results"][3] == "cannot be dated in this copy"
 
 
 def test_every_registered_amendment_names_a_file_that_exists():

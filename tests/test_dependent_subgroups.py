@@ -53,7 +53,10 @@ def test_a_shared_arm_is_counted_once():
                          "multi_arm2": ["wl", "wl", "cau"], "n_arm1": [20, 18, 30], "n_arm2": [21, 21, 29]})
     trials = pd.DataFrame({LINE: [2, 3, 4], "trial": ["A", "A", "B"]})
     assert participants(rows, trials) == 20 + 18 + 21 + 30 + 29
-    assert participants(rows.drop(columns=["multi_arm1", "multi_arm2"]), trials) == 20 + 21 + 30 + 29
+    assert participants(rows.drop(columns=["multi_arm1", "multi_arm2"]), trials) == 20 + 18 + 21 + 30 + 29
+    # one therapy arm against two waitlists (a and b): the therapy arm once, both waitlists
+    two_waitlists = rows.assign(multi_arm1="cbt", n_arm1=[20, 20, 30], multi_arm2=["wl a", "wl b", "cau"])
+    assert participants(two_waitlists, trials) == 20 + 21 + 21 + 30 + 29
     assert participants(rows.assign(n_arm1=np.nan, n_arm2=np.nan), trials) is None
 
 
@@ -70,5 +73,7 @@ def test_subgroup_words_follow_the_cluster_robust_test():
     assert contrast_word(diff["difference"], diff["p"]) == "larger"
     assert contrast_word(-diff["difference"], diff["p"]) == "smaller"
     assert contrast_word(diff["difference"], 0.2) == "not significantly different"
-    assert contrast_test_words(diff) == (f"difference in g {diff['difference']:.2f} (CR2 t-test on "
-                                         f"{diff['df']:.1f} df, p = {diff['p']:.3f})")
+    assert diff["ci_low"] < diff["difference"] < diff["ci_high"] and diff["ci_low"] > 0  # p < 0.05
+    assert contrast_test_words(diff) == (f"difference in g {diff['difference']:.2f}, 95% CI {diff['ci_low']:.2f} to "
+                                         f"{diff['ci_high']:.2f}; CR2 t-test on {diff['df']:.1f} df, p = {diff['p']:.3f}")
+    assert res.spanning == res.groups["clusters"].sum() - CBT["trial"].nunique() > 0

@@ -54,7 +54,8 @@ def test_study_characteristics_are_counted_from_the_rows():
     trials = pd.DataFrame({"_line": [4, 2, 3], "trial": ["B", "A", "A"], "year": [2001, 1999, 1999]})
     table = psychotherapy_characteristics(rows, trials).set_index("characteristic")["value"]
     assert table["trials"] == "2" and table["comparisons"] == "3"
-    assert table["participants (sum of both arms over comparisons)"].startswith("120 (0 comparisons without arm sizes")
+    # trial B's line 4 has both arms; trial A's two comparisons have arms of unequal sizes, counted apart
+    assert table["participants (each arm once)"] == "120 (0 comparisons lack one or both arm sizes; only the sizes given are counted)"
     assert table["years of publication"] == "1999 to 2001 (median 1999)"
     assert table["control condition: comparisons (trials)"] == "wl: 2 (1); cau: 1 (1)"
     assert table["format: comparisons (trials)"] == "ind: 2 (2); grp: 1 (1)"

@@ -91,6 +91,8 @@ def test_publication_bias_rule():
     harm = dict(measure="RR", estimate=0.7, ci_low=0.6, ci_high=0.8, pi_low=0.5, pi_high=0.9)
     assert grade_rules.publication_bias(with_(**harm, bias_corrected={"PET": 0.9}))[0] == -1
     assert grade_rules.publication_bias(with_(**harm, bias_corrected={"PET": 0.75}))[0] == 0
+    assert grade_rules.publication_bias(with_(**harm, bias_corrected={"PET": 0.9}))[1] == (
+        "the median bias-corrected estimate (0.90) is not beyond the MID for harm, which the main estimate (0.70) is")
     down, reason = grade_rules.publication_bias(with_(**{**harm, "estimate": 0.98}, bias_corrected={"PET": 1.1}))
     assert down == 0 and "inside both thresholds of importance" in reason and "median 1.10" in reason
 

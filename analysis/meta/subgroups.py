@@ -83,18 +83,29 @@ class MultilevelSubgroups:
     groups: pd.DataFrame
     test: "WaldResult"  # noqa: F821
     fit: "MultilevelRegression" = field(repr=False, compare=False)  # noqa: F821
+    fit_clusters: tuple = field(repr=False, compare=False, default=())
 
-    def contrast(self, first: str, second: str) -> dict:
+    def contrast(self, first: str, second: str, level: float = 95.0) -> dict:
         """The difference of two subgroup means with its CR2 t-test (HTZ with q = 1): ``difference``,
-        ``se``, ``df``, ``p``."""
+        ``se``, ``df``, ``p`` and the ``ci_low``/``ci_high`` of the difference (t with that df)."""
+        from scipy import special
+
         from analysis.meta.wald import wald_test
 
         labels = list(self.groups["subgroup"])
         c = np.zeros(len(labels))
         c[labels.index(first)], c[labels.index(second)] = 1.0, -1.0
         test = wald_test(self.fit, c[None, :])
-        diff = float(c @ self.fit.beta)
-        return {"difference": diff, "se": float(np.sqrt(c @ self.fit.vcov @ c)), "df": test.df_denom, "p": test.p}
+        diff, se = float(c @ self.fit.beta), float(np.sqrt(c @ self.fit.vcov @ c))
+        half = -special.stdtrit(test.df_denom, (1 - level / 100) / 2) * se
+        return {"difference": diff, "se": se, "df": test.df_denom, "p": test.p, "ci_low": diff - half,
+                "ci_high": diff + half}
+
+    @property
+    def spanning(self) -> int:
+        """Clusters (trials) with effects in more than one subgroup: why the subgroups' cluster
+        counts add up to more than the trials."""
+        return int(self.groups["clusters"].sum() - len(set(self.fit_clusters)))
 
 
 def multilevel_subgroups(yi, vi, cluster, subgroup, rho: float = 0.5, level: float = 95.0) -> MultilevelSubgroups:
@@ -132,4 +143,4 @@ def multilevel_subgroups(yi, vi, cluster, subgroup, rho: float = 0.5, level: flo
         "clusters": [len(set(cluster[labels == g])) for g in names],
         "estimate": fit.beta, "se": fit.se, "df": fit.df,
         "ci_low": fit.beta - crit * fit.se, "ci_high": fit.beta + crit * fit.se})
-    return MultilevelSubgroups(groups, wald_test(fit, equal_constraints(len(names))), fit)
+    return MultilevelSubgroups(groups, wald_test(fit, equal_constraints(len(names))), fit, tuple(cluster.tolist()))

@@ -48,11 +48,16 @@ def bias_suite(model) -> pd.DataFrame:
         out = waap_wls(y, v).to_dict()
         return {**out, "note": f"{out['k_adequate']} adequately powered; {out['method']}"}
 
+    def psm(steps):
+        out = selmodel(y, v, steps=steps).to_dict()
+        bounds = (0.0, *out["steps"])
+        counts = ", ".join(f"{n:,} with p {lo:g} to {hi:g}" for lo, hi, n in zip(bounds, bounds[1:], out["k_per_interval"]))
+        return {**out, "note": f"{counts} (one-sided)"}
+
     rows = [_row("trim-and-fill L0", lambda: tf("L0")), _row("trim-and-fill R0", lambda: tf("R0")),
             _row("PET", lambda: pet(y, v).to_dict()), _row("PEESE", lambda: peese(y, v).to_dict()),
             _row("PET-PEESE", choice),
-            _row("3PSM", lambda: selmodel(y, v, steps=(0.025,)).to_dict()),
-            _row("4PSM", lambda: selmodel(y, v, steps=(0.025, 0.5)).to_dict()), _row("WAAP-WLS", waap)]
+            _row("3PSM", lambda: psm((0.025,))), _row("4PSM", lambda: psm((0.025, 0.5))), _row("WAAP-WLS", waap)]
     return pd.DataFrame(rows)
 
 
@@ -73,7 +78,7 @@ def suite_summary(suite: pd.DataFrame, null: float = 0.0, threshold: float | Non
     Returns
     -------
     dict
-        ``n`` (methods fitted), ``min``, ``max`` (shown scale), ``min_method``, ``excludes_null``
+        ``n`` (methods fitted), ``min``, ``max``, ``median`` (shown scale), ``min_method``, ``excludes_null``
         (fitted methods whose CI lies above ``null``), ``below`` (estimates below ``threshold``;
         None without one), ``not_fitted`` (the methods that could not be fitted, joined, or "none").
     """
@@ -86,6 +91,7 @@ def suite_summary(suite: pd.DataFrame, null: float = 0.0, threshold: float | Non
         "min": float(back(fitted["estimate"].min())),
         "max": float(back(fitted["estimate"].max())),
         "min_method": str(fitted.loc[fitted["estimate"].idxmin(), "method"]),
+        "median": float(back(fitted["estimate"].median())),
         "excludes_null": int((fitted["ci_low"] > null).sum()),
         "below": None if threshold is None else int((fitted["estimate"] < threshold).sum()),
         "not_fitted": ", ".join(suite.loc[suite["estimate"].isna(), "method"]) or "none",

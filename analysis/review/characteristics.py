@@ -39,14 +39,16 @@ def _years(years: pd.Series) -> str:
 def psychotherapy_characteristics(rows: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     """Characteristics of the pooled psychotherapy comparisons: a row per characteristic.
 
-    Participants are the arm sizes the release records at post-test (``n_arm1 + n_arm2``), summed
-    over comparisons, so a control arm shared by two comparisons is counted twice (the row says so).
+    Participants are the arm sizes the release records at post-test, each arm counted once
+    (:func:`participants`); an arm without a size is not counted (the row says how many comparisons lack one).
     """
     pooled = pooled_release_rows(rows, trials)
     n = pd.to_numeric(pooled["n_arm1"], errors="coerce") + pd.to_numeric(pooled["n_arm2"], errors="coerce")
+    total = participants(rows, trials)
     out = [("trials", f"{trials['trial'].nunique():,}"), ("comparisons", f"{len(trials):,}"),
-           ("participants (sum of both arms over comparisons)",
-            f"{int(n.sum()):,} ({int(n.isna().sum()):,} comparisons without arm sizes; a shared control arm counts once per comparison)"),
+           ("participants (each arm once)",
+            f"{'not recorded' if total is None else f'{total:,}'} ({int(n.isna().sum()):,} comparisons lack one or "
+            f"both arm sizes; only the sizes given are counted)"),
            ("years of publication", _years(trials["year"]))]
     out += [(f"{label}: comparisons (trials)", _counts(pooled[col], trials["trial"]))
             for col, label in PSYCTR_FEATURES.items() if col in pooled.columns]
@@ -55,21 +57,22 @@ def psychotherapy_characteristics(rows: pd.DataFrame, trials: pd.DataFrame) -> p
 
 def participants(rows: pd.DataFrame, trials: pd.DataFrame) -> int | None:
     """Participants of the pooled psychotherapy comparisons: each arm counted once, so that a control
-    arm shared by two comparisons of a multi-arm trial is not counted twice. An arm is a trial's
-    condition with its multi-arm specification where the release has one; its size is the largest
-    post-test n any pooled comparison records for it. None when the release records no arm sizes."""
+    arm shared by two comparisons of a multi-arm trial is not counted twice. Two comparisons share an
+    arm when the trial, the side, the condition, the multi-arm specification (where the release has
+    these columns) and the post-test n are the same; arms of unequal size are counted apart. None
+    when the release records no arm sizes."""
     pooled = pooled_release_rows(rows, trials)
+    blank = pd.Series("", index=pooled.index)
     sides = []
     for side in ("1", "2"):
-        multi = pooled[f"multi_arm{side}"] if f"multi_arm{side}" in pooled.columns else pd.Series("", index=pooled.index)
         sides.append(pd.DataFrame({"trial": trials["trial"].to_numpy(), "side": side,
-                                   "condition": pooled[f"condition_arm{side}"].astype(str).str.strip().to_numpy(),
-                                   "multi": multi.astype(str).str.strip().to_numpy(),
+                                   **{key: pooled.get(f"{key}_arm{side}", blank).astype(str).str.strip().to_numpy()
+                                      for key in ("condition", "multi")},
                                    "n": pd.to_numeric(pooled[f"n_arm{side}"], errors="coerce").to_numpy()}))
-    arms = pd.concat(sides, ignore_index=True)
-    if arms["n"].isna().all():
+    arms = pd.concat(sides, ignore_index=True).dropna(subset=["n"])
+    if arms.empty:
         return None
-    return int(arms.groupby(["trial", "side", "condition", "multi"])["n"].max().sum())
+    return int(arms.drop_duplicates()["n"].sum())
 
 
 def binary_characteristics(trials: pd.DataFrame, by: str = "subgroup", by_label: str = "drug") -> pd.DataFrame:

@@ -172,7 +172,8 @@ def publication_bias(ind: Indicators) -> tuple[int, str]:
     egger = ind.egger_p is not None and ind.egger_p < EGGER_P
     if egger or moved:
         parts = ([f"{ind.small_study_test} p < {EGGER_P:.2f}"] if egger else []) + (
-            [f"the median bias-corrected estimate ({median:.2f}) back inside {side}"] if moved else [])
+            [f"the median bias-corrected estimate ({median:.2f}) is not beyond {side}, which the main estimate "
+             f"({ind.estimate:.2f}) is"] if moved else [])
         return -1, "; ".join(parts)
     test = f"{ind.small_study_test} p ≥ {EGGER_P:.2f}"
     if median is None:

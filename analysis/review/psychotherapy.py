@@ -22,7 +22,7 @@ from analysis.review.dependency import MODELS, comparison_weights, dependency_fi
 from analysis.review.implausible import implausible
 from analysis.review.importers import read_metapsy_psyctr
 from analysis.review.risk_of_bias import low_risk
-from analysis.review.robustness import run_checks
+from analysis.review.robustness import CHECKS, run_checks
 from analysis.review.selections import psychotherapy_trials
 from analysis.review.trials import LINE
 from analysis.review.shared import shared
@@ -93,8 +93,9 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "per_trial": per_trial,
         "trimfill": trimfill(per_trial),
         "bias": bias_suite(per_trial),
-        "checks": run_checks(model, rob=np.where(low, "low", "not low"), unit="comparison",
-                             max_refits=max_refits, implausible=odd),
+        # trim-and-fill is not among the checks: it assumes independent effects (see "trimfill" above)
+        "checks": run_checks(model, rob=np.where(low, "low", "not low"), unit="comparison", max_refits=max_refits,
+                             implausible=odd, which=[c for c in CHECKS if c != "trimfill"]),
         "outcome_selection": dict(trials.attrs.get("outcome_selection", {})),
         "low_rob_model": model.refit(low) if low.sum() >= 2 else None,
         **_weight_shares(trials, low, comparison_weights(fits, primary_model)),

@@ -218,9 +218,9 @@ def robust_subgroup_sentence(test, by: str, alpha: float = 0.05) -> str:
 
 def contrast_test_words(contrast: dict, symbol: str = "g") -> str:
     """A contrast of two subgroup means with its CR2 t-test (:meth:`MultilevelSubgroups.contrast`):
-    ``difference in g 0.36 (CR2 t-test on 34.9 df, p = 0.002)``."""
-    return (f"difference in {symbol} {contrast['difference']:.2f} (CR2 t-test on {contrast['df']:.1f} df, "
-            f"p {format_p(contrast['p'])})")
+    ``difference in g 0.36, 95% CI 0.14 to 0.58; CR2 t-test on 34.9 df, p = 0.002``."""
+    return (f"difference in {symbol} {contrast['difference']:.2f}, 95% CI {contrast['ci_low']:.2f} to "
+            f"{contrast['ci_high']:.2f}; CR2 t-test on {contrast['df']:.1f} df, p {format_p(contrast['p'])}")
 
 
 def verdict_dependence(with_rule: str, without_rule: str, rule: str) -> str:
