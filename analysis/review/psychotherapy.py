@@ -93,9 +93,8 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "per_trial": per_trial,
         "trimfill": trimfill(per_trial),
         "bias": bias_suite(per_trial),
-        # trim-and-fill is not among the checks: it assumes independent effects (see "trimfill" above)
         "checks": run_checks(model, rob=np.where(low, "low", "not low"), unit="comparison", max_refits=max_refits,
-                             implausible=odd, which=[c for c in CHECKS if c != "trimfill"]),
+                             implausible=odd, which=[c for c in CHECKS if c != "trimfill"]),  # trim-and-fill: per trial
         "outcome_selection": dict(trials.attrs.get("outcome_selection", {})),
         "low_rob_model": model.refit(low) if low.sum() >= 2 else None,
         **_weight_shares(trials, low, comparison_weights(fits, primary_model)),
