@@ -77,3 +77,18 @@ def test_subgroup_words_follow_the_cluster_robust_test():
     assert contrast_test_words(diff) == (f"difference in g {diff['difference']:.2f}, 95% CI {diff['ci_low']:.2f} to "
                                          f"{diff['ci_high']:.2f}; CR2 t-test on {diff['df']:.1f} df, p = {diff['p']:.3f}")
     assert res.spanning == res.groups["clusters"].sum() - CBT["trial"].nunique() > 0
+
+
+def test_a_subset_is_pooled_by_the_primary_model():
+    from analysis.meta import che
+    from analysis.review.psychotherapy import MIN_SUBSET_TRIALS, primary_on
+
+    trials = CBT
+    y, v = CBT["yi"].to_numpy(), CBT["vi"].to_numpy()
+    wl = (CBT["control"] == "wl").to_numpy()
+    row = primary_on(y, v, trials, wl, method="REML", hksj=True, rho=0.5, model="che")
+    _, rob = che(y[wl], v[wl], CBT["trial"][wl], rho=0.5)
+    assert row["estimate"] == pytest.approx(rob.estimate, rel=1e-12) and row["ci_low"] == pytest.approx(rob.ci_low)
+    assert row["clusters"] == CBT.loc[wl, "trial"].nunique() and row["model"] == "che"
+    few = CBT["trial"].isin(CBT["trial"].unique()[:MIN_SUBSET_TRIALS - 1]).to_numpy()
+    assert primary_on(y, v, trials, few, method="REML", hksj=True, rho=0.5, model="che") is None

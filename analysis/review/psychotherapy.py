@@ -96,13 +96,28 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "checks": run_checks(model, rob=np.where(low, "low", "not low"), unit="comparison", max_refits=max_refits,
                              implausible=odd, which=[c for c in CHECKS if c != "trimfill"]),  # trim-and-fill: per trial
         "outcome_selection": dict(trials.attrs.get("outcome_selection", {})),
-        "low_rob_model": model.refit(low) if low.sum() >= 2 else None,
+        "low_rob_primary": primary_on(yi, vi, trials, low, method=method, hksj=hksj, rho=rho, model=primary_model),
         **_weight_shares(trials, low, comparison_weights(fits, primary_model)),
         "studies_in_file": int(rows["study"].str.strip().nunique()),
         "implausible_mask": odd,
         **shared_trials(trials),  # on the comparisons the dependency table pools
     }
     return Evidence(trials, model, extra)
+
+
+#: Fewer trials than this in a subset: the primary (multilevel) model is not fitted to it.
+MIN_SUBSET_TRIALS = 3
+
+
+def primary_on(yi, vi, trials, mask, *, method: str, hksj: bool, rho: float, model: str) -> dict | None:
+    """The primary model's row of the dependency table (:func:`dependency_table`) on the comparisons
+    ``mask`` keeps (a sensitivity analysis such as low risk of bias only); None with fewer than
+    :data:`MIN_SUBSET_TRIALS` trials."""
+    mask = np.asarray(mask, bool)
+    if trials.loc[mask, "trial"].nunique() < MIN_SUBSET_TRIALS:
+        return None
+    table = dependency_table(yi[mask], vi[mask], trials["trial"][mask], method=method, hksj=hksj, rho=rho)
+    return table.set_index("model").loc[model].to_dict() | {"model": model}
 
 
 def _weight_shares(trials, low, primary_weights) -> dict:
