@@ -47,3 +47,14 @@ def test_the_dose_flow_adds_up_and_names_each_reason():
     assert reasons["agent not among those analysed"] == in_file - reasons["no placebo arm"] - pooled
     with pytest.raises(ValueError, match="excluded is not"):
         dataset_flow_boxes("x", in_file, reasons, pooled + 1)
+
+
+def test_a_selection_flow_counts_what_the_rule_leaves_out():
+    from analysis.review.exclusions import selection_flow
+
+    boxes = selection_flow("the file", 93, 3, "not the comparison")
+    assert boxes[0]["side"] == "Trials excluded (n = 90):\n  not the comparison (n = 90)"
+    assert boxes[1]["main"] == "Trials pooled (n = 3)"
+    assert selection_flow("the file", 3, 3, "x")[0]["side"] is None
+    with pytest.raises(ValueError, match="4 pooled of 3"):
+        selection_flow("the file", 3, 4, "x")

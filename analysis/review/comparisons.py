@@ -92,8 +92,10 @@ def ssri_harms(cipriani_arms: str, outcome: str = "dropout", active_class: str =
 def pst_antidepressants(linde2016: str, method: str = "REML") -> Evidence:
     """Problem-solving therapy vs antidepressants, response, in the primary-care trials that
     compare them directly (Linde et al., 2016; risk ratio, PST over the antidepressant)."""
-    trials = pst_antidepressant_trials(read_linde2016(linde2016), name=linde2016)
-    return binary_evidence(trials, method)
+    rows = read_linde2016(linde2016)
+    ev = binary_evidence(pst_antidepressant_trials(rows, name=linde2016), method)
+    ev.extra["file_trials"] = int(rows["id"].nunique())  # for the flow diagram
+    return ev
 
 
 def primary_care(linde: str, active: str = "SSRI", method: str = "REML") -> Evidence:

@@ -80,3 +80,11 @@ def dataset_flow_boxes(dataset: str, in_file: int, excluded: dict, pooled: int, 
          "side": f"{unit.capitalize()} excluded (n = {sum(excluded.values()):,}):\n{reasons}" if excluded else None},
         {"stage": "Included", "main": f"{unit.capitalize()} pooled (n = {pooled:,}){pooled_note}", "side": None},
     ]
+
+
+def selection_flow(dataset: str, in_file: int, pooled: int, reason: str, unit: str = "trials") -> list[dict]:
+    """The flow boxes of a selection by one rule (the trials of a file that make the comparison):
+    the file's trials, those the rule leaves out under ``reason``, and those pooled."""
+    if not 0 <= pooled <= in_file:
+        raise ValueError(f"{dataset}: {pooled} pooled of {in_file} in the file")
+    return dataset_flow_boxes(dataset, in_file, {reason: in_file - pooled} if pooled < in_file else {}, pooled, unit)
