@@ -58,3 +58,25 @@ def test_a_selection_flow_counts_what_the_rule_leaves_out():
     assert selection_flow("the file", 3, 3, "x")[0]["side"] is None
     with pytest.raises(ValueError, match="4 pooled of 3"):
         selection_flow("the file", 3, 4, "x")
+
+
+def test_the_network_flow_leaves_out_the_trials_without_two_arms_with_the_outcome():
+    from analysis.review.exclusions import network_flow
+    from analysis.review.network import network_arms
+    from analysis.meta.nma_data import arm_contrasts
+
+    arms = read_cipriani_arms(ROOT / defaults_for("network")["cipriani_arms"])
+    data = arm_contrasts(network_arms(arms, "response"), "OR", reference="placebo")
+    in_file, reasons, pooled = network_flow(arms, data)
+    assert in_file == 522 and pooled == data.n_studies < in_file
+    assert reasons == {"fewer than two arms with the outcome and the number randomised": in_file - pooled}
+
+
+def test_the_sof_comment_gives_the_range_its_median_and_the_waitlist_share():
+    from analysis.review.grade_rules import Indicators
+    from analysis.review.indicators import bias_and_waitlist_comment
+
+    base = dict(measure="SMD", estimate=0.8, ci_low=0.7, ci_high=0.9, pi_low=0.1, pi_high=1.5, i2=80.0, k=20)
+    ind = Indicators(**base, bias_corrected={"PET": 0.1, "3PSM": 0.7, "WAAP": 0.4}, waitlist_weight=0.523)
+    assert bias_and_waitlist_comment(ind) == "; bias-corrected 0.10 to 0.70 (median 0.40); 52% of the weight from waiting lists"
+    assert bias_and_waitlist_comment(Indicators(**base)) == ""

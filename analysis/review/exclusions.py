@@ -88,3 +88,12 @@ def selection_flow(dataset: str, in_file: int, pooled: int, reason: str, unit: s
     if not 0 <= pooled <= in_file:
         raise ValueError(f"{dataset}: {pooled} pooled of {in_file} in the file")
     return dataset_flow_boxes(dataset, in_file, {reason: in_file - pooled} if pooled < in_file else {}, pooled, unit)
+
+
+def network_flow(arms, data, study: str = "StudyID") -> tuple[int, dict, int]:
+    """The trials of an arm-level file from the file to a network (``data``, a
+    :class:`analysis.meta.nma_data.NetworkData`): trials in the file, those left with fewer than
+    two arms reporting the outcome, and those in the network."""
+    in_file = int(arms[study].astype(str).str.strip().nunique())
+    out = in_file - data.n_studies
+    return in_file, ({"fewer than two arms with the outcome and the number randomised": out} if out else {}), data.n_studies

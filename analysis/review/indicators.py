@@ -55,3 +55,16 @@ def psychotherapy_indicators(ev: Evidence, control_risk: float | None = None) ->
         not_low_rob_weight=1 - ev.extra["low_rob_share"], waitlist_weight=ev.extra["waitlist_share"],
         egger_p=small_p, small_study_test=small_test, bias_corrected=_bias(ev, lambda x: x),
     )
+
+
+def bias_and_waitlist_comment(ind: Indicators) -> str:
+    """The Summary of Findings' comment on the bias corrections and the waitlist share:
+    ``; bias-corrected -1.98 to 0.83 (median 0.41); 52% of the weight from waiting lists``, each
+    part only when the indicators hold it."""
+    text = ""
+    if ind.bias_corrected:
+        values = list(ind.bias_corrected.values())
+        text = f"; bias-corrected {min(values):.2f} to {max(values):.2f} (median {float(np.median(values)):.2f})"
+    if ind.waitlist_weight is not None:
+        text += f"; {100 * ind.waitlist_weight:.0f}% of the weight from waiting lists"
+    return text
