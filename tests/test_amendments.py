@@ -1,9 +1,13 @@
 """The protocol's amendment log from version control (issue 23, item 3): a real log in a git
 checkout, a sentence instead outside git."""
 
+import re
 import subprocess
 
-from analysis.review.amendments import amendment_log, first_change
+import pytest
+import yaml
+
+from analysis.review.amendments import amendment_log, describe_counts, first_change
 from conftest import ROOT
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
@@ -91,3 +95,99 @@ def test_every_registered_amendment_names_a_file_that_exists():
     for a in AMENDMENTS:
         assert (ROOT / a.path).is_file() and a.marker in (ROOT / a.path).read_text(), a.title
         assert (ROOT / a.results).is_file(), a.title
+
+
+def test_an_uncommitted_marker_is_dated_as_the_working_tree_and_revisions_are_dated(tmp_path):
+    from analysis.review.amendment_register import UNCOMMITTED, Amendment, amendment_register, dated_change
+
+    git(tmp_path, "init", "-q")
+    (tmp_path / "chapter.ipynb").write_text("results\n")
+    (tmp_path / "rules.py").write_text("RULE = 1\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "first results", date="2026-01-02T10:00:00")
+    (tmp_path / "rules.py").write_text("RULE = 1\nREVISED = 2\n")
+    git(tmp_path, "commit", "-qam", "the rule revised", date="2026-01-04T10:00:00")
+    (tmp_path / "rules.py").write_text("RULE = 1\nREVISED = 2\nPENDING = 3\n")  # not committed
+    assert dated_change(tmp_path, "rules.py", "PENDING") == {"date": None, "commit": None, "change": UNCOMMITTED}
+    assert dated_change(tmp_path, "rules.py", "NOWHERE") is None
+    assert dated_change(tmp_path, "missing.py", "PENDING") is None
+    pending = Amendment("pending", "c", "w", "r", "rules.py", "PENDING", "chapter.ipynb")
+    revised = Amendment("revised", "c", "w", "r", "rules.py", "RULE", "chapter.ipynb",
+                        (("rules.py", "REVISED"), ("rules.py", "PENDING")))
+    table = amendment_register(tmp_path, (pending, revised))
+    assert list(table["amendment"]) == ["revised", "pending"]  # the working tree after every commit
+    assert re.fullmatch(r"2026-01-02 \(\w+\); revised 2026-01-04 \(\w+\); revised " + re.escape(UNCOMMITTED),
+                        table["dated"][0])
+    assert table["dated"][1] == UNCOMMITTED
+    assert table["first results"][1].startswith("after the first results of chapter (2026-01-02, ")
+
+
+def test_outside_git_a_marker_in_the_file_is_not_dated(tmp_path):
+    from analysis.review.amendment_register import Amendment, amendment_register, dated_change
+
+    (tmp_path / "rules.py").write_text("PENDING = 3\n")
+    assert dated_change(tmp_path, "rules.py", "PENDING") is None
+    table = amendment_register(tmp_path, (Amendment("a", "c", "w", "r", "rules.py", "PENDING", "chapter.ipynb",
+                                                    (("rules.py", "PENDING"),)),))
+    assert table["dated"][0] == "not in this copy's history"
+    assert table["first results"][0] == "cannot be dated in this copy"
+
+
+def test_merges_are_not_counted_and_the_two_counts_are_named(tmp_path):
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "defaults.yml").write_text("a: 1\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "first protocol", date="2026-01-02T10:00:00")
+    git(tmp_path, "checkout", "-qb", "side")
+    (tmp_path / "params" / "defaults.yml").write_text("a: 1\nb: 2\n")
+    git(tmp_path, "commit", "-qam", "side change", date="2026-01-03T10:00:00")
+    git(tmp_path, "checkout", "-q", "main")
+    (tmp_path / "params" / "multiverse.yml").write_text("grid: 1\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "main change", date="2026-01-04T10:00:00")
+    git(tmp_path, "merge", "-q", "--no-ff", "-m", "merge side", "side", date="2026-01-05T10:00:00")
+    log = amendment_log(tmp_path)
+    assert list(log.log["change"]) == ["first protocol", "side change", "main change"]
+    text = describe_counts(log, 1)
+    assert text.startswith("Protocol version of 2026-01-04, first version 2026-01-02.")
+    assert "lists the 3 commits that changed a file defining the protocol, whatever the change" in text
+    assert "lists the 1 choice made after the first results were seen, which a reader must weigh" in text
+    assert describe_counts(amendment_log(tmp_path / "nowhere"), 2).startswith(
+        "The protocol's version and its dates cannot be read in this copy")
+
+
+#: The commit each amendment is dated by in this repository's history (issue: the register's dates).
+DATED = {"Outcome selection by the primary flag or the instrument priority": "61687cb",
+         "Shared control arms split in multi-arm trials": "be4bfe1",
+         "GRADE imprecision by the thresholds of importance": "37ecec0",
+         "GRADE publication bias by the median bias-corrected estimate": "c791e69",
+         "GRADE overrides revised": "c791e69",
+         "Small-study tests for g and for dependent comparisons": "3eef531"}
+REVISED = {"GRADE imprecision by the thresholds of importance": ["564c189"],
+           "GRADE publication bias by the median bias-corrected estimate": ["1098736"],
+           "Small-study tests for g and for dependent comparisons": ["f276c0d"]}
+
+
+def test_the_registered_amendments_are_dated_by_the_commits_that_made_them():
+    from analysis.review.amendment_register import AMENDMENTS, dated_change
+
+    if amendment_log(ROOT).status != "git":
+        pytest.skip("needs the repository's full history")
+    by_title = {a.title: a for a in AMENDMENTS}
+    for title, commit in DATED.items():
+        a = by_title[title]
+        assert dated_change(ROOT, a.path, a.marker)["commit"] == commit, title
+        assert [dated_change(ROOT, p, m)["commit"] for p, m in a.revised] == REVISED.get(title, []), title
+    pet_peese = by_title["PET-PEESE counted once in the bias-corrected summary"]
+    assert dated_change(ROOT, pet_peese.path, pet_peese.marker) is not None  # committed or in the working tree
+
+
+def test_the_register_names_parameters_in_words():
+    from analysis.review.amendment_register import AMENDMENTS
+
+    defaults = yaml.safe_load((ROOT / "params" / "defaults.yml").read_text())
+    codes = {name for values in defaults.values() for name in values if "_" in name} | {"rho", "hksj"}
+    for a in AMENDMENTS:
+        text = " ".join((a.title, a.changed, a.why, a.reported))
+        assert not [c for c in codes if re.search(rf"\b{re.escape(c)}\b", text)], a.title

@@ -175,3 +175,21 @@ def test_a_glued_string_carries_no_bidirectional_control(monkeypatch):
     monkeypatch.setattr(myst_nb, "glue", lambda key, value, display: seen.update({key: value}))
     glue_module.glue_value("name", "Fluox\u202eetine\x07")
     assert seen == {"name": "Fluox<U+202E>etine"}
+
+
+def test_the_lowest_bias_corrected_estimate_is_qualified_only_for_a_selection_model():
+    from analysis.review.wording_bias import lowest_method_caveat
+
+    assert lowest_method_caveat({"min_fewest": 6}) == ", whose sparsest p-value interval holds 6 trials"
+    assert lowest_method_caveat({"min_fewest": 1}, "study") == ", whose sparsest p-value interval holds 1 study"
+    assert lowest_method_caveat({"min_fewest": None}) == ""
+
+
+def test_one_bias_method_in_words():
+    from analysis.review.wording_bias import method_result
+
+    suite = pd.DataFrame({"method": ["trim-and-fill R0", "PET", "4PSM"], "estimate": [0.62, 0.09, np.nan],
+                          "note": ["28 filled on the left", "", "no p-value in an interval"]})
+    assert method_result(suite, "trim-and-fill R0") == "trim-and-fill R0: 28 filled on the left, g = 0.62"
+    assert method_result(suite, "PET", "RR", back=np.exp) == "PET: RR = 1.09"
+    assert method_result(suite, "4PSM") == "4PSM: not fitted (no p-value in an interval)"

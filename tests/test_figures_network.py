@@ -179,6 +179,16 @@ def test_comparison_adjusted_funnel_points_are_the_deviations_from_the_network_e
     assert fig.axes[0].get_ylim()[0] > fig.axes[0].get_ylim()[1]  # standard error 0 at the top
 
 
+def test_comparison_adjusted_funnel_ticks_print_the_ascii_minus_of_the_text(fit):
+    from analysis.book.glue import FigureOutput
+
+    fig = comparison_adjusted_funnel(fit)
+    with matplotlib.rc_context({"axes.unicode_minus": True}):  # matplotlib's default, outside the book's save
+        svg = FigureOutput(fig).svg()  # as the book saves it: text kept as text
+    assert "\u2212" not in svg and "&#8722;" not in svg and ">-" in svg
+    plt.close(fig)
+
+
 def test_comparison_adjusted_funnel_reorients_by_order(fit):
     order = ["P", "Z", "X", "Y"]  # Z against X and Y turn round, the rest stay
     fig = comparison_adjusted_funnel(fit, order=order)

@@ -17,6 +17,7 @@ from analysis.review.errors import DataError
 from analysis.review.grade import read_grade
 from analysis.review.importers import read_turner
 from analysis.review.prisma import read_search_flow
+from analysis.review.characteristics import read_release_dictionary
 from analysis.review.trials import load_trials
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,8 @@ FILES = {
     "turner": ((ROOT / "data/trials/turner2008/trials.csv").read_bytes(), read_turner),
     "grade": ((ROOT / "data/grade.csv").read_bytes(), read_grade),
     "search_flow": ((ROOT / "data/trials/metapsy-psyctr/search_flow_v22.json").read_bytes(), read_search_flow),
+    "psyctr_dictionary": ((ROOT / "data/trials/metapsy-psyctr/variable_description_v22.json").read_bytes(),
+                          read_release_dictionary),
     "params": (b"ssri-placebo:\n  method: DL\n  forest_max_rows: 10\ncbt-control:\n  low_rob_items: 3\n",
                parameters.resolve),
 }
@@ -105,11 +108,11 @@ def assert_accepted_or_located(reader, path: Path, raw: bytes) -> None:
 @pytest.mark.parametrize("name", list(FILES))
 def test_mutated_input_is_accepted_or_refused_with_a_location(tmp_path, name, kind):
     raw, reader = FILES[name]
-    if kind in ("cells", "headers") and name in ("search_flow", "params"):
+    if kind in ("cells", "headers") and name in ("search_flow", "psyctr_dictionary", "params"):
         kind = "bytes"  # not CSV: byte mutations instead
     strategy = {"bytes": byte_mutation, "cells": cell_mutation, "headers": header_mutation,
                 "encodings": encoding_mutation}[kind](raw)
-    suffix = {"search_flow": ".json", "params": ".yml"}.get(name, ".csv")
+    suffix = {"search_flow": ".json", "psyctr_dictionary": ".json", "params": ".yml"}.get(name, ".csv")
 
     @SETTINGS
     @given(strategy)

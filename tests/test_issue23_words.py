@@ -9,13 +9,13 @@ from analysis.meta.conversions import nnt_from_smd
 from analysis.review.absolute import smd_absolute_effects
 from analysis.review.characteristics import binary_characteristics, psychotherapy_characteristics
 from analysis.review.verdicts import agreement
-from analysis.review.wording import describe_agreement, describe_amendment, describe_protocol_version
+from analysis.review.wording import describe_agreement, describe_amendment
 
 
 def test_agreement_in_words_on_both_scales():
     a = agreement(0.79, 0.833, 0.732, 0.934, 0.24, 0.70, 0.89)
-    assert describe_agreement(a) == ("the difference claimed − re-derived is -0.04 (95% CI -0.18 to 0.10), "
-                                     "within the equivalence margin (−0.24 to 0.24)")
+    assert describe_agreement(a) == ("the difference claimed minus re-derived is -0.04 (95% CI -0.18 to 0.10), "
+                                     "within the equivalence margin (-0.24 to 0.24)")
     r = agreement(1.88, 0.89, 0.72, 1.10, math.log(1.25), log=True)
     assert describe_agreement(r, log=True) == ("the ratio claimed / re-derived is 2.11 (95% CI 1.71 to 2.61), "
                                                "wholly above the equivalence margin (0.80 to 1.25)")
@@ -23,11 +23,7 @@ def test_agreement_in_words_on_both_scales():
     assert "wholly below" in describe_agreement(agreement(0.05, 0.40, 0.30, 0.50, 0.24))
 
 
-def test_protocol_version_and_amendment_in_words():
-    assert describe_protocol_version(None, None, 0).startswith("The protocol's version and its dates cannot be read")
-    assert describe_protocol_version("2026-11-21", "2026-11-21", 1) == "Protocol version of 2026-11-21: the first and only version."
-    assert describe_protocol_version("2026-11-21", "2026-12-05", 30) == (
-        "Protocol version of 2026-12-05: first version 2026-11-21, 29 amendments since.")
+def test_an_amendment_in_words():
     rule = {"date": "2026-11-23", "commit": "4f0d8ed", "change": "x"}
     first = {"date": "2026-11-21", "commit": "cb3e5b6", "change": "y"}
     assert describe_amendment(rule, first) == ("Added on 2026-11-23 (commit 4f0d8ed), after the CBT chapter's first "
@@ -64,3 +60,24 @@ def test_study_characteristics_are_counted_from_the_rows():
     b = binary_characteristics(binary).set_index("characteristic")["value"]
     assert b["participants (both arms)"] == "62" and b["years of publication"] == "2000 to 2000 (median 2000)"
     assert b["publication status: comparisons (trials)"] == "published: 1 (1); unpublished: 1 (1)"
+
+
+def test_an_empty_characteristic_is_counted_as_not_recorded_and_the_codes_are_the_release_dictionary(tmp_path):
+    from analysis.review.characteristics import read_release_dictionary
+    from analysis.review.errors import DataError
+
+    rows = pd.DataFrame({"_line": [2, 3, 4], "n_arm1": [10, 20, 30], "n_arm2": [10, 20, 30],
+                         "age_group": ["adul", None, "NA"]})
+    trials = pd.DataFrame({"_line": [2, 3, 4], "trial": ["A", "B", "C"], "year": [2001, 1999, 1999]})
+    table = psychotherapy_characteristics(rows, trials).set_index("characteristic")["value"]
+    assert table["age group: comparisons (trials)"] == "not recorded: 2 (2); adul: 1 (1)"
+    path = tmp_path / "variable_description.json"
+    path.write_text('{"study": "the study", "format": "ind= individual; grp= group", "age_group": "adul= adults"}')
+    codes = read_release_dictionary(path)
+    assert codes.values.tolist() == [["format", "ind= individual; grp= group"], ["age group", "adul= adults"]]
+    path.write_text('{\n "format": 3\n}')
+    with pytest.raises(DataError, match=r"line 2, column 'format': the description is not text"):
+        read_release_dictionary(path)
+    path.write_text('[1]')
+    with pytest.raises(DataError, match="line 1"):
+        read_release_dictionary(path)

@@ -1,5 +1,7 @@
 """The review's network of antidepressants (GRISELDA arms) and the words of its chapter."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -219,12 +221,57 @@ def test_against_mid_counts_names_the_largest_difference_apart():
 
 def test_hamd_versions_counts_the_trials_of_each_version(arms):
     hamd = network_analysis(arms, "hamd", coherence=False)["data"]
-    from analysis.review.network import hamd_versions
-
-    text = hamd_versions(arms, hamd)
+    text = words.hamd_versions(arms, hamd)
     assert text.startswith("HAMD17 (")
     used = arms[arms["StudyID"].str.strip().isin(set(hamd.study)) & arms["scale"].str.startswith("HAMD")]
     assert f"HAMD17 ({used.loc[used['scale'] == 'HAMD17', 'StudyID'].nunique()} trials)" in text
+    # Kramer1998's paroxetine arm is rated on the HAM-D-21, its placebo arm on the HAM-D-24: it is
+    # counted once, apart, so that the counts add up to the network's trials
+    assert text.endswith("and 1 trial whose arms are rated on different versions (Kramer1998: HAMD21 and HAMD24)")
+    counts = [int(n) for n in re.findall(r"\((\d+) trials?\)", text)]
+    assert sum(counts) + 1 == hamd.n_studies
+
+
+def test_hamd_versions_count_a_trial_of_two_versions_once():
+    arms = pd.DataFrame({"StudyID": ["a", "a", "b", "b", "c", "c", "c"],
+                         "drug_base": ["placebo", "x", "placebo", "x", "placebo", "x", "y"],
+                         "scale": ["HAMD17", "HAMD17", "HAMD21", "HAMD24", "HAMD17", "HAMD17", "HAMD21"],
+                         "mean": [10.0, 8.0, 11.0, 9.0, 12.0, 9.0, 8.0], "sd": [4.0] * 7, "n": [30] * 7})
+    data = arm_contrasts(arms.drop(index=6).rename(columns={"StudyID": "study", "drug_base": "treatment"}),
+                         "MD", reference="placebo")  # c's HAM-D-21 arm is not in the network
+    assert words.hamd_versions(arms, data) == (
+        "HAMD17 (2 trials) and 1 trial whose arms are rated on different versions (b: HAMD21 and HAMD24)")
+    only = arm_contrasts(arms.iloc[:2].rename(columns={"StudyID": "study", "drug_base": "treatment"}), "MD",
+                         reference="placebo")
+    assert words.hamd_versions(arms, only) == "HAMD17 (1 trial)"
+
+
+def test_fixed_never_prints_minus_zero():
+    assert words.fixed(-0.04) == "0.0" and words.fixed(-0.0) == "0.0" and words.fixed(0.04) == "0.0"
+    assert words.fixed(-2.84) == "-2.8" and words.fixed(-0.06) == "-0.1" and words.fixed(-0.004, 2) == "0.00"
+    assert words.fixed_with_ci(-1.43, -2.8, -0.01) == "-1.4 (-2.8 to 0.0)"
+    assert words.fixed_with_ci(float("nan"), 0, 1) == "not fitted"
+    from analysis.review.network import md_table
+
+    vs = pd.DataFrame({"treatment": ["a"], "md": [-1.43], "ci_low": [-2.3], "ci_high": [-0.6],
+                       "pi_low": [-2.81], "pi_high": [-0.04], "direct_studies": [2]})
+    row = md_table(vs, 3.0).iloc[0]
+    assert row["95% prediction interval"] == "-2.8 to 0.0" and row["MD vs placebo, HAM-D points (95% CI)"] == (
+        "-1.4 (-2.3 to -0.6)")
+    ranked = pd.DataFrame({"treatment": ["a", "b"], "pscore": [0.9, 0.8]})
+    league = pd.DataFrame({"treat1": ["a"], "treat2": ["b"], "estimate": [-0.3], "ci_low": [-0.6], "ci_high": [-0.004]})
+    assert "difference -0.30, 95% CI -0.60 to 0.00" in words.ranking_certainty(ranked, league, ratio=False)
+
+
+def test_the_characteristics_table_prints_counts_with_a_thousands_separator(arms):
+    from analysis.review.characteristics import network_characteristics, network_characteristics_table
+
+    counts = network_characteristics(arms).set_index("treatment")
+    shown = network_characteristics_table(arms).set_index("treatment")
+    assert shown.loc["all", "arms"] == f"{len(arms):,}" == "1,199"
+    assert shown.loc["placebo", "randomised"] == f"{counts.loc['placebo', 'randomised']:,}"
+    assert "," in shown.loc["placebo", "randomised"] and shown.loc["all", "trials"] == "522"
+    assert shown.loc["all", "year"] == counts.loc["all", "year"]  # years are not counts: 1999, not 1,999
 
 
 def test_the_league_download_has_every_pair_as_odds_ratios(analyses):

@@ -51,3 +51,11 @@ def test_a_finding_is_said_as_surely_as_its_certainty():
     assert claim_by_certainty("moderate", "SSRIs", "help", "some people") == "SSRIs probably help some people"
     assert claim_by_certainty("low", "CBT", "help", "people") == "CBT may help people"
     assert claim_by_certainty("very low", "CBT", "help", "people") == "We are very uncertain whether CBT helps people"
+
+
+def test_the_appendix_shows_parameter_values_as_the_yaml_spells_them():
+    from analysis.book.provenance import shown
+
+    assert [shown(v) for v in ("data/x.csv", "", True, False, None, 0.5, 3)] == [
+        "data/x.csv", '""', "true", "false", "null", "0.5", "3"]
+    assert shown(["hamd|hrsd", "bdi"]) == "hamd | hrsd; bdi"

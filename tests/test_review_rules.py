@@ -202,10 +202,13 @@ def test_verdict_dependence_in_words():
 def test_bias_suite_summary_counts_what_the_text_says():
     from analysis.review.bias_suite import suite_summary
 
-    suite = pd.DataFrame({"method": ["PET", "PEESE", "3PSM", "4PSM"], "estimate": [0.1, 0.5, 0.3, np.nan],
-                          "ci_low": [-0.1, 0.3, 0.05, np.nan], "ci_high": [0.3, 0.7, 0.55, np.nan]})
-    s = suite_summary(suite, null=0.0, threshold=0.24)
-    assert (s["n"], s["min"], s["max"], s["min_method"]) == (3, 0.1, 0.5, "PET")
+    suite = pd.DataFrame({"method": ["PET", "PEESE", "PET-PEESE", "3PSM", "4PSM"], "estimate": [0.1, 0.5, 0.1, 0.3, np.nan],
+                          "ci_low": [-0.1, 0.3, -0.1, 0.05, np.nan], "ci_high": [0.3, 0.7, 0.3, 0.55, np.nan],
+                          "fewest": [np.nan, np.nan, np.nan, 6, np.nan]})
+    s = suite_summary(suite, null=0.0, threshold=0.24)  # PET-PEESE repeats PET: counted once
+    assert (s["n"], s["min"], s["max"], s["min_method"], s["median"]) == (3, 0.1, 0.5, "PET", 0.3)
+    assert s["min_fewest"] is None
+    assert suite_summary(suite.assign(estimate=[0.1, 0.5, 0.1, -0.2, np.nan]))["min_fewest"] == 6
     assert (s["excludes_null"], s["below"], s["not_fitted"]) == (2, 1, "4PSM")
     assert suite_summary(suite, back=np.exp)["max"] == pytest.approx(np.exp(0.5))
     with pytest.raises(ValueError):
@@ -215,8 +218,9 @@ def test_bias_suite_summary_counts_what_the_text_says():
 def test_truth_summary_counts_methods_against_the_truth():
     from analysis.review.bias_truth import truth_summary
 
-    overall = pd.DataFrame({"method": ["published, uncorrected", "A", "B", "C"], "estimate": [0.4, 0.32, 0.2, np.nan],
-                            "abs_error": [0.1, 0.02, 0.1, np.nan], "covers_truth": [False, True, False, False]})
+    overall = pd.DataFrame({"method": ["published, uncorrected", "A", "B", "C", "PET-PEESE"],
+                            "estimate": [0.4, 0.32, 0.2, np.nan, 0.2], "abs_error": [0.1, 0.02, 0.1, np.nan, 0.1],
+                            "covers_truth": [False, True, False, False, False]})
     assert truth_summary(overall, 0.05) == {"n_fitted": 2, "n_cover": 1, "n_closer": 1, "n_within": 1,
                                             "not_fitted": "C"}
 

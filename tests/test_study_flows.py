@@ -80,3 +80,19 @@ def test_the_sof_comment_gives_the_range_its_median_and_the_waitlist_share():
     ind = Indicators(**base, bias_corrected={"PET": 0.1, "3PSM": 0.7, "WAAP": 0.4}, waitlist_weight=0.523)
     assert bias_and_waitlist_comment(ind) == "; bias-corrected 0.10 to 0.70 (median 0.40); 52% of the weight from waiting lists"
     assert bias_and_waitlist_comment(Indicators(**base)) == ""
+
+
+def test_the_response_and_primary_care_flows_count_trials_from_the_file():
+    from analysis.review.exclusions import placebo_flow, response_flow
+
+    rows = pd.DataFrame({"study": ["A", "A", "B", "C", "D"],
+                         "disorder": ["Depression", "Depression", "Depression", "Anxiety", "Depression"]})
+    trials = pd.DataFrame({"trial": ["A", "A"]})  # trial A gives two comparisons
+    assert response_flow(rows, trials, "Problem-Solving Therapy") == (
+        4, {"not depression": 1, "no comparison of problem-solving therapy with a control condition": 2}, 1)
+    assert response_flow(rows[rows["disorder"] == "Depression"], pd.DataFrame({"trial": ["A", "B", "D"]}), "x") == (
+        3, {}, 3)
+    linde = pd.DataFrame({"id": ["1", "2", "3"]})
+    assert placebo_flow(linde, pd.DataFrame({"study": ["s1"]}), "SSRI") == (
+        3, {"no SSRI arm and placebo arm that both report response": 2}, 1)
+    assert placebo_flow(linde, pd.DataFrame({"study": ["s1", "s2", "s3"]}), "SSRI") == (3, {}, 3)

@@ -10,6 +10,9 @@ from analysis.book.params import ROOT, path_values
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib", "favicon.png")
 BOOK_DIRS = ("_ext", "_static")  # local Sphinx extension; the book's own CSS
+#: Chapters that read the version history (the protocol's amendment log and register): their key
+#: holds the checked-out commit, so a new commit re-runs them even when no file's content changed.
+READS_HISTORY = ("protocol",)
 
 
 
@@ -36,6 +39,10 @@ def dependency_key(notebook: Path, chapter_params: dict) -> str:
     for path in sorted((ROOT / "analysis").rglob("*.py")):
         add_file(path)
     add_file(ROOT / "requirements.lock")
+    if notebook.stem in READS_HISTORY:
+        from analysis.review.amendments import run_git
+
+        digest.update((run_git(ROOT, "rev-parse", "HEAD") or "no git").encode())
     return digest.hexdigest()
 
 

@@ -13,6 +13,7 @@ ROOT = parameters.ROOT
 def dataset_readers() -> dict:
     """The reader that validates each kind of dataset a parameter can name (by parameter name).
     Imported here, not at the top, so that a build with nothing to do starts fast."""
+    from analysis.review.characteristics import read_release_dictionary
     from analysis.review.claims import read_appraisal, read_claims
     from analysis.review.grade import read_grade
     from analysis.review.importers import (
@@ -33,6 +34,7 @@ def dataset_readers() -> dict:
         "grade": read_grade,
         "linde2016": read_linde2016,
         "search_flow": read_search_flow,
+        "psyctr_dictionary": read_release_dictionary,
     }
 
 

@@ -31,7 +31,7 @@ SCHEMA: dict[str, dict] = {
     "linde": {"type": "file"},
     "psyctr": {"type": "file"},
     "response": {"type": "file"},
-    "search_flow": {"type": "file"},
+    "search_flow": {"type": "file"}, "psyctr_dictionary": {"type": "file"},
     "turner": {"type": "file"},
     "turner_reported": {"type": "file"},
     "prisma_items": {"type": "file"},

@@ -39,11 +39,18 @@ def parameter_table(params: dict) -> pd.DataFrame:
 
 
 def shown(value) -> str:
-    """A parameter's value as the reader sees it: a list as its items, one after another (so that a long
-    list wraps in the PDF), anything else as its Python literal."""
+    """A parameter's value as params/defaults.yml would spell it: text as it is (an empty one as
+    ``""``), true/false, numbers as written; a list as its items, one after another (so that a long
+    list wraps in the PDF)."""
     if isinstance(value, list):
         return "; ".join(str(v).replace("|", " | ") for v in value)
-    return repr(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value if value else '""'
+    return str(value)
 
 
 def sha256(path: Path) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.figures.style import INK, PALETTE, label
-from analysis.review.wording import format_p
+from analysis.review.wording import fixed, format_p
 
 Z = 1.959963984540054
 ROW = 0.19          # inches per row
@@ -32,7 +32,8 @@ def short(text: str) -> str:
 
 
 def fmt_effect(est, lo, hi) -> str:
-    return f"{est:.2f} [{lo:.2f}, {hi:.2f}]"
+    """``0.26 [0.00, 0.51]``: never "-0.00" (:func:`analysis.review.wording.fixed`)."""
+    return f"{fixed(est, 2)} [{fixed(lo, 2)}, {fixed(hi, 2)}]"
 
 
 def build_rows(res, labels, transform, subgroups=None, columns=None, method_label=None, show=None,
@@ -94,7 +95,7 @@ def _summary_rows(res, transform, model_name, columns, test, drawn, weights, uni
     if not np.isnan(pred["pi_low"]):
         plo, phi = transform(pred["pi_low"]), transform(pred["pi_high"])
         rows.append({"kind": "pi", "label": "95% prediction interval", "mid": mid, "lo": plo, "hi": phi,
-                     "effect": f"[{plo:.2f}, {phi:.2f}]", "w": "", "cells": [""] * len(columns)})
+                     "effect": f"[{fixed(plo, 2)}, {fixed(phi, 2)}]", "w": "", "cells": [""] * len(columns)})
     rows.append({"kind": "note", "label": f"Heterogeneity: tau² = {res.tau2:.3f}; I² = {res.i2:.0f}%; "
                                           f"Q = {res.q:.1f}, df = {k - 1}, p {format_p(res.p_q)}"})
     if test:

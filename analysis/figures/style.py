@@ -21,8 +21,11 @@ PALETTE = {"study": "#0072B2", "pooled": "#D55E00", "subgroup": "#009E73", "clai
 INK = "#1a1a1a"
 
 # What a figure is saved with: SVG for the web book (text kept as text, ids salted so that two
-# builds write the same bytes, no date), PNG and PDF for the rest (no date either).
-SAVE_RC = {"svg.hashsalt": "review", "svg.fonttype": "none", "savefig.bbox": "tight", "savefig.pad_inches": 0.05}
+# builds write the same bytes, no date), PNG and PDF for the rest (no date either). Tick labels are
+# formatted when the figure is drawn, so the ASCII minus the book's text and tables print ("-0.5", not
+# matplotlib's Unicode minus) is a save setting too: a number reads the same in a figure as in the text.
+SAVE_RC = {"svg.hashsalt": "review", "svg.fonttype": "none", "savefig.bbox": "tight", "savefig.pad_inches": 0.05,
+           "axes.unicode_minus": False}
 RC = {"figure.dpi": 110, **SAVE_RC, "font.family": ["DejaVu Sans"],
       "axes.prop_cycle": cycler(color=list(OKABE_ITO))}
 

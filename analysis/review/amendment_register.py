@@ -2,10 +2,12 @@
 changed, why, and how the book reports it, dated from version control.
 
 The amendment log (:mod:`analysis.review.amendments`) lists every commit that touched a protocol
-file; this register names the choices among them that a reader must weigh. Each entry is dated by
-the first commit that put its ``marker`` into its ``path`` (``git log -S``), and set against the
-first commit of the chapter whose results it answers, so "after the first results" is read from
-the history, not typed.
+file; this register names the choices, made in those files or in others, that a reader must weigh.
+Each entry is dated by the first commit that put its ``marker`` into its ``path`` (``git log -S``),
+and set against the first commit of the chapter whose results it answers, so "after the first
+results" is read from the history, not typed. A choice revised later names its revisions (``revised``), each dated the
+same way. A marker that is in the working tree of a checkout but in no commit yet is dated as not
+yet committed: it comes after every commit, the first results among them.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.review.amendments import _git, first_change
+from analysis.review.amendments import run_git, first_change
 
 
 @dataclass(frozen=True)
 class Amendment:
-    """One post-hoc choice: ``title``, what it ``changed``, ``why``, how it is ``reported``, and the
-    ``path``/``marker`` that date it against the first results of ``results`` (a chapter)."""
+    """One post-hoc choice: ``title``, what it ``changed``, ``why``, how it is ``reported``, the
+    ``path``/``marker`` that date it against the first results of ``results`` (a chapter), and the
+    ``(path, marker)`` pairs that date each later revision of the same rule (``revised``)."""
 
     title: str
     changed: str
@@ -30,30 +33,73 @@ class Amendment:
     path: str
     marker: str
     results: str
+    revised: tuple = ()
 
 
 AMENDMENTS = (
+    Amendment("Outcome selection by the primary flag or the instrument priority",
+              "Each CBT comparison gives one outcome: the release's primary-outcome flag where it has one, "
+              "else the Metapsy hierarchy of instruments (metapsyTools' priority rule), as the outcome-"
+              "selection and instrument-priority parameters set; first, the primary flag alone.",
+              "Later Metapsy releases drop the primary flag; the priority rule follows the hierarchy the "
+              "database states for that flag.",
+              "Primary; the CBT chapter states which rule chose the outcomes.",
+              "params/defaults.yml", "outcome_selection:", "chapters/cbt-control.ipynb"),
     Amendment("Implausible-effect rule",
-              "Comparisons with |g| above implausible_g are set aside.",
+              "Comparisons whose |g| exceeds the implausible-effect threshold (a parameter) are set aside.",
               "A few comparisons had effects that large and moved the pooled estimate.",
               "Sensitivity analysis only; the primary analysis pools every comparison.",
               "params/defaults.yml", "implausible_g", "chapters/cbt-control.ipynb"),
     Amendment("Dependency-aware primary model (CHE)",
-              "The CBT primary analysis became the CHE working model with CR2 inference (primary_model); "
-              "the first results pooled every comparison as independent.",
+              "The CBT primary analysis became the CHE working model with CR2 inference (the primary-model "
+              "parameter); the first results pooled every comparison as independent.",
               "Comparisons of one trial share participants; treating them as independent can understate "
               "the uncertainty (Pustejovsky & Tipton 2022).",
               "Primary; the independent model and the other dependency models stand beside it in the "
               "dependency table.",
               "params/defaults.yml", "primary_model", "chapters/cbt-control.ipynb"),
     Amendment("Low risk of bias by protocol domain",
-              "A comparison is at low risk only when it is low on every domain in rob_domains, a "
-              "self-reported outcome counting for blinding as self_report; first, the database's own "
-              "score was used.",
+              "A comparison is at low risk only when it is low on every risk-of-bias domain the parameters "
+              "name, a self-reported outcome counting for blinding as the self-report parameter sets it; "
+              "first, the database's own score was used.",
               "The database's score counts a self-reported outcome as low risk in the blinding of outcome "
               "assessors, which RoB 2 does not.",
               "Primary rule for the low-risk subset and GRADE; the risk-of-bias figures show self-report apart.",
               "params/defaults.yml", "rob_domains", "chapters/cbt-control.ipynb"),
+    Amendment("Shared control arms split in multi-arm trials",
+              "A control arm shared by several comparisons of one trial is divided equally among them (its "
+              "events and participants); first, the shared arm entered each comparison whole.",
+              "A whole shared arm counts its participants more than once and gives those comparisons too "
+              "much weight (Cochrane Handbook, section 23.3.4).",
+              "Primary for the response rates of the total-response database (PST and CBT against control).",
+              "analysis/review/selections.py", "split_shared_controls(metapsy_response",
+              "chapters/cbt-control.ipynb"),
+    Amendment("GRADE imprecision by the thresholds of importance",
+              "An interval is downgraded one level for each threshold of importance (the MID for benefit, "
+              "its mirror for harm) it straddles, and a precise null is not; first, any interval including "
+              "no effect was. One rule, revised once: the precise null came first, the thresholds straddled next.",
+              "A precise null is as certain as a precise effect, and an interval that excludes no effect but "
+              "straddles the MID is imprecise too (GRADE's minimally contextualised approach, Zeng et al. 2021).",
+              "Primary for every certainty rating (the GRADE rules table above).",
+              "analysis/review/grade_rules.py", "A precise null result", "chapters/summary-of-findings.ipynb",
+              (("analysis/review/grade_rules.py", "whether or not it also includes no effect"),)),
+    Amendment("GRADE publication bias by the median bias-corrected estimate",
+              "Besides Egger's test, the domain is downgraded when the median bias-corrected estimate is back "
+              "inside a threshold of importance that the main estimate is beyond; first, when any one "
+              "estimate fell below the MID. One rule, revised once: the revision judges a harm as a benefit.",
+              "No single method should decide alone (PET, for one, is biased downwards under heterogeneity; "
+              "Stanley 2017), and an important harm is as open to small-study effects as a benefit.",
+              "Primary for every certainty rating (the GRADE rules table above).",
+              "analysis/review/grade_rules.py", "median of the bias-corrected estimates",
+              "chapters/summary-of-findings.ipynb", (("analysis/review/grade_rules.py", "the MID for harm"),)),
+    Amendment("GRADE overrides revised",
+              "SSRI response is downgraded for risk of bias (first, not) and its publication bias is left to "
+              "the rule (first, downgraded by an override); PST against antidepressants is downgraded for "
+              "indirectness; an override for adverse-event dropouts was added and later withdrawn.",
+              "A methodologist's review found overrides at odds with what they cite: Cipriani et al. rated "
+              "most trials at moderate or high risk of bias, and one PST trial enrolled another population.",
+              "Primary; each override's reason is a footnote of the Summary of findings.",
+              "data/grade.csv", "pst_antidepressants,indirectness", "chapters/summary-of-findings.ipynb"),
     Amendment("Verdict rule",
               "A claim's agreement with its re-derivation is judged by the difference and its 95% interval "
               "against the equivalence margin; first, by whether the claim fell inside the re-derived CI.",
@@ -62,12 +108,15 @@ AMENDMENTS = (
               "Primary for every verdict.",
               "analysis/review/verdicts.py", "AGREEMENT_VERDICTS", "chapters/claims.ipynb"),
     Amendment("Small-study tests for g and for dependent comparisons",
-              "Egger's test on g uses the sample-size based SE, and a multilevel (CHE + CR2) Egger test "
-              "is run; first, the classic test on every comparison as independent.",
+              "Egger's test on g uses the sample-size based SE and, where a trial gives several comparisons, "
+              "a multilevel (CHE + CR2) Egger test is run; first, the classic test on every effect as "
+              "independent. Made for the journal effects of the FDA trials; the revision extended it to CBT.",
               "g's usual SE depends on g, so the classic test is biased (Pustejovsky & Rodgers 2019), "
               "and comparisons of one trial are not independent.",
-              "Primary for the CBT funnel and GRADE's reporting-bias rule; the classic test is shown beside it.",
-              "analysis/review/bias_suite.py", "metapsy_small_study", "chapters/publication-bias.ipynb"),
+              "Primary for the FDA trials' journal effects and the CBT funnel, and GRADE's publication-bias "
+              "rule on CBT reads it; the classic test is shown beside it.",
+              "analysis/review/bias_suite.py", "def small_study_tests", "chapters/publication-bias.ipynb",
+              (("analysis/review/bias_suite.py", "metapsy_small_study"),)),
     Amendment("Subgroups by control condition under the CHE model",
               "The control-condition subgroups and their test are one CHE meta-regression with a cluster-"
               "robust (HTZ) Wald test; first, each subgroup was pooled on its own as if its comparisons "
@@ -77,18 +126,20 @@ AMENDMENTS = (
               "Primary; the independent-effects test is stated beside it.",
               "analysis/review/psychotherapy.py", "multilevel_subgroups", "chapters/cbt-control.ipynb"),
     Amendment("Bias corrections on one effect per trial",
-              "Trim-and-fill, PET-PEESE, the selection models and WAAP-WLS run on one effect per trial "
-              "(the comparisons of a trial aggregated with rho); first, on every comparison as if independent.",
+              "Trim-and-fill, PET-PEESE, the selection models and WAAP-WLS run on one effect per trial (the "
+              "comparisons of a trial aggregated with the assumed within-trial correlation); first, on every "
+              "comparison as if independent.",
               "These methods assume independent effects, which the comparisons of one trial are not.",
-              "Primary for the CBT bias-corrected range and GRADE's reporting-bias rule.",
+              "Primary for the CBT bias-corrected range and GRADE's publication-bias rule.",
               "analysis/review/psychotherapy.py", "bias_suite(per_trial)", "chapters/cbt-control.ipynb"),
     Amendment("Weight shares of the primary estimate",
               "The shares of the weight at low risk of bias and against waiting lists that GRADE reads are "
               "those of the primary model's estimate; first, of the independent model's.",
               "A rule about the primary estimate should weigh the comparisons as that estimate does.",
               "Primary for GRADE's risk-of-bias and indirectness rules.",
-              "analysis/review/psychotherapy.py", "comparison_weights(fits, primary_model)", "chapters/cbt-control.ipynb"),
-    Amendment("Network meta-analysis of the 21 drugs",
+              "analysis/review/psychotherapy.py", "comparison_weights(fits, primary_model)",
+              "chapters/cbt-control.ipynb"),
+    Amendment("Network meta-analysis of the GRISELDA antidepressants",
               "A chapter pools every drug of the GRISELDA trials in one network, with its own certainty "
               "rules; the protocol first planned pairwise comparisons only.",
               "Readers of a review of antidepressants ask which drug; Cipriani et al. (2018) answered it "
@@ -96,8 +147,8 @@ AMENDMENTS = (
               "A secondary analysis; the pairwise analyses and their verdicts are unchanged.",
               "chapters/network.ipynb", "Which antidepressant", "chapters/ssri-placebo.ipynb"),
     Amendment("Reproduction tolerance for the published odds ratios",
-              "A re-derived network odds ratio reproduces a published one when they differ by less than "
-              "the ratio reproduction_tolerance.",
+              "A re-derived network odds ratio reproduces a published one when the two differ by less than "
+              "the reproduction tolerance (a ratio, a parameter of the network chapter).",
               "The comparison with Cipriani et al. needs a stated tolerance; the release differs from "
               "their data.",
               "Primary for the network's published comparison.",
@@ -114,28 +165,62 @@ AMENDMENTS = (
               "Egger's test is biased for log odds ratios, whose SE depends on the effect (Peters et al. 2006).",
               "Primary for the network's certainty ratings.",
               "analysis/review/network_certainty.py", "SMALL_STUDY_MIN_TRIALS", "chapters/network.ipynb"),
+    Amendment("PET-PEESE counted once in the bias-corrected summary",
+              "The range, median and counts of the bias-corrected estimates count PET-PEESE once, since its "
+              "estimate is PET's or PEESE's, whichever its test picks; first, that estimate counted twice.",
+              "One estimate counted twice weighs double in the median that GRADE's publication-bias rule "
+              "reads, and inflates the counts of methods.",
+              "Primary for the bias-corrected range, median and counts in the chapters, GRADE and the "
+              "scoring against the FDA record; PET-PEESE's row stays in the methods' tables.",
+              "analysis/review/bias_suite.py", "distinct_fitted", "chapters/cbt-control.ipynb"),
 )
 
 COLUMNS = ["amendment", "dated", "first results", "changed", "why", "reported as"]
+UNCOMMITTED = "not yet committed (in the working tree)"
 
 
-def _when(change: dict | None) -> str:
-    return "not in this copy's history" if change is None else f"{change['date']} ({change['commit']})"
+def dated_change(root: str | Path, path: str, marker: str) -> dict | None:
+    """When ``marker`` was first put into ``path``: :func:`~analysis.review.amendments.first_change`,
+    else, in a git checkout whose working tree has the marker in that file, ``{"date": None,
+    "commit": None, "change": UNCOMMITTED}``; None when neither (not a checkout, or no such marker)."""
+    change = first_change(root, path, marker)
+    if change is not None:
+        return change
+    file = Path(root) / path
+    if run_git(Path(root), "rev-parse", "--is-inside-work-tree") is None or not file.is_file():
+        return None
+    if marker in file.read_text(encoding="utf-8", errors="replace"):
+        return {"date": None, "commit": None, "change": UNCOMMITTED}
+    return None
+
+
+def _stamp(change: dict) -> str:
+    return UNCOMMITTED if change["commit"] is None else f"{change['date']} ({change['commit']})"
+
+
+def _when(change: dict | None, revisions=()) -> str:
+    """``2026-11-23 (37ecec0); revised 2026-12-05 (564c189)``, or why it cannot be dated."""
+    if change is None:
+        return "not in this copy's history"
+    later = ["revised " + ("(not in this copy's history)" if r is None else _stamp(r)) for r in revisions]
+    return "; ".join([_stamp(change), *later])
 
 
 def after_first_results(change: dict | None, results: dict | None, root=None) -> str:
     """``"after"``, ``"before"`` or ``"with"`` (one commit): the amendment's commit against the first
     results' (by the history where ``root`` is a checkout holding both, so that one day's commits
-    are ordered; else by date, ``"same day"`` when the dates are equal); ``"unknown"`` when either
-    is not in the history."""
+    are ordered; else by date, ``"same day"`` when the dates are equal); ``"after"`` for a change not
+    yet committed (:func:`dated_change`); ``"unknown"`` when either is not in the history."""
     if change is None or results is None:
         return "unknown"
+    if change["commit"] is None:
+        return "after"
     if change["commit"] == results["commit"]:
         return "with"
     if root is not None:
-        if _git(Path(root), "merge-base", "--is-ancestor", results["commit"], change["commit"]) is not None:
+        if run_git(Path(root), "merge-base", "--is-ancestor", results["commit"], change["commit"]) is not None:
             return "after"
-        if _git(Path(root), "merge-base", "--is-ancestor", change["commit"], results["commit"]) is not None:
+        if run_git(Path(root), "merge-base", "--is-ancestor", change["commit"], results["commit"]) is not None:
             return "before"
     if change["date"] == results["date"]:
         return "same day"
@@ -153,21 +238,25 @@ def _relative(when: str, chapter: str, results: dict | None) -> str:
 
 
 def _position(root, change: dict | None) -> tuple:
-    """Sort key of a change: its date, then its depth in the history (commits before it), so that
-    one day's amendments come in the order they were made; undated changes last."""
+    """Sort key of a change: committed ones by date, then by depth in the history (commits before
+    it), so that one day's amendments come in the order they were made; then those not yet
+    committed; undated changes last."""
     if change is None:
-        return ("9999", 0)
-    depth = _git(Path(root), "rev-list", "--count", change["commit"])
-    return (change["date"], int(depth) if depth and depth.strip().isdigit() else 0)
+        return (2, "", 0)
+    if change["commit"] is None:
+        return (1, "", 0)
+    depth = run_git(Path(root), "rev-list", "--count", change["commit"])
+    return (0, change["date"], int(depth) if depth and depth.strip().isdigit() else 0)
 
 
 def amendment_register(root: str | Path, amendments=AMENDMENTS) -> pd.DataFrame:
     """One row per amendment, dated from the history of ``root`` (see the module docstring), oldest first."""
     rows = []
     for a in amendments:
-        change = first_change(root, a.path, a.marker)
+        change = dated_change(root, a.path, a.marker)
+        revisions = [dated_change(root, path, marker) for path, marker in a.revised]
         results = first_change(root, a.results)
-        rows.append({"amendment": a.title, "dated": _when(change),
+        rows.append({"amendment": a.title, "dated": _when(change, revisions),
                      "first results": _relative(after_first_results(change, results, root), a.results, results),
                      "_order": _position(root, change),
                      "changed": a.changed, "why": a.why, "reported as": a.reported})

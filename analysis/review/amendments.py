@@ -2,8 +2,11 @@
 
 The protocol is defined by files under version control (:data:`PROTOCOL_FILES`): the parameters and
 their defaults, the multiverse's grid, the GRADE rules and overrides, the verdict rule and the rules
-that select or set aside data. Every commit that changed one of them is an amendment; the first is the
-protocol's first version, the last its current version. The log is read with ``git log`` from the
+that select or set aside data. Every commit that changed one of them is in the log, however small the
+change (merges, which only join branches whose commits are listed, are not); the first is the
+protocol's first version, the last its current version. The choices made after the first results,
+which a reader must weigh (in these files or in others), are the register of
+:mod:`analysis.review.amendment_register`. The log is read with ``git log`` from the
 checkout the book is built in, so it is the same in a fresh ``git clone``; outside a git checkout (a
 tarball) or in a shallow clone it says what it cannot show instead of showing a part as the whole.
 """
@@ -42,7 +45,8 @@ class AmendmentLog:
         return None if self.log.empty else self.log["date"].iloc[-1]
 
 
-def _git(root: Path, *args: str) -> str | None:
+def run_git(root: Path, *args: str) -> str | None:
+    """The output of ``git *args`` run in ``root``; None when git is missing or the command fails."""
     try:
         out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
@@ -51,15 +55,16 @@ def _git(root: Path, *args: str) -> str | None:
 
 
 def amendment_log(root: str | Path, files=PROTOCOL_FILES) -> AmendmentLog:
-    """Every commit that changed a protocol-defining file, oldest first, with the files it changed."""
+    """Every commit that changed a protocol-defining file, oldest first, with the files it changed
+    (merges left out: the commits they join are listed)."""
     root = Path(root)
     empty = pd.DataFrame(columns=["date", "commit", "files", "change"])
-    if _git(root, "rev-parse", "--is-inside-work-tree") is None:
+    if run_git(root, "rev-parse", "--is-inside-work-tree") is None:
         return AmendmentLog(empty, "no git", "This copy of the review is not a git checkout (an archive, for "
                             "example), so the amendment log, which is read from the version history, cannot be "
                             "shown here; the repository's history holds it.")
-    text = _git(root, "log", "--reverse", "--date=short", f"--format={SEP}%ad{SEP}%h{SEP}%s", "--name-only",
-                "--", *files) or ""
+    text = run_git(root, "log", "--reverse", "--no-merges", "--date=short", f"--format={SEP}%ad{SEP}%h{SEP}%s",
+                "--name-only", "--", *files) or ""
     rows = []
     for line in text.splitlines():
         if line.startswith(SEP):
@@ -70,7 +75,7 @@ def amendment_log(root: str | Path, files=PROTOCOL_FILES) -> AmendmentLog:
     for row in rows:
         row["files"] = ", ".join(row["files"])
     log = pd.DataFrame(rows, columns=empty.columns)
-    shallow = (_git(root, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
+    shallow = (run_git(root, "rev-parse", "--is-shallow-repository") or "").strip() == "true"
     if shallow:
         return AmendmentLog(log, "shallow", "This checkout is a shallow clone: only the most recent part of the "
                             "version history is present, so the log below may begin after the protocol's first version.")
@@ -81,8 +86,30 @@ def first_change(root: str | Path, path: str, text: str | None = None) -> dict |
     """The first commit that changed ``path`` or, with ``text``, that first put ``text`` into it
     (``git log -S``): its date, commit and subject; None outside git or when there is none."""
     search = ("-S", text) if text is not None else ()
-    out = _git(Path(root), "log", "--reverse", "--date=short", f"--format=%ad{SEP}%h{SEP}%s", *search, "--", path)
+    out = run_git(Path(root), "log", "--reverse", "--date=short", f"--format=%ad{SEP}%h{SEP}%s", *search, "--", path)
     if not out:
         return None
     date, commit, subject = out.splitlines()[0].split(SEP, 2)
     return {"date": date, "commit": commit, "change": subject}
+
+
+def _counted(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def describe_counts(log: AmendmentLog, n_register: int) -> str:
+    """The protocol's version and what its two counts are, in words: the commits of ``log`` (every
+    one that changed a protocol file, whatever it changed) and the ``n_register`` choices of the
+    register made after the first results, which a reader must weigh."""
+    choices = _counted(n_register, "choice", "choices")
+    register = (f"the register of amendments lists the {choices} made after the first results were seen, "
+                f"which a reader must weigh")
+    if log.first is None:
+        return (f"The protocol's version and its dates cannot be read in this copy (it has no version "
+                f"history); {register}, undated.")
+    commits = _counted(len(log.log), "commit", "commits")
+    span = (f"Protocol version of {log.current}, first version {log.first}." if log.first != log.current
+            else f"Protocol version of {log.current}.")
+    partial = " (of the history this copy holds)" if log.status == "shallow" else ""
+    return (f"{span} Two counts on this page mean different things: the log at its end lists the {commits}"
+            f"{partial} that changed a file defining the protocol, whatever the change; {register}.")

@@ -15,19 +15,25 @@ import pandas as pd
 from analysis.meta import pet, pet_peese, peese, selmodel, trimfill, waap_wls
 
 METHODS = ("trim-and-fill L0", "trim-and-fill R0", "PET", "PEESE", "PET-PEESE", "3PSM", "4PSM", "WAAP-WLS")
+#: Methods whose estimate is another row's: conditional PET-PEESE reports PET or PEESE, whichever its
+#: test picks, so a summary of the methods counts that estimate once.
+REPEATS = ("PET-PEESE",)
 
 
 def _row(method: str, compute) -> dict:
     try:
         d = compute()
     except (ValueError, RuntimeError, np.linalg.LinAlgError) as err:
-        return {"method": method, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "note": str(err)}
+        return {"method": method, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "note": str(err),
+                "fewest": np.nan}
+    fewest = min(d["k_per_interval"]) if "k_per_interval" in d else np.nan
     return {"method": method, "estimate": d["estimate"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
-            "note": d.get("note", "")}
+            "note": d.get("note", ""), "fewest": fewest}
 
 
 def bias_suite(model) -> pd.DataFrame:
-    """Bias-corrected estimates on the model's scale (log ratio or g), one row per method.
+    """Bias-corrected estimates on the model's scale (log ratio or g), one row per method, with
+    ``fewest``: for a selection model, the fewest studies in any of its p-value intervals (NaN else).
 
     Parameters
     ----------
@@ -61,6 +67,11 @@ def bias_suite(model) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def distinct_fitted(suite: pd.DataFrame) -> pd.DataFrame:
+    """The fitted rows of a :func:`bias_suite`, each estimate once (without the :data:`REPEATS`)."""
+    return suite[suite["estimate"].notna() & ~suite["method"].isin(REPEATS)]
+
+
 def suite_summary(suite: pd.DataFrame, null: float = 0.0, threshold: float | None = None, back=None) -> dict:
     """What the bias-corrected estimates say together, for the text.
 
@@ -78,19 +89,23 @@ def suite_summary(suite: pd.DataFrame, null: float = 0.0, threshold: float | Non
     Returns
     -------
     dict
-        ``n`` (methods fitted), ``min``, ``max``, ``median`` (shown scale), ``min_method``, ``excludes_null``
+        Over the distinct fitted methods (:func:`distinct_fitted`): ``n`` (how many), ``min``, ``max``,
+        ``median`` (shown scale), ``min_method``, ``min_fewest`` (for a selection model at the minimum, the
+        fewest studies in one of its p-value intervals; None for other methods), ``excludes_null``
         (fitted methods whose CI lies above ``null``), ``below`` (estimates below ``threshold``;
         None without one), ``not_fitted`` (the methods that could not be fitted, joined, or "none").
     """
     back = back or (lambda x: x)
-    fitted = suite[suite["estimate"].notna()]
+    fitted = distinct_fitted(suite)
     if fitted.empty:
         raise ValueError("no publication-bias method could be fitted")
+    lowest = fitted.loc[fitted["estimate"].idxmin()]
     return {
         "n": int(len(fitted)),
         "min": float(back(fitted["estimate"].min())),
         "max": float(back(fitted["estimate"].max())),
-        "min_method": str(fitted.loc[fitted["estimate"].idxmin(), "method"]),
+        "min_method": str(lowest["method"]),
+        "min_fewest": None if pd.isna(lowest["fewest"]) else int(lowest["fewest"]),
         "median": float(back(fitted["estimate"].median())),
         "excludes_null": int((fitted["ci_low"] > null).sum()),
         "below": None if threshold is None else int((fitted["estimate"] < threshold).sum()),

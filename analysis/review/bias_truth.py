@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.meta.fit import rma
-from analysis.review.bias_suite import bias_suite
+from analysis.review.bias_suite import bias_suite, distinct_fitted
 from analysis.review.selections import turner_fda, turner_published
 
 UNCORRECTED = "published, uncorrected"
@@ -94,11 +94,11 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def truth_summary(overall: pd.DataFrame, tolerance: float = 0.05) -> dict:
     """Counts over the bias-correction methods scored in ``overall`` (:func:`score`; the uncorrected
-    estimate, its first row, excluded): ``n_fitted``, ``n_cover`` (CI includes the truth),
+    estimate, its first row, excluded; each estimate once, as :func:`~analysis.review.bias_suite.distinct_fitted`): ``n_fitted``, ``n_cover`` (CI includes the truth),
     ``n_closer`` (closer to the truth than the uncorrected estimate), ``n_within`` (within
     ``tolerance``), ``not_fitted`` (joined names, or "none")."""
     uncorrected, methods = overall.iloc[0], overall.iloc[1:]
-    fitted = methods[methods["estimate"].notna()]
+    fitted = distinct_fitted(methods)
     return {
         "n_fitted": int(len(fitted)),
         "n_cover": int(fitted["covers_truth"].sum()),

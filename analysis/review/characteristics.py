@@ -8,9 +8,17 @@ The release's own codes are shown as the release spells them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
+from analysis.review.errors import DataError, Problem
+from analysis.review.trial_rules import MISSING
 from analysis.review.trials import LINE
+
+#: What the table shows for a characteristic the release leaves empty or missing (``NA``; the
+#: release's own codes, such as "Not specified", are shown as they are).
+NOT_RECORDED = "not recorded"
 
 #: Metapsy columns described, with the reader's label.
 PSYCTR_FEATURES = {"condition_arm2": "control condition", "country": "country or region", "format": "format",
@@ -25,10 +33,34 @@ def pooled_release_rows(rows: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFram
 
 def _counts(values: pd.Series, trials: pd.Series) -> str:
     """``code: comparisons (trials)`` for each value, most frequent first."""
-    frame = pd.DataFrame({"value": values.fillna("NA").astype(str).str.strip().replace("", "NA"), "trial": trials})
+    text = values.astype("string").str.strip()
+    frame = pd.DataFrame({"value": text.mask(text.isna() | text.isin(MISSING), NOT_RECORDED), "trial": trials})
     grouped = frame.groupby("value").agg(k=("trial", "size"), trials=("trial", "nunique"))
     grouped = grouped.sort_values(["k", "trials"], ascending=False)
     return "; ".join(f"{v}: {r.k:,} ({r.trials:,})" for v, r in grouped.iterrows())
+
+
+def read_release_dictionary(path: str | Path, columns: dict = PSYCTR_FEATURES) -> pd.DataFrame:
+    """The release's own definition of each coded column, verbatim from its data dictionary
+    (Metapsy's ``variable_description.json``: an object of column name to description), for the
+    columns described in the characteristics table.
+
+    Raises
+    ------
+    DataError
+        When the file is not a JSON object of strings (naming the file, line and key).
+    """
+    from analysis.review.safeio import line_of_key, load_json  # refuses non-files, non-UTF-8, duplicate keys, deep nesting
+
+    entries, text = load_json(Path(path), "data dictionary")
+    if not isinstance(entries, dict):
+        raise DataError([Problem(str(path), 1, None, "expected a JSON object of column name to description")])
+    wrong = [Problem(str(path), line_of_key(text, k), k, "the description is not text")
+             for k, v in entries.items() if not isinstance(v, str)]
+    if wrong:
+        raise DataError(wrong)
+    rows = [(label, entries[col]) for col, label in columns.items() if col in entries]
+    return pd.DataFrame(rows, columns=["characteristic", "the release's data dictionary"])
 
 
 def _years(years: pd.Series) -> str:
@@ -98,8 +130,11 @@ def _median_text(values: pd.Series, fmt: str = ".0f") -> str:
 def network_characteristics(arms: pd.DataFrame, study: str = "StudyID", treatment: str = "drug_base") -> pd.DataFrame:
     """Characteristics of the trials of an arm-level network, one row per treatment and a last row
     for all: trials with an arm of it, arms, participants randomised (``n``), and the median (range)
-    over those trials of the year of publication, the duration in weeks and the baseline HAM-D (the
-    mean of a trial's arms rated on a HAM-D version), each over the trials that record it."""
+    over those trials of the year of publication, the duration in weeks and the baseline HAM-D, each
+    over the trials that record it. A trial's value is the unweighted mean over the arms of the row:
+    in a treatment's row, over that treatment's arms in the trial (for the baseline HAM-D, those rated
+    on a HAM-D version); in the last row, over all the trial's arms (HAM-D-rated ones for the
+    baseline). Counts are integers; :func:`network_characteristics_table` prints them."""
     def per_trial(part: pd.DataFrame, column: str) -> pd.Series:
         return pd.to_numeric(part[column], errors="coerce").groupby(part[study]).mean()
 
@@ -114,3 +149,12 @@ def network_characteristics(arms: pd.DataFrame, study: str = "StudyID", treatmen
     rows.sort(key=lambda r: (-r["trials"], r["treatment"]))
     rows.append(describe(arms, "all"))
     return pd.DataFrame(rows)
+
+
+def network_characteristics_table(arms: pd.DataFrame, study: str = "StudyID", treatment: str = "drug_base") -> pd.DataFrame:
+    """:func:`network_characteristics` as the chapter shows it: the counts with a thousands
+    separator ("1,199", not "1199"), as everywhere else in the book's text and tables."""
+    table = network_characteristics(arms, study, treatment)
+    for column in ("trials", "arms", "randomised"):
+        table[column] = [f"{int(v):,}" for v in table[column]]
+    return table

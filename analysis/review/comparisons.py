@@ -11,6 +11,7 @@ import pandas as pd
 from analysis.meta.effect_sizes import effect_sizes
 from analysis.review.absolute import absolute_effects
 from analysis.review.bias_suite import bias_suite, small_study_tests
+from analysis.review.exclusions import placebo_flow, response_flow
 from analysis.review.importers import read_cipriani_arms, read_linde, read_linde2016, read_metapsy_response, read_turner
 from analysis.review.selections import (
     primary_care_trials, pst_antidepressant_trials, response_trials, ssri_trials, turner_fda, turner_published,
@@ -99,15 +100,24 @@ def pst_antidepressants(linde2016: str, method: str = "REML") -> Evidence:
 
 
 def primary_care(linde: str, active: str = "SSRI", method: str = "REML") -> Evidence:
-    """SSRI vs placebo in primary care, response, from Linde et al. (2015) (risk ratio)."""
-    return binary_evidence(primary_care_trials(read_linde(linde), active=active, name=linde), method)
+    """SSRI vs placebo in primary care, response, from Linde et al. (2015) (risk ratio); ``extra["flow"]``
+    the trials from the file to the analysis (:func:`analysis.review.exclusions.placebo_flow`)."""
+    rows = read_linde(linde)
+    trials = primary_care_trials(rows, active=active, name=linde)
+    ev = binary_evidence(trials, method)
+    ev.extra["flow"] = placebo_flow(rows, trials, active)
+    return ev
 
 
 def psychotherapy_response(response: str, therapy: str, method: str = "REML", hksj: bool = False) -> Evidence:
     """Response rates of a psychotherapy vs control, from the Metapsy total-response database; a
-    control arm shared by two comparisons of one trial is split between them."""
-    trials = response_trials(read_metapsy_response(response), therapy=therapy, name=response)
-    return binary_evidence(trials, method, hksj, shared_controls=int((trials["shared_by"] > 1).sum()))
+    control arm shared by two comparisons of one trial is split between them; ``extra["flow"]`` the
+    trials from the file to the analysis (:func:`analysis.review.exclusions.response_flow`)."""
+    rows = read_metapsy_response(response)
+    trials = response_trials(rows, therapy=therapy, name=response)
+    ev = binary_evidence(trials, method, hksj, shared_controls=int((trials["shared_by"] > 1).sum()))
+    ev.extra["flow"] = response_flow(rows, trials, therapy)
+    return ev
 
 
 def turner(path: str, method: str = "REML") -> dict:

@@ -97,3 +97,26 @@ def network_flow(arms, data, study: str = "StudyID") -> tuple[int, dict, int]:
     in_file = int(arms[study].astype(str).str.strip().nunique())
     out = in_file - data.n_studies
     return in_file, ({"fewer than two arms with the outcome and the number randomised": out} if out else {}), data.n_studies
+
+
+def response_flow(rows, trials, therapy: str, disorder: str = "Depression") -> tuple[int, dict, int]:
+    """The trials of the Metapsy total-response file from the file to one therapy's comparisons
+    with control conditions (``trials``, from :func:`analysis.review.selections.response_trials`):
+    trials in the file, those of another disorder, those of the disorder without a comparison of
+    ``therapy``, and those pooled (trials, not comparisons: a trial may give several)."""
+    study = rows["study"].astype(str).str.strip()
+    in_file = int(study.nunique())
+    of_disorder = int(study[rows["disorder"].astype(str).str.strip() == disorder].nunique())
+    pooled = int(trials["trial"].nunique())
+    reasons = {f"not {disorder.lower()}": in_file - of_disorder,
+               f"no comparison of {therapy.lower()} with a control condition": of_disorder - pooled}
+    return in_file, {k: n for k, n in reasons.items() if n}, pooled
+
+
+def placebo_flow(rows, trials, active: str) -> tuple[int, dict, int]:
+    """The trials of the Linde et al. (2015) file from the file to the ``active``-versus-placebo
+    comparison (``trials``, one per trial): trials in the file, those without an arm of each that
+    reports response, and those pooled."""
+    in_file, pooled = int(rows["id"].astype(str).str.strip().nunique()), len(trials)
+    out = in_file - pooled
+    return in_file, ({f"no {active} arm and placebo arm that both report response": out} if out else {}), pooled

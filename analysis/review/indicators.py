@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.review.bias_suite import distinct_fitted
 from analysis.review.comparisons import Evidence
 from analysis.review.grade_rules import Indicators
 
@@ -12,7 +13,7 @@ def _bias(ev: Evidence, back) -> dict:
     suite = ev.extra.get("bias")
     if suite is None:
         return {}
-    fitted = suite[suite["estimate"].notna()]
+    fitted = distinct_fitted(suite)
     return {m: float(back(e)) for m, e in zip(fitted["method"], fitted["estimate"])}
 
 

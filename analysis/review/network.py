@@ -250,13 +250,14 @@ def shift(primary: pd.DataFrame, other: pd.DataFrame) -> dict:
 
 def md_table(vs: pd.DataFrame, mid: float) -> pd.DataFrame:
     """The mean differences in HAM-D points against the reference, with where each CI lies
-    against the minimal important difference ``mid`` (:func:`against_mid`)."""
-    from analysis.review.wording import estimate_with_ci
+    against the minimal important difference ``mid`` (:func:`against_mid`); a value that rounds
+    to zero is printed 0.0, never -0.0 (:func:`analysis.review.network_wording.fixed`)."""
+    from analysis.review.wording import fixed, fixed_with_ci
 
     return pd.DataFrame({
         "Drug": vs["treatment"],
-        "MD vs placebo, HAM-D points (95% CI)": [estimate_with_ci(r.md, r.ci_low, r.ci_high, 1) for r in vs.itertuples()],
-        "95% prediction interval": [f"{lo:.1f} to {hi:.1f}" for lo, hi in zip(vs["pi_low"], vs["pi_high"])],
+        "MD vs placebo, HAM-D points (95% CI)": [fixed_with_ci(r.md, r.ci_low, r.ci_high) for r in vs.itertuples()],
+        "95% prediction interval": [f"{fixed(lo)} to {fixed(hi)}" for lo, hi in zip(vs["pi_low"], vs["pi_high"])],
         f"Against the {mid:g}-point MID": [against_mid(r.md, r.ci_low, r.ci_high, mid) for r in vs.itertuples()],
         "Trials vs placebo": vs["direct_studies"]})
 
@@ -272,16 +273,6 @@ def against_mid(md: float, low: float, high: float, mid: float) -> str:
     if low <= -mid:
         return "may reach the MID"
     return "smaller than the MID"
-
-
-def hamd_versions(arms: pd.DataFrame, data) -> str:
-    """The versions of the HAM-D in the trials of the HAM-D network ``data``, with their trials,
-    most first: "HAMD17 (220 trials), HAMD21 (120 trials) and ..."."""
-    from analysis.review.wording import counted, listing
-
-    used = arms[arms["StudyID"].str.strip().isin(set(data.study)) & arms["scale"].str.startswith("HAMD")]
-    counts = used.groupby("scale")["StudyID"].nunique().sort_values(ascending=False, kind="stable")
-    return listing([f"{scale} ({counted(int(n), 'trial')})" for scale, n in counts.items()])
 
 
 def league_table(fit, outcome: str) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.review.wording import count_of, counted, format_p, listing
+from analysis.review.wording import count_of, counted, fixed, fixed_with_ci, format_p, listing
 
 
 def against_reference(vs: pd.DataFrame, larger_is_better: bool, outcome_words: str, reference: str = "placebo") -> str:
@@ -62,7 +62,7 @@ def ranking_certainty(vs: pd.DataFrame, league: pd.DataFrame, ratio: bool = True
     est = sign * row["estimate"]
     low, high = sorted([sign * row["ci_low"], sign * row["ci_high"]])
     shown = (f"OR {math.exp(est):.2f}, 95% CI {math.exp(low):.2f} to {math.exp(high):.2f}" if ratio
-             else f"difference {est:.2f}, 95% CI {low:.2f} to {high:.2f}")
+             else f"difference {fixed(est, 2)}, 95% CI {fixed(low, 2)} to {fixed(high, 2)}")
     if low > 0 or high < 0:
         return f"{first} is ahead of {second} in the network's direct contrast of the two ({shown})"
     return (f"the network's contrast of {first} with {second} does not tell them apart ({shown}), so the "
@@ -206,7 +206,7 @@ def against_mid_counts(vs: pd.DataFrame, mid: float) -> str:
              + f" a 95% CI wholly beyond the {mid:g}-point minimal important difference",
              f"{int((verdicts == 'may reach the MID').sum()):,} may reach it",
              f"{short:,} {'falls' if short == 1 else 'fall'} short of it"]
-    return "; ".join(parts) + f"; the largest difference is {best['treatment']}'s, {best['md']:.1f} points"
+    return "; ".join(parts) + f"; the largest difference is {best['treatment']}'s, {fixed(best['md'])} points"
 
 
 def effect_modifier(row, outcome_words: str = "odds ratio of response against placebo") -> str:
@@ -251,3 +251,24 @@ def published_coverage(comparison: pd.DataFrame, analyses: dict) -> str:
         head = "none" if not named else f"{len(named):,}"
         parts.append(f"for {outcome}, {head} of the {drugs:,} drugs" + (f" ({listing(named)})" if named else ""))
     return "; ".join(parts)
+
+
+def hamd_versions(arms: pd.DataFrame, data) -> str:
+    """The versions of the HAM-D that the arms of the HAM-D network ``data`` are rated on, each with
+    the trials rated on it alone, most first, then the trials whose arms are rated on different
+    versions, named with their versions, so that the counts add up to the network's trials:
+    "HAMD17 (192 trials), ..., HAMD31 (1 trial) and 1 trial whose arms are rated on different
+    versions (Kramer1998: HAMD21 and HAMD24)"."""
+    in_network = set(zip(data.study, data.treat1)) | set(zip(data.study, data.treat2))
+    study = arms["StudyID"].str.strip()
+    arm_in = pd.Series([(s, t) in in_network for s, t in zip(study, arms["drug_base"])], index=arms.index)
+    keep = arm_in & arms["scale"].str.startswith("HAMD")
+    versions = arms["scale"][keep].groupby(study[keep]).agg(lambda v: tuple(sorted(set(v))))
+    single = versions[versions.map(len) == 1].map(lambda v: v[0])
+    counts = single.groupby(single).size().sort_values(ascending=False, kind="stable")
+    items = [f"{scale} ({counted(int(n), 'trial')})" for scale, n in counts.items()]
+    mixed = versions[versions.map(len) > 1]
+    if len(mixed):
+        named = "; ".join(f"{trial}: {listing(list(v))}" for trial, v in mixed.items())
+        items.append(f"{counted(len(mixed), 'trial')} whose arms are rated on different versions ({named})")
+    return listing(items)

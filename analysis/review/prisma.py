@@ -25,13 +25,6 @@ SEARCH_FLOW_COUNTS = (
 REASONS = "full.text.excluded.reasons"
 
 
-def _line_of_key(text: str, key: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if f'"{key}"' in line:
-            return number
-    return None
-
-
 def read_search_flow(path: str | Path) -> dict:
     """Read a Metapsy search-flow file (JSON) and check that its counts add up.
 
@@ -49,7 +42,7 @@ def read_search_flow(path: str | Path) -> dict:
         identified), each naming the file, the line and the key. Full-text exclusion reasons that do
         not add up are not refused: ``mismatch`` holds both numbers (:func:`_reasons_mismatch`).
     """
-    from analysis.review.safeio import load_json  # refuses non-files, non-UTF-8, duplicate keys, deep nesting
+    from analysis.review.safeio import line_of_key, load_json  # refuses non-files, non-UTF-8, duplicate keys, deep nesting
 
     path, name = Path(path), str(path)
     raw, text = load_json(path, "search-flow file")
@@ -59,7 +52,7 @@ def read_search_flow(path: str | Path) -> dict:
 
     def count(key, value, where):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            problems.append(Problem(name, _line_of_key(text, where), where, f"{value!r} is not a whole number >= 0"))
+            problems.append(Problem(name, line_of_key(text, where), where, f"{value!r} is not a whole number >= 0"))
             return None
         return value
 
@@ -70,7 +63,7 @@ def read_search_flow(path: str | Path) -> dict:
             flow[key] = count(key, raw[key], key)
     reasons = raw.get(REASONS)
     if not isinstance(reasons, dict):
-        problems.append(Problem(name, _line_of_key(text, REASONS), REASONS, "required: an object of reason -> count"))
+        problems.append(Problem(name, line_of_key(text, REASONS), REASONS, "required: an object of reason -> count"))
     else:
         flow[REASONS] = {reason: count(reason, n, reason) for reason, n in reasons.items()}
     if problems:
@@ -82,10 +75,10 @@ def read_search_flow(path: str | Path) -> dict:
              ("included", flow["full.text.assessed.for.eligibility"], "reports assessed")]
     for key, upper, what in order:
         if flow[key] > upper:
-            problems.append(Problem(name, _line_of_key(text, key), key, f"{flow[key]} is more than the {upper} {what}"))
+            problems.append(Problem(name, line_of_key(text, key), key, f"{flow[key]} is more than the {upper} {what}"))
     if problems:
         raise DataError(problems)
-    flow["mismatch"] = _reasons_mismatch(flow, name, _line_of_key(text, REASONS))
+    flow["mismatch"] = _reasons_mismatch(flow, name, line_of_key(text, REASONS))
     return flow
 
 

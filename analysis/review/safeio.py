@@ -165,6 +165,14 @@ def _locate(text: str, token: str | None, last: bool = False) -> tuple[int | Non
     return line, f"character {col}"
 
 
+def line_of_key(text: str, key: str) -> int | None:
+    """The first line of a JSON text that names ``key`` (for an error's location), or None."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if f'"{key}"' in line:
+            return number
+    return None
+
+
 def load_json(path, what: str = "JSON file") -> tuple[object, str]:
     """Parse a JSON file strictly; returns the document and its text (for locating keys)."""
     name = str(path)

@@ -16,9 +16,9 @@ import pandera.pandas as pa
 from pandera import extensions
 
 from analysis.review.errors import DataError, Problem
+from analysis.review.trial_rules import MISSING  # cells read as no value
 
 LINE = "_line"  # column holding each row's line number in the file
-MISSING = ("", "NA", "nan", "NaN", "*")  # cells read as no value
 TINY = np.finfo(float).tiny
 
 

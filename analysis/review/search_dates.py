@@ -22,7 +22,8 @@ DATASETS = {"cipriani_arms": "GRISELDA (Cipriani et al., 2018), SSRIs vs placebo
             "psyctr": "Metapsy psychotherapy vs control (CBT)",
             "response": "Metapsy total response (psychotherapy response rates)",
             "linde2016": "Linde et al. (2016), primary care, psychotherapy vs antidepressants",
-            "turner": "Turner et al. (2008), FDA-registered antidepressant trials"}
+            "turner": "Turner et al. (2008), FDA-registered antidepressant trials",
+            "furukawa_arms": "Furukawa et al. (2019), fixed-dose SSRI trials (dose-response)"}
 LAST_SEARCH = re.compile(r"last search[^0-9]{0,20}(\d{4}-\d{2}-\d{2})", re.IGNORECASE)
 NOT_STATED = "not stated in the dataset's source record"
 

@@ -258,22 +258,13 @@ def describe_agreement(result: dict, log: bool = False) -> str:
         band = f"{math.exp(-result['margin']):.2f} to {math.exp(result['margin']):.2f}"
     else:
         shown = [result[k] for k in ("difference", "ci_low", "ci_high")]
-        what = f"the difference claimed − re-derived is {shown[0]:.2f} (95% CI {shown[1]:.2f} to {shown[2]:.2f})"
-        band = f"−{result['margin']:.2f} to {result['margin']:.2f}"
+        what = f"the difference claimed minus re-derived is {shown[0]:.2f} (95% CI {shown[1]:.2f} to {shown[2]:.2f})"
+        band = f"-{result['margin']:.2f} to {result['margin']:.2f}"
     where = {"reproduced": f"within the equivalence margin ({band})",
              "overstated": f"wholly above the equivalence margin ({band})",
              "understated": f"wholly below the equivalence margin ({band})",
              "inconclusive": f"reaching beyond the equivalence margin ({band}) without lying wholly outside it"}
     return f"{what}, {where[result['verdict']]}"
-
-
-def describe_protocol_version(first: str | None, current: str | None, n: int) -> str:
-    """The protocol's version in one sentence, from the dates of :mod:`analysis.review.amendments`."""
-    if first is None:
-        return "The protocol's version and its dates cannot be read in this copy (it has no version history)."
-    if n == 1:
-        return f"Protocol version of {current}: the first and only version."
-    return f"Protocol version of {current}: first version {first}, {n - 1:,} amendments since."
 
 
 def describe_amendment(rule: dict | None, results: dict | None) -> str:
@@ -286,3 +277,18 @@ def describe_amendment(rule: dict | None, results: dict | None) -> str:
         return text + "."
     when = "after" if results["date"] < rule["date"] else ("on the same day as" if results["date"] == rule["date"] else "before")
     return text + f", {when} the CBT chapter's first results ({results['date']}, commit {results['commit']})."
+
+
+def fixed(x: float, digits: int = 1) -> str:
+    """``x`` to ``digits`` decimals with an ASCII minus, as the rest of the book prints numbers; a
+    value that rounds to zero is printed without a minus ("0.0", never "-0.0")."""
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def fixed_with_ci(estimate: float, low: float, high: float, digits: int = 1) -> str:
+    """``-1.4 (-2.3 to 0.0)``: an estimate and its interval by :func:`fixed`, or ``not fitted``
+    where the estimate is missing."""
+    if estimate != estimate:  # NaN
+        return "not fitted"
+    return f"{fixed(estimate, digits)} ({fixed(low, digits)} to {fixed(high, digits)})"

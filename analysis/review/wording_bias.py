@@ -58,3 +58,21 @@ def outside_range_sentence(by_drug, low: float, high: float) -> str:
     if named == "no drug":
         return "no drug, so the per-drug increases do not point to where the missing trial lies"
     return f"{named}, where a trial missing from the file would most plausibly lie (the file cannot confirm it)"
+
+
+def lowest_method_caveat(summary: dict, unit: str = "trial") -> str:
+    """What to keep in mind about the lowest bias-corrected estimate (:func:`~analysis.review.bias_suite.suite_summary`):
+    for a selection model, ", whose sparsest p-value interval holds 6 trials" (a step-function model
+    estimates the selection in each interval from the studies in it); for any other method, ""."""
+    fewest = summary.get("min_fewest")
+    return "" if fewest is None else f", whose sparsest p-value interval holds {counted(fewest, unit)}"
+
+
+def method_result(suite, method: str, label: str = "g", back=None) -> str:
+    """One row of a :func:`~analysis.review.bias_suite.bias_suite` in words: "trim-and-fill R0: 28
+    filled on the left, g = 0.62", or "trim-and-fill R0: not fitted (its reason)"."""
+    row = suite.set_index("method").loc[method]
+    if row["estimate"] != row["estimate"]:
+        return f"{method}: not fitted ({row['note']})"
+    value = row["estimate"] if back is None else back(row["estimate"])
+    return f"{method}: {row['note']}, {label} = {value:.2f}" if row["note"] else f"{method}: {label} = {value:.2f}"
