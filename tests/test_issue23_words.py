@@ -14,10 +14,10 @@ from analysis.review.wording import describe_agreement, describe_amendment
 
 def test_agreement_in_words_on_both_scales():
     a = agreement(0.79, 0.833, 0.732, 0.934, 0.24, 0.70, 0.89)
-    assert describe_agreement(a) == ("the difference claimed minus re-derived is -0.04 (95% CI -0.18 to 0.10), "
+    assert describe_agreement(a) == ("the difference claimed minus re-derived is -0.04, 95% CI -0.18 to 0.10, "
                                      "within the equivalence margin (-0.24 to 0.24)")
     r = agreement(1.88, 0.89, 0.72, 1.10, math.log(1.25), log=True)
-    assert describe_agreement(r, log=True) == ("the ratio claimed / re-derived is 2.11 (95% CI 1.71 to 2.61), "
+    assert describe_agreement(r, log=True) == ("the ratio claimed / re-derived is 2.11, 95% CI 1.71 to 2.61, "
                                                "wholly above the equivalence margin (0.80 to 1.25)")
     assert "reaching beyond" in describe_agreement(agreement(0.55, 0.40, 0.30, 0.50, 0.24))
     assert "wholly below" in describe_agreement(agreement(0.05, 0.40, 0.30, 0.50, 0.24))
@@ -58,7 +58,8 @@ def test_study_characteristics_are_counted_from_the_rows():
     binary = pd.DataFrame({"study": ["s1", "s2"], "treat_n": [10, 20], "ctrl_n": [11, 21], "year": [2000, float("nan")],
                            "subgroup": ["fluoxetine", "sertraline"], "published": [True, False]})
     b = binary_characteristics(binary).set_index("characteristic")["value"]
-    assert b["participants (both arms)"] == "62" and b["years of publication"] == "2000 to 2000 (median 2000)"
+    assert b["participants (both arms)"] == "62"
+    assert b["years of publication"] == "2000 to 2000 (median 2000; the 1 of 2 comparisons that record one)"
     assert b["publication status: comparisons (trials)"] == "published: 1 (1); unpublished: 1 (1)"
 
 
@@ -81,3 +82,15 @@ def test_an_empty_characteristic_is_counted_as_not_recorded_and_the_codes_are_th
     path.write_text('[1]')
     with pytest.raises(DataError, match="line 1"):
         read_release_dictionary(path)
+
+
+def test_the_codes_the_data_use_and_the_dictionary_does_not_define_are_named():
+    from analysis.review.characteristics import codes_in_use, undefined_codes
+
+    rows = pd.DataFrame({"_line": [2, 3, 4], "age_group": ["adul", "yadul", "NA"], "format": ["ind", "grp", "ind"]})
+    trials = pd.DataFrame({"_line": [2, 3, 4], "trial": ["A", "B", "C"]})
+    codes = codes_in_use(rows, trials)
+    assert codes == {"format": ["grp", "ind"], "age group": ["adul", "yadul"]}
+    dictionary = pd.DataFrame({"characteristic": ["format", "age group"],
+                               "the release's data dictionary": ["ind= individual; grp = group", "adul= adults, 5= older"]})
+    assert undefined_codes(dictionary, codes)["codes in the data it does not define"].tolist() == ["none", "yadul"]

@@ -83,6 +83,9 @@ def test_publication_bias_rule():
     assert grade_rules.publication_bias(with_(k=9, egger_p=0.001))[0] == 0  # too few to assess
     assert grade_rules.publication_bias(with_(egger_p=0.10))[0] == 0
     assert grade_rules.publication_bias(with_(egger_p=0.099))[0] == -1
+    down, reason = grade_rules.publication_bias(with_(egger_p=0.05, bias_corrected={"PET": 0.5, "3PSM": 0.6}))
+    assert down == -1 and reason.endswith("p < 0.10; the median bias-corrected estimate (0.55) is still beyond "
+                                          "the MID for benefit")
     assert grade_rules.publication_bias(with_(bias_corrected={"PET": 0.2}))[0] == -1  # the median below the MID
     assert grade_rules.publication_bias(with_(bias_corrected={"PET": 0.2, "3PSM": 0.5, "WAAP": 0.6}))[0] == 0
     assert grade_rules.publication_bias(with_(bias_corrected={"PET": 0.2, "3PSM": 0.22, "WAAP": 0.6}))[0] == -1

@@ -78,7 +78,8 @@ def test_the_sof_comment_gives_the_range_its_median_and_the_waitlist_share():
 
     base = dict(measure="SMD", estimate=0.8, ci_low=0.7, ci_high=0.9, pi_low=0.1, pi_high=1.5, i2=80.0, k=20)
     ind = Indicators(**base, bias_corrected={"PET": 0.1, "3PSM": 0.7, "WAAP": 0.4}, waitlist_weight=0.523)
-    assert bias_and_waitlist_comment(ind) == "; bias-corrected 0.10 to 0.70 (median 0.40); 52% of the weight from waiting lists"
+    assert bias_and_waitlist_comment(ind) == (
+        "; bias-corrected 0.10 (PET) to 0.70 (3PSM), median 0.40; 52% of the weight from waiting lists")
     assert bias_and_waitlist_comment(Indicators(**base)) == ""
 
 
@@ -92,7 +93,10 @@ def test_the_response_and_primary_care_flows_count_trials_from_the_file():
         4, {"not depression": 1, "no comparison of problem-solving therapy with a control condition": 2}, 1)
     assert response_flow(rows[rows["disorder"] == "Depression"], pd.DataFrame({"trial": ["A", "B", "D"]}), "x") == (
         3, {}, 3)
-    linde = pd.DataFrame({"id": ["1", "2", "3"]})
+    linde = pd.DataFrame({"id": ["1", "2", "3", "4"], "treatment1": ["SSRI", "SSRI", "TCA", "SSRI"],
+                          "resp1": [5, 6, 7, float("nan")], "treatment2": ["Placebo", "TCA", "Placebo", "Placebo"],
+                          "resp2": [3, 4, 2, 1]})
     assert placebo_flow(linde, pd.DataFrame({"study": ["s1"]}), "SSRI") == (
-        3, {"no SSRI arm and placebo arm that both report response": 2}, 1)
-    assert placebo_flow(linde, pd.DataFrame({"study": ["s1", "s2", "s3"]}), "SSRI") == (3, {}, 3)
+        4, {"no SSRI arm reporting response": 2, "no placebo arm reporting response": 1}, 1)
+    with pytest.raises(ValueError):
+        placebo_flow(linde, pd.DataFrame({"study": ["s1", "s2"]}), "SSRI")

@@ -46,10 +46,13 @@ AMENDMENTS = (
               "Primary; the CBT chapter states which rule chose the outcomes.",
               "params/defaults.yml", "outcome_selection:", "chapters/cbt-control.ipynb"),
     Amendment("Implausible-effect rule",
-              "Comparisons whose |g| exceeds the implausible-effect threshold (a parameter) are set aside.",
-              "A few comparisons had effects that large and moved the pooled estimate.",
+              "Comparisons whose |g| exceeds the implausible-effect threshold (a parameter) are set aside: "
+              "first in the primary analysis; since the revision, in a sensitivity analysis only.",
+              "A few comparisons had effects that large and moved the pooled estimate; the revision restored "
+              "the protocol's rule that no trial is excluded for its result.",
               "Sensitivity analysis only; the primary analysis pools every comparison.",
-              "params/defaults.yml", "implausible_g", "chapters/cbt-control.ipynb"),
+              "params/defaults.yml", "implausible_g", "chapters/cbt-control.ipynb",
+              (("analysis/review/psychotherapy.py", "added after the first results) is a sensitivity analysis only"),)),
     Amendment("Dependency-aware primary model (CHE)",
               "The CBT primary analysis became the CHE working model with CR2 inference (the primary-model "
               "parameter); the first results pooled every comparison as independent.",
@@ -86,7 +89,8 @@ AMENDMENTS = (
     Amendment("GRADE publication bias by the median bias-corrected estimate",
               "Besides Egger's test, the domain is downgraded when the median bias-corrected estimate is back "
               "inside a threshold of importance that the main estimate is beyond; first, when any one "
-              "estimate fell below the MID. One rule, revised once: the revision judges a harm as a benefit.",
+              "estimate fell below the MID. One rule, revised once: the revision judges an important harm as it "
+              "judges an important benefit.",
               "No single method should decide alone (PET, for one, is biased downwards under heterogeneity; "
               "Stanley 2017), and an important harm is as open to small-study effects as a benefit.",
               "Primary for every certainty rating (the GRADE rules table above).",
@@ -95,7 +99,8 @@ AMENDMENTS = (
     Amendment("GRADE overrides revised",
               "SSRI response is downgraded for risk of bias (first, not) and its publication bias is left to "
               "the rule (first, downgraded by an override); PST against antidepressants is downgraded for "
-              "indirectness; an override for adverse-event dropouts was added and later withdrawn.",
+              "indirectness; a publication-bias override for adverse-event dropouts was added and later withdrawn "
+              "(its risk-of-bias override stands).",
               "A methodologist's review found overrides at odds with what they cite: Cipriani et al. rated "
               "most trials at moderate or high risk of bias, and one PST trial enrolled another population.",
               "Primary; each override's reason is a footnote of the Summary of findings.",

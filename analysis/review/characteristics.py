@@ -8,6 +8,7 @@ The release's own codes are shown as the release spells them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -63,9 +64,39 @@ def read_release_dictionary(path: str | Path, columns: dict = PSYCTR_FEATURES) -
     return pd.DataFrame(rows, columns=["characteristic", "the release's data dictionary"])
 
 
-def _years(years: pd.Series) -> str:
+def _years(years: pd.Series, unit: str = "comparisons") -> str:
+    """``1984 to 2015 (median 2001)``, saying over how many of the ``unit`` when some record no year."""
     y = pd.to_numeric(years, errors="coerce").dropna()
-    return "not recorded" if y.empty else f"{int(y.min())} to {int(y.max())} (median {y.median():.0f})"
+    if y.empty:
+        return "not recorded"
+    part = "" if len(y) == len(years) else f"; the {len(y):,} of {len(years):,} {unit} that record one"
+    return f"{int(y.min())} to {int(y.max())} (median {y.median():.0f}{part})"
+
+
+def codes_in_use(rows: pd.DataFrame, trials: pd.DataFrame, columns: dict = PSYCTR_FEATURES) -> dict:
+    """The codes the pooled comparisons use in each described column (reader's label -> sorted codes),
+    missing values left out."""
+    pooled = pooled_release_rows(rows, trials)
+    out = {}
+    for col, label in columns.items():
+        if col in pooled.columns:
+            text = pooled[col].astype("string").str.strip()
+            out[label] = sorted(set(text[text.notna() & ~text.isin(MISSING)]))
+    return out
+
+
+def undefined_codes(dictionary: pd.DataFrame, codes: dict) -> pd.DataFrame:
+    """The data dictionary (:func:`read_release_dictionary`) with a column of the codes the data use
+    that its entry does not define: a code is defined when the entry reads ``code=`` (or ``code =``)
+    at the start of the entry or after a space, comma, semicolon or bracket."""
+    def missing(label, entry):
+        used = codes.get(label, [])
+        gaps = [c for c in used if not re.search(rf"(^|[\s,;(]){re.escape(c)}\s*=", entry)]
+        return ", ".join(gaps) or "none"
+
+    column = dictionary.columns[1]
+    return dictionary.assign(**{"codes in the data it does not define": [
+        missing(label, entry) for label, entry in zip(dictionary["characteristic"], dictionary[column])]})
 
 
 def psychotherapy_characteristics(rows: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:

@@ -115,8 +115,18 @@ def response_flow(rows, trials, therapy: str, disorder: str = "Depression") -> t
 
 def placebo_flow(rows, trials, active: str) -> tuple[int, dict, int]:
     """The trials of the Linde et al. (2015) file from the file to the ``active``-versus-placebo
-    comparison (``trials``, one per trial): trials in the file, those without an arm of each that
-    reports response, and those pooled."""
-    in_file, pooled = int(rows["id"].astype(str).str.strip().nunique()), len(trials)
-    out = in_file - pooled
-    return in_file, ({f"no {active} arm and placebo arm that both report response": out} if out else {}), pooled
+    comparison (``trials``, one per trial): trials in the file; those left out by the first reason
+    that applies (no ``active`` arm that reports response, then no placebo arm that does); those pooled."""
+    arms = [i for i in (1, 2, 3) if f"treatment{i}" in rows.columns]
+
+    def has(row, label):
+        return any(str(row[f"treatment{i}"]).strip() == label and not pd.isna(row[f"resp{i}"]) for i in arms)
+
+    with_active = rows[[has(r, active) for _, r in rows.iterrows()]]
+    with_both = with_active[[has(r, "Placebo") for _, r in with_active.iterrows()]]
+    in_file, pooled = len(rows), len(trials)
+    if len(with_both) != pooled:
+        raise ValueError(f"Linde file: {len(with_both)} trials with both arms, {pooled} pooled")
+    reasons = {f"no {active} arm reporting response": in_file - len(with_active),
+               "no placebo arm reporting response": len(with_active) - pooled}
+    return in_file, {k: n for k, n in reasons.items() if n}, pooled

@@ -149,7 +149,7 @@ def indirectness(ind: Indicators) -> tuple[int, str]:
         return -1, (f"{100 * ind.waitlist_weight:.0f}% of the weight from waiting-list comparisons "
                     f"(more than {100 * WAITLIST_SHARE:.0f}%)")
     share = "" if ind.waitlist_weight is None else f"; {100 * ind.waitlist_weight:.0f}% of the weight from waiting lists"
-    return 0, "the population, intervention and comparator of the claim" + share
+    return 0, "the data compare the population, intervention and comparator of the claim" + share
 
 
 def publication_bias(ind: Indicators) -> tuple[int, str]:
@@ -173,7 +173,9 @@ def publication_bias(ind: Indicators) -> tuple[int, str]:
     if egger or moved:
         parts = ([f"{ind.small_study_test} p < {EGGER_P:.2f}"] if egger else []) + (
             [f"the median bias-corrected estimate ({median:.2f}) is not beyond {side}, which the main estimate "
-             f"({ind.estimate:.2f}) is"] if moved else [])
+             f"({ind.estimate:.2f}) is"] if moved else
+            [f"the median bias-corrected estimate ({median:.2f}) is still beyond {side}"] if median is not None and side
+            else [])
         return -1, "; ".join(parts)
     test = f"{ind.small_study_test} p ≥ {EGGER_P:.2f}"
     if median is None:

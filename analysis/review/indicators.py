@@ -60,12 +60,14 @@ def psychotherapy_indicators(ev: Evidence, control_risk: float | None = None) ->
 
 def bias_and_waitlist_comment(ind: Indicators) -> str:
     """The Summary of Findings' comment on the bias corrections and the waitlist share:
-    ``; bias-corrected -1.98 to 0.83 (median 0.41); 52% of the weight from waiting lists``, each
-    part only when the indicators hold it."""
+    ``; bias-corrected -1.98 (4PSM) to 0.83 (trim-and-fill L0), median 0.47; 52% of the weight from
+    waiting lists``, each part only when the indicators hold it."""
     text = ""
     if ind.bias_corrected:
-        values = list(ind.bias_corrected.values())
-        text = f"; bias-corrected {min(values):.2f} to {max(values):.2f} (median {float(np.median(values)):.2f})"
+        low, high = (f(ind.bias_corrected, key=ind.bias_corrected.get) for f in (min, max))
+        median = float(np.median(list(ind.bias_corrected.values())))
+        text = (f"; bias-corrected {ind.bias_corrected[low]:.2f} ({low}) to {ind.bias_corrected[high]:.2f} ({high}), "
+                f"median {median:.2f}")
     if ind.waitlist_weight is not None:
         text += f"; {100 * ind.waitlist_weight:.0f}% of the weight from waiting lists"
     return text

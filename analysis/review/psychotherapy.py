@@ -16,7 +16,7 @@ import pandas as pd
 from analysis.meta import egger, rma, trimfill
 from analysis.meta.subgroups import multilevel_subgroups, subgroup_analysis
 from analysis.review.bias_suite import bias_suite, metapsy_small_study
-from analysis.review.characteristics import participants, pooled_release_rows, psychotherapy_characteristics
+from analysis.review.characteristics import codes_in_use, participants, pooled_release_rows, psychotherapy_characteristics
 from analysis.review.comparisons import Evidence
 from analysis.review.dependency import MODELS, comparison_weights, dependency_fits, dependency_table, multilevel
 from analysis.review.implausible import implausible
@@ -83,7 +83,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "dependency": table,
         "primary": table.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
         **_without_implausible(trials, model, odd, rows, method=method, hksj=hksj, rho=rho, primary_model=primary_model),
-        "characteristics": psychotherapy_characteristics(rows, trials),
+        "characteristics": psychotherapy_characteristics(rows, trials), "codes": codes_in_use(rows, trials),
         "participants": participants(rows, trials),
         # every diagnostic below is on the comparisons the primary analysis pools (all of them)
         "by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),

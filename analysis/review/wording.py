@@ -254,11 +254,11 @@ def describe_agreement(result: dict, log: bool = False) -> str:
     the margin, in words: on the log scale (``log``) as the ratio claimed / re-derived."""
     if log:
         shown = [math.exp(result[k]) for k in ("difference", "ci_low", "ci_high")]
-        what = f"the ratio claimed / re-derived is {shown[0]:.2f} (95% CI {shown[1]:.2f} to {shown[2]:.2f})"
+        what = f"the ratio claimed / re-derived is {shown[0]:.2f}, 95% CI {shown[1]:.2f} to {shown[2]:.2f}"
         band = f"{math.exp(-result['margin']):.2f} to {math.exp(result['margin']):.2f}"
     else:
         shown = [result[k] for k in ("difference", "ci_low", "ci_high")]
-        what = f"the difference claimed minus re-derived is {shown[0]:.2f} (95% CI {shown[1]:.2f} to {shown[2]:.2f})"
+        what = f"the difference claimed minus re-derived is {shown[0]:.2f}, 95% CI {shown[1]:.2f} to {shown[2]:.2f}"
         band = f"-{result['margin']:.2f} to {result['margin']:.2f}"
     where = {"reproduced": f"within the equivalence margin ({band})",
              "overstated": f"wholly above the equivalence margin ({band})",
