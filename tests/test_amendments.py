@@ -21,6 +21,19 @@ def git(root, *args, date=None):
     subprocess.run(["git", *args], cwd=root, env=env, check=True, capture_output=True)
 
 
+def results_then_rules(root, rules: list[tuple[str, str]]):
+    """A scratch repository: a chapter and rules.py committed as the first results (2026-01-02 10:00),
+    then each ``(text of rules.py, date)`` committed in turn."""
+    git(root, "init", "-q")
+    (root / "chapter.ipynb").write_text("results\n")
+    (root / "rules.py").write_text(rules[0][0])
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "first results", date=rules[0][1])
+    for i, (text, date) in enumerate(rules[1:]):
+        (root / "rules.py").write_text(text)
+        git(root, "commit", "-qam", f"rule change {i}", date=date)
+
+
 def test_every_commit_to_a_protocol_file_is_an_amendment(tmp_path):
     git(tmp_path, "init", "-q")
     (tmp_path / "params").mkdir()
@@ -66,15 +79,9 @@ def test_a_shallow_clone_says_the_log_may_be_partial(tmp_path):
 def test_the_register_dates_each_amendment_against_the_first_results(tmp_path):
     from analysis.review.amendment_register import COLUMNS, Amendment, amendment_register
 
-    git(tmp_path, "init", "-q")
-    (tmp_path / "chapter.ipynb").write_text("results\n")
-    (tmp_path / "rules.py").write_text("first rule\n")
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-qm", "first results", date="2026-01-02T10:00:00")
-    (tmp_path / "rules.py").write_text("first rule\nSAME_DAY = 1\n")
-    git(tmp_path, "commit", "-qam", "a rule hours after the results", date="2026-01-02T15:00:00")
-    (tmp_path / "rules.py").write_text("first rule\nSAME_DAY = 1\nNEW_RULE = 3\n")
-    git(tmp_path, "commit", "-qam", "a rule after the results", date="2026-01-05T10:00:00")
+    results_then_rules(tmp_path, [("first rule\n", "2026-01-02T10:00:00"),
+                                  ("first rule\nSAME_DAY = 1\n", "2026-01-02T15:00:00"),  # hours after the results
+                                  ("first rule\nSAME_DAY = 1\nNEW_RULE = 3\n", "2026-01-05T10:00:00")])
     early = Amendment("early", "c", "w", "r", "rules.py", "first rule", "chapter.ipynb")
     late = Amendment("late", "c", "w", "r", "rules.py", "NEW_RULE", "chapter.ipynb")
     never = Amendment("never", "c", "w", "r", "rules.py", "NOT_YET", "chapter.ipynb")
@@ -100,13 +107,7 @@ def test_every_registered_amendment_names_a_file_that_exists():
 def test_an_uncommitted_marker_is_dated_as_the_working_tree_and_revisions_are_dated(tmp_path):
     from analysis.review.amendment_register import UNCOMMITTED, Amendment, amendment_register, dated_change
 
-    git(tmp_path, "init", "-q")
-    (tmp_path / "chapter.ipynb").write_text("results\n")
-    (tmp_path / "rules.py").write_text("RULE = 1\n")
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-qm", "first results", date="2026-01-02T10:00:00")
-    (tmp_path / "rules.py").write_text("RULE = 1\nREVISED = 2\n")
-    git(tmp_path, "commit", "-qam", "the rule revised", date="2026-01-04T10:00:00")
+    results_then_rules(tmp_path, [("RULE = 1\n", "2026-01-02T10:00:00"), ("RULE = 1\nREVISED = 2\n", "2026-01-04T10:00:00")])
     (tmp_path / "rules.py").write_text("RULE = 1\nREVISED = 2\nPENDING = 3\n")  # not committed
     assert dated_change(tmp_path, "rules.py", "PENDING") == {"date": None, "commit": None, "change": UNCOMMITTED}
     assert dated_change(tmp_path, "rules.py", "NOWHERE") is None

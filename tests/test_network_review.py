@@ -153,10 +153,10 @@ def test_coherence_overall_names_every_check_and_their_disagreement():
     dbt = NS(df=141, q=166.1, p=0.073, lrt=201.3, p_lrt=0.0004, tau2=0.034, tau2_ml=0.01)
     q = NS(q_between=237.0, df_between=141, p_between=0.00001)
     text = words.coherence_overall(dbt, q, tau2_consistency=0.036)
-    assert text.startswith("the checks disagree: the between-design Q under common effects (237.0 on 141 df, "
-                           "p < 0.001) and the likelihood-ratio test (201.3 on 141 df, p < 0.001) find evidence")
+    assert text.startswith("the checks disagree: the between-design Q under common effects (Q = 237.0, df 141, "
+                           "p < 0.001) and the likelihood-ratio test (chi² = 201.3, df 141, p < 0.001) find evidence")
     assert "the random-effects Wald test (Q = 166.1, df 141, p = 0.073) does not" in text
-    assert text.endswith("tau² is 0.036 in the consistency model and 0.034 in the inconsistency model")
+    assert text.endswith("fitted by REML, tau² is 0.036 in the consistency model and 0.034 in the inconsistency model")
     # ML puts the inconsistency model's tau² at 0: the likelihood-ratio test is left out, with the reason
     collapsed = words.coherence_overall(NS(**{**dbt.__dict__, "tau2_ml": 0.0}), q)
     assert "likelihood-ratio test (" not in collapsed
@@ -169,7 +169,7 @@ def test_coherence_overall_names_every_check_and_their_disagreement():
                    tau2_ml=float("nan"))
     assert words.coherence_overall(saturated, NS(q_between=12.0, df_between=4, p_between=0.017)) == (
         "every global check finds evidence of incoherence at p < 0.05: the between-design Q under common effects "
-        "(12.0 on 4 df, p = 0.017)")
+        "(Q = 12.0, df 4, p = 0.017)")
 
 
 def test_heterogeneity_words():

@@ -120,9 +120,9 @@ def coherence_overall(dbt, qdec, alpha: float = 0.05, tau2_consistency: float | 
     lrt_usable = getattr(dbt, "tau2_ml", np.nan) > 0
     checks = [("the random-effects Wald test", dbt.p, f"Q = {dbt.q:.1f}, df {dbt.df}, p "),
               ("the between-design Q under common effects", qdec.p_between,
-               f"{qdec.q_between:.1f} on {qdec.df_between} df, p ")]
+               f"Q = {qdec.q_between:.1f}, df {qdec.df_between}, p ")]
     if lrt_usable:
-        checks.append(("the likelihood-ratio test", dbt.p_lrt, f"{dbt.lrt:.1f} on {dbt.df} df, p "))
+        checks.append(("the likelihood-ratio test", dbt.p_lrt, f"chi² = {dbt.lrt:.1f}, df {dbt.df}, p "))
     tests = [(name, p, detail + format_p(p)) for name, p, detail in checks if not math.isnan(p)]
     finds = [f"{name} ({detail})" for name, p, detail in tests if p < alpha]
     not_finds = [f"{name} ({detail})" for name, p, detail in tests if p >= alpha]
@@ -139,8 +139,8 @@ def coherence_overall(dbt, qdec, alpha: float = 0.05, tau2_consistency: float | 
         text += ("; the likelihood-ratio test is not used, since fitted by ML the inconsistency model's tau² is 0 "
                  "and the test would compare a common-effect with a random-effects model")
     if tau2_consistency is not None and not math.isnan(dbt.tau2):
-        text += (f"; tau² is {tau2_consistency:.3f} in the consistency model and {dbt.tau2:.3f} in the "
-                 "inconsistency model")
+        text += (f"; fitted by REML, tau² is {tau2_consistency:.3f} in the consistency model and {dbt.tau2:.3f} "
+                 "in the inconsistency model")
     return text
 
 
