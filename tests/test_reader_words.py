@@ -54,7 +54,7 @@ def test_a_finding_is_said_as_surely_as_its_certainty():
 
 
 def test_the_appendix_shows_parameter_values_as_the_yaml_spells_them():
-    from analysis.book.provenance import shown
+    from analysis.review.protocol import yaml_value as shown
 
     assert [shown(v) for v in ("data/x.csv", "", True, False, None, 0.5, 3)] == [
         "data/x.csv", '""', "true", "false", "null", "0.5", "3"]

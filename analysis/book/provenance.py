@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.book.params import ROOT
+from analysis.review.protocol import yaml_value
 
 PACKAGES = (
     "jupyter-book", "sphinx", "myst-nb", "papermill", "numpy", "scipy", "pandas", "statsmodels",
@@ -31,26 +32,11 @@ def environment_table() -> pd.DataFrame:
 def parameter_table(params: dict) -> pd.DataFrame:
     """The parameters of every chapter as rows of chapter, parameter, value."""
     rows = [
-        {"chapter": chapter, "parameter": key, "value": shown(value)}
+        {"chapter": chapter, "parameter": key, "value": yaml_value(value)}
         for chapter, values in sorted(params.items())
         for key, value in sorted(values.items())
     ]
     return pd.DataFrame(rows, columns=["chapter", "parameter", "value"]).set_index(["chapter", "parameter"])
-
-
-def shown(value) -> str:
-    """A parameter's value as params/defaults.yml would spell it: text as it is (an empty one as
-    ``""``), true/false, numbers as written; a list as its items, one after another (so that a long
-    list wraps in the PDF)."""
-    if isinstance(value, list):
-        return "; ".join(str(v).replace("|", " | ") for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return value if value else '""'
-    return str(value)
 
 
 def sha256(path: Path) -> str:

@@ -172,7 +172,7 @@ def selmodel(yi, vi, steps=(0.025,), method: str = "ML", level: float = 95.0) ->
     group, counts, cuts = _intervals(y, v, steps_arr)
     if np.any(counts[1:] == 0):
         raise ValueError("One or more intervals do not contain any observed p-values "
-                         f"(studies per interval: {counts.tolist()}).")
+                         f"(studies per interval: {', '.join(str(int(c)) for c in counts)}).")
     return _fit(y, v, steps_arr, group, counts, cuts, base, level)
 
 

@@ -22,8 +22,9 @@ MEANINGS = {
             "z-based intervals.",
     "active_class": "SSRI pools the SSRI trials only; any pools every antidepressant against placebo.",
     "therapy": "Which psychotherapy is pooled against control conditions (Metapsy's condition label).",
-    "low_rob_items": "How many of the four risk-of-bias items must be low for a comparison to count as "
-                     "low risk of bias: fewer makes the low-risk sensitivity analysis include more trials.",
+    "low_rob_items": "How many of the database's four risk-of-bias items must be low for the database's own "
+                     "score to count a comparison as low risk; the protocol's rule (rob_domains) governs the "
+                     "low-risk subset and GRADE, and this score is only reported beside it.",
     "pst_label": "The therapy label of problem-solving therapy in the response database.",
     "cbt_label": "The therapy label of CBT in the response database.",
     "forest_max_rows": "Rows of the forest plot per PDF page; every study is always drawn (the web page "
@@ -63,6 +64,21 @@ def meaning(parameter: str, default) -> str | None:
     return None
 
 
+def yaml_value(value) -> str:
+    """A parameter's value as params/defaults.yml would spell it: text as it is (an empty one as
+    ``""``), true/false, numbers as written; a list as its items, one after another (so that a long
+    list wraps in the PDF)."""
+    if isinstance(value, list):
+        return "; ".join(str(v).replace("|", " | ") for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return value if value else '""'
+    return str(value)
+
+
 def parameter_table(path: str | Path) -> pd.DataFrame:
     """One row per chapter and parameter: its default, what it is and what changing it means."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -70,8 +86,7 @@ def parameter_table(path: str | Path) -> pd.DataFrame:
     rows = []
     for chapter, values in data.items():
         for parameter, default in values.items():
-            shown = str(default).lower() if isinstance(default, bool) else str(default)
-            rows.append({"chapter": chapter, "parameter": parameter, "default": shown,
+            rows.append({"chapter": chapter, "parameter": parameter, "default": yaml_value(default),
                          "what it sets": notes.get((chapter, parameter), ""),
                          "what a change means": meaning(parameter, default) or notes.get((chapter, parameter), "")})
     return pd.DataFrame(rows)
