@@ -11,6 +11,7 @@ from analysis.review.characteristics import participants
 from analysis.review.dependency import MODELS, aggregation_shares, comparison_weights, dependency_fits, dependency_table
 from analysis.review.trials import LINE
 from analysis.review.verdicts import contrast_word
+from analysis.review.robustness_wording import variance_by_subgroup
 from analysis.review.wording import contrast_test_words, robust_subgroup_sentence
 from conftest import ROOT
 
@@ -92,3 +93,15 @@ def test_a_subset_is_pooled_by_the_primary_model():
     assert row["clusters"] == CBT.loc[wl, "trial"].nunique() and row["model"] == "che"
     few = CBT["trial"].isin(CBT["trial"].unique()[:MIN_SUBSET_TRIALS - 1]).to_numpy()
     assert primary_on(y, v, trials, few, method="REML", hksj=True, rho=0.5, model="che") is None
+
+
+def test_subgroups_own_variances_are_listed_largest_first_and_the_largest_named():
+    names = {"wl": "waitlist", "cau": "care as usual", "other ctr": "other control"}
+    groups = pd.DataFrame({"subgroup": ["cau", "other ctr", "wl"], "sigma2_between": [0.204, 0.113, 0.52]})
+    assert variance_by_subgroup(groups, names) == (
+        "τ² = 0.52 (waitlist), 0.20 (care as usual) and 0.11 (other control), largest among the waitlist trials")
+    tied = groups.assign(sigma2_between=[0.304, 0.1, 0.3])
+    assert variance_by_subgroup(tied, names) == (
+        "τ² = 0.30 (care as usual), 0.30 (waitlist) and 0.10 (other control), similar in the care as usual and "
+        "waitlist trials")
+    assert variance_by_subgroup(groups.iloc[:2], {}) == "τ² = 0.20 (cau) and 0.11 (other ctr), largest among the cau trials"

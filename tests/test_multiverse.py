@@ -138,6 +138,7 @@ def test_the_project_grid_is_valid_and_large_enough():
 # --- determinism and clusters ------------------------------------------------------------------------
 
 def test_rows_and_hash_do_not_depend_on_the_number_of_workers(embedded):
+    """One worker is this process, without a cluster; two are a LocalCluster's two processes."""
     one, two = embedded[1], embedded[2]
     assert (one.workers, two.workers) == (1, 2)
     pd.testing.assert_frame_equal(one.frame, two.frame)
@@ -365,6 +366,12 @@ def test_a_correlation_of_one_or_more_is_refused_with_its_line(tmp_path):
     line = next(i for i, l in enumerate(text.splitlines(), 1) if "rho: 1.0" in l)
     assert f"line {line}" in str(err.value) or f":{line}" in str(err.value)
     assert "dependency.aggregated.rho: 1.0 is not a valid value (a correlation from 0 to below 1)" in str(err.value)
+
+
+def test_the_text_says_where_the_specifications_were_fitted():
+    assert summary.describe_workers(1) == "in one process"
+    assert summary.describe_workers(2) == "on a Dask cluster of 2 worker processes"
+    assert summary.describe_workers(1200) == "on a Dask cluster of 1,200 worker processes"
 
 
 def test_the_grid_size_is_the_whole_grids_when_a_sample_ran():

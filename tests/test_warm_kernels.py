@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from analysis.book import params as parameters
-from analysis.book.execute import execute
+from analysis.book.execute import execute, largest_first
 from analysis.book.pipeline import chapter_parameters, notebooks
 from analysis.book.warm_kernels import KernelServer, kernel_manager_class, notebook_imports
 
@@ -77,3 +77,14 @@ def test_kernels_asked_for_at_once_all_start():
             kernels = list(pool.map(lambda _: server.launch(cmd, {"PATH": "/usr/bin"}, str(ROOT)), range(4)))
         assert len({k.pid for k in kernels}) == 4
         assert all(k.wait(timeout=60) != 0 for k in kernels)
+
+
+def test_notebooks_start_largest_first_ties_in_book_order(tmp_path):
+    sizes = {"a": 10, "b": 300, "c": 10, "d": 2000}
+    paths = []
+    for name, size in sizes.items():
+        (tmp_path / f"{name}.ipynb").write_text("x" * size)
+        paths.append(tmp_path / f"{name}.ipynb")
+    assert [p.stem for p in largest_first(paths)] == ["d", "b", "a", "c"]
+    book = largest_first(notebooks())
+    assert {p.stem for p in book[:3]} >= {"cbt-control", "network"}  # the two longest chapters start at once

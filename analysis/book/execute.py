@@ -1,13 +1,16 @@
-"""Execute one chapter notebook with papermill, deterministically; a failure names the notebook and the cell."""
+"""Execute the chapter notebooks with papermill, deterministically, two at a time; a failure names the notebook and the cell."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
 
+from analysis.book.guard import write_atomic
 from analysis.book.params import ROOT
 
 
@@ -95,3 +98,34 @@ def execute(notebook: Path, chapter_params: dict, out: Path, key: str | None = N
         ) from None
     tidy_executed(out, key)
     return time.perf_counter() - start
+
+
+def largest_first(notebooks) -> list[Path]:
+    """The notebooks, largest file first (ties in the given order): a notebook's size is the proxy
+    for how long it runs (the chapters with the most analyses, tables and figures are the largest),
+    so that a long chapter does not start last and leave the other core idle."""
+    return sorted(notebooks, key=lambda nb: -nb.stat().st_size)
+
+
+def run_notebooks(jobs: dict, executed_dir: Path, keys: dict | None = None, kernels=None) -> None:
+    """Execute the notebooks two at a time (one per core), largest first (:func:`largest_first`),
+    one line each; raise on any failure. A notebook's key is written (atomically) only once it has
+    run through. ``kernels``: a kernel manager class (:mod:`analysis.book.warm_kernels`), or None
+    for cold kernels."""
+    keys = keys or {}
+    failures = []
+    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
+        futures = {pool.submit(execute, nb, jobs[nb], executed_dir / nb.name, keys.get(nb.stem), kernels): nb
+                   for nb in largest_first(jobs)}
+        for future in as_completed(futures):
+            nb = futures[future]
+            try:
+                print(f"  {nb.relative_to(ROOT)}: {future.result():.1f} s", flush=True)
+                if nb.stem in keys:
+                    write_atomic(executed_dir / f"{nb.stem}.key", keys[nb.stem])
+            except BuildError as err:
+                (executed_dir / f"{nb.stem}.key").unlink(missing_ok=True)
+                failures.append(str(err))
+                print(f"  {nb.relative_to(ROOT)}: FAILED", flush=True)
+    if failures:
+        raise BuildError("\n\n".join(failures))

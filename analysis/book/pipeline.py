@@ -16,7 +16,7 @@ import re
 import shutil
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -24,7 +24,7 @@ import yaml
 from analysis.book import changelog
 from analysis.book import params as parameters
 from analysis.book.cache import BOOK_DIRS, BOOK_FILES, book_key, dependency_key
-from analysis.book.execute import BuildError, execute, executed_key
+from analysis.book.execute import BuildError, executed_key, run_notebooks
 from analysis.book.guard import BuildBusy, build_lock, os_error_message, write_atomic
 from analysis.book.inputs import validate_all, validate_datasets
 from analysis.escape import csv_cell
@@ -101,29 +101,6 @@ def plan(resolved: dict, executed_dir: Path, previous: Path) -> tuple[dict, list
         else:
             jobs[nb] = chapter_params
     return jobs, reused, keys
-
-
-def run_notebooks(jobs: dict, executed_dir: Path, keys: dict | None = None, kernels=None) -> None:
-    """Execute the notebooks two at a time (one per core), one line each; raise on any failure.
-    A notebook's key is written (atomically) only once it has run through. ``kernels``: a kernel
-    manager class (:mod:`analysis.book.warm_kernels`), or None for cold kernels."""
-    keys = keys or {}
-    failures = []
-    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), os.cpu_count() or 1))) as pool:
-        futures = {pool.submit(execute, nb, p, executed_dir / nb.name, keys.get(nb.stem), kernels): nb
-                   for nb, p in jobs.items()}
-        for future in as_completed(futures):
-            nb = futures[future]
-            try:
-                print(f"  {nb.relative_to(ROOT)}: {future.result():.1f} s", flush=True)
-                if nb.stem in keys:
-                    write_atomic(executed_dir / f"{nb.stem}.key", keys[nb.stem])
-            except BuildError as err:
-                (executed_dir / f"{nb.stem}.key").unlink(missing_ok=True)
-                failures.append(str(err))
-                print(f"  {nb.relative_to(ROOT)}: FAILED", flush=True)
-    if failures:
-        raise BuildError("\n\n".join(failures))
 
 
 _NOT_FINITE = re.compile(r"(?<![A-Za-z0-9_])[-+]?(nan|inf|NaN|Infinity)(?![A-Za-z0-9_])")

@@ -1,6 +1,7 @@
 """Subgroup analysis with a test for subgroup differences.
 
-Each subgroup is pooled on its own (its own tau²); the test for subgroup differences is
+Each subgroup is pooled on its own (its own tau², or under :func:`separate_multilevel_subgroups`
+its own CHE variance components); the test for subgroup differences is
 the Q statistic of a fixed-effect meta-analysis of the subgroup estimates, with g - 1
 degrees of freedom, as in Cochrane's RevMan and metafor's "separate tau²" approach
 (``rma(estimates, sei = ses, method = "FE")``). Meta-regression on one moderator is
@@ -144,3 +145,56 @@ def multilevel_subgroups(yi, vi, cluster, subgroup, rho: float = 0.5, level: flo
         "estimate": fit.beta, "se": fit.se, "df": fit.df,
         "ci_low": fit.beta - crit * fit.se, "ci_high": fit.beta + crit * fit.se})
     return MultilevelSubgroups(groups, wald_test(fit, equal_constraints(len(names))), fit, tuple(cluster.tolist()))
+
+
+def separate_multilevel_subgroups(yi, vi, cluster, subgroup, rho: float = 0.5, level: float = 95.0) -> SubgroupResult:
+    """Each subgroup under its own CHE model: its own variance components, for effects nested in studies.
+
+    The sensitivity analysis beside :func:`multilevel_subgroups`, whose subgroups share one pair of
+    variance components: here each subgroup is fitted alone, as metafor's ``rma.mv(yi, V, random = ~ 1 |
+    cluster/es_id, subset = subgroup == g)`` with ``V = vcalc(vi, cluster, obs = es_id, rho)`` and
+    ``robust(fit, cluster, clubSandwich = TRUE)`` (CR2, Satterthwaite df), so that a subgroup more
+    heterogeneous than the others (waitlist-controlled trials, say) keeps its own heterogeneity and
+    weights. The test for subgroup differences is then the separate-tau² Q of
+    :func:`subgroup_analysis` on the subgroups' CR2 estimates and standard errors (``rma(estimate,
+    sei = se, method = "FE")``, g - 1 df), which, like that test, treats the subgroup estimates as
+    independent: a study giving effects to two subgroups makes them correlated, and
+    :func:`multilevel_subgroups` is the test that respects it.
+
+    Returns
+    -------
+    SubgroupResult
+        ``groups``: subgroup, k, clusters, estimate, se, df, ci_low, ci_high (CR2), sigma2_between,
+        sigma2_within; and the Q test.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two subgroups, or a subgroup with fewer than two clusters (no CR2 variance).
+
+    References
+    ----------
+    Pustejovsky, J. E., & Tipton, E. (2022). Meta-analysis with robust variance estimation:
+    expanding the range of working models. *Prevention Science*, 23, 425-438.
+    Borenstein, M., & Higgins, J. P. T. (2013). Meta-analysis and subgroups. *Prevention Science*,
+    14, 134-143.
+    """
+    from analysis.meta.robust import che
+
+    y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    labels, cluster = np.asarray(subgroup).astype(str), np.asarray(cluster)
+    names = sorted(set(labels.tolist()))
+    if len(names) < 2:
+        raise ValueError("a subgroup analysis needs at least two subgroups")
+    rows = []
+    for g in names:
+        sel = labels == g
+        if len(set(cluster[sel].tolist())) < 2:
+            raise ValueError(f"subgroup {g!r} has fewer than two clusters: no cluster-robust variance")
+        fit, rob = che(y[sel], v[sel], cluster[sel], rho=rho, level=level)
+        rows.append({"subgroup": g, "k": int(sel.sum()), "clusters": rob.k_clusters, "estimate": rob.estimate,
+                     "se": rob.se, "df": rob.df, "ci_low": rob.ci_low, "ci_high": rob.ci_high,
+                     "sigma2_between": fit.sigma2_between, "sigma2_within": fit.sigma2_within})
+    groups = pd.DataFrame(rows)
+    between = rma(groups["estimate"], groups["se"] ** 2, method="FE")
+    return SubgroupResult(groups=groups, q_between=between.q, df_between=len(groups) - 1, p_between=between.p_q)

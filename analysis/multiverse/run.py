@@ -2,7 +2,9 @@
 
 By default an embedded :class:`distributed.LocalCluster` is started, one single-threaded worker
 process per core (or ``workers``), bound to 127.0.0.1 and without a dashboard; ``scheduler=ADDRESS``
-uses an existing cluster instead. The rows and their order do not depend on the number of
+uses an existing cluster instead. ``workers=1`` evaluates the batches in this process, in order,
+without a cluster: what one worker would do, without starting and feeding one (the book's build
+runs two chapters at once, one per core, so a cluster there only competes for the cores). The rows and their order do not depend on the number of
 workers, and :func:`frame_hash` gives the same digest for the same rows.
 """
 
@@ -87,6 +89,16 @@ def _evaluate_all(client, jobs, progress: bool) -> list:
     return out
 
 
+def _evaluate_here(jobs, progress: bool) -> list:
+    """Evaluate the (grid, base, batch, dims) jobs in this process, in order."""
+    out = []
+    with _progress(sum(len(members) for _, _, batch, _, _ in jobs for _, members in batch), progress) as bar:
+        for job in jobs:
+            out.append(evaluate_batch(*job))
+            bar.update(len(out[-1]))
+    return out
+
+
 def run(grid_path: str | Path = "params/multiverse.yml", *, only=None, data: dict | None = None,
         root: str | Path = ".", scheduler: str | None = None, workers: int | None = None,
         min_batch: int = 128, progress: bool = True, limit: int | None = None, budget: int | None = None,
@@ -100,7 +112,8 @@ def run(grid_path: str | Path = "params/multiverse.yml", *, only=None, data: dic
         overriding the grid file's data paths.
     root : folder the grid's data paths are relative to.
     scheduler : address of an existing Dask scheduler; by default an embedded LocalCluster.
-    workers : workers of the embedded cluster (the machine's cores by default).
+    workers : workers of the embedded cluster (the machine's cores by default); 1 runs in this
+        process, without a cluster.
     min_batch : a task holds whole data combinations, at least this many specifications.
     limit : run only the first ``limit`` specifications of each grid (benchmarks).
     budget : at most this many specifications times rows pooled per grid: when a grid's
@@ -122,9 +135,11 @@ def run(grid_path: str | Path = "params/multiverse.yml", *, only=None, data: dic
         frames.append(specs.frame())
         jobs += [(grid, base, b, specs.data_dims, specs.analysis_dims)
                  for b in batches(specs, min_batch, row_keys(grid, base, specs))]
-    results = _with_client(scheduler, workers, lambda client: _evaluate_all(client, jobs, progress))
-    n_workers = results[1]
-    frame = assemble(frames, results[0])
+    if scheduler is None and _worker_count(workers) == 1:
+        results, n_workers = _evaluate_here(jobs, progress), 1
+    else:
+        results, n_workers = _with_client(scheduler, workers, lambda client: _evaluate_all(client, jobs, progress))
+    frame = assemble(frames, results)
     return RunResult(frame, frame_hash(frame), time.perf_counter() - start, n_workers, sampled)
 
 

@@ -251,6 +251,13 @@ def describe_sample(sampled: dict | None, n_total: int, unit: str = "rows of dat
             f"estimated from it is within ±{error:.1f} percentage points of the whole grid's (95%).")
 
 
+def describe_workers(workers: int) -> str:
+    """Where the specifications were fitted: in one process, or on a Dask cluster of ``workers``."""
+    if workers == 1:
+        return "in one process"
+    return f"on a Dask cluster of {workers:,} worker processes"
+
+
 def grid_size(frame: pd.DataFrame, sampled: dict, name: str) -> int:
     """The number of specifications of grid ``name``: the whole grid's when a sample was run."""
     return int(sampled.get(name, {}).get("total", (frame["grid"] == name).sum()))

@@ -4,8 +4,8 @@ Dependency-aware pooling (:mod:`analysis.review.dependency`) with the primary mo
 every comparison in the primary analysis, the rule for implausible effects (:mod:`analysis.review.implausible`) a
 sensitivity analysis,
 "low risk of bias" as low on every protocol domain (:func:`analysis.review.risk_of_bias.low_risk`),
-subgroups by control condition (under the CHE working model, with the independent-effects test beside
-it), and the publication-bias suite.
+subgroups by control condition (under the CHE working model, each subgroup also under its own CHE
+model, with the independent-effects test beside it), and the publication-bias suite.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.meta import egger, rma, trimfill
-from analysis.meta.subgroups import multilevel_subgroups, subgroup_analysis
+from analysis.meta.subgroups import multilevel_subgroups, separate_multilevel_subgroups, subgroup_analysis
 from analysis.review.bias_suite import bias_suite, metapsy_small_study
 from analysis.review.characteristics import codes_in_use, participants, pooled_release_rows, psychotherapy_characteristics
 from analysis.review.comparisons import Evidence
@@ -43,6 +43,16 @@ def shared_trials(trials) -> dict:
 
 
 @shared
+def _by_control(yi, vi, trials, method: str, hksj: bool, rho: float) -> dict:
+    """The subgroups by control condition: each pooled alone with every comparison as if independent
+    (``by_control``), under one CHE model with shared variance components (``by_control_che``, the
+    primary) and each under its own CHE model (``by_control_che_separate``, a sensitivity analysis)."""
+    return {"by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
+            "by_control_che": multilevel_subgroups(yi, vi, trials["trial"], trials["subgroup"], rho=rho),
+            "by_control_che_separate": separate_multilevel_subgroups(yi, vi, trials["trial"], trials["subgroup"],
+                                                                     rho=rho)}
+
+
 def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
                           low_rob_items: int = 4, primary_model: str = "che", rho: float = 0.5,
                           implausible_g: float = 3.0, rob_domains=("sg", "ac", "ba", "itt"),
@@ -86,8 +96,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "characteristics": psychotherapy_characteristics(rows, trials), "codes": codes_in_use(rows, trials),
         "participants": participants(rows, trials),
         # every diagnostic below is on the comparisons the primary analysis pools (all of them)
-        "by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
-        "by_control_che": multilevel_subgroups(yi, vi, trials["trial"], trials["subgroup"], rho=rho),
+        **_by_control(yi, vi, trials, method=method, hksj=hksj, rho=rho),
         "egger": egger(yi, vi),
         "small_study": metapsy_small_study(rows, trials, psyctr, rho=rho),
         "per_trial": per_trial,

@@ -1,5 +1,6 @@
 """Words for the robustness steps: leave-one-out, the cumulative analysis and the forest plot's rows,
-including how each was limited for a very large release (:mod:`analysis.review.limits`)."""
+including how each was limited for a very large release (:mod:`analysis.review.limits`), and the
+subgroups' own variances when each is fitted alone."""
 
 from __future__ import annotations
 
@@ -84,3 +85,17 @@ def describe_cumulative(summary: dict, steps: int, unit: str = "comparison", sym
     if undated:
         text += f" {counted(undated, unit)} without a year {'was' if undated == 1 else 'were'} added last."
     return text
+
+
+def variance_by_subgroup(groups, names: dict, column: str = "sigma2_between", symbol: str = "τ²") -> str:
+    """The subgroups' own between-study variances (each subgroup fitted alone), largest first, and
+    which subgroup's is largest: ``"τ² = 0.52 (waitlist), 0.20 (care as usual) and 0.11 (other
+    control), largest among the waitlist trials"``; when the two largest agree to two decimals,
+    ``"..., similar in the waitlist and care as usual trials"``. ``names``: label of each subgroup code."""
+    ordered = groups.sort_values(column, ascending=False, kind="stable")
+    parts = [f"{value:.2f} ({names.get(code, code)})" for code, value in zip(ordered["subgroup"], ordered[column])]
+    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+    top = [names.get(code, code) for code in ordered["subgroup"][:2]]
+    if len(parts) > 1 and f"{ordered[column].iloc[0]:.2f}" == f"{ordered[column].iloc[1]:.2f}":
+        return f"{symbol} = {listed}, similar in the {top[0]} and {top[1]} trials"
+    return f"{symbol} = {listed}, largest among the {top[0]} trials"

@@ -292,3 +292,4 @@ def fixed_with_ci(estimate: float, low: float, high: float, digits: int = 1) -> 
     if estimate != estimate:  # NaN
         return "not fitted"
     return f"{fixed(estimate, digits)} ({fixed(low, digits)} to {fixed(high, digits)})"
+
