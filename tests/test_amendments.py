@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import yaml
 
-from analysis.review.amendments import amendment_log, describe_counts, first_change
+from analysis.review.amendments import SUMMARY_CHARS, amendment_log, commit_summary, describe_counts, first_change, log_table
 from conftest import ROOT
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x",
@@ -192,3 +192,36 @@ def test_the_register_names_parameters_in_words():
     for a in AMENDMENTS:
         text = " ".join((a.title, a.changed, a.why, a.reported))
         assert not [c for c in codes if re.search(rf"\b{re.escape(c)}\b", text)], a.title
+
+
+def test_a_commit_message_is_shown_by_its_first_clause_cut_at_a_word():
+    # a clause that fits stays whole; the rest of the message (after ';') is left to the history
+    assert commit_summary("Book pipeline: parameters, papermill execution, staged Jupyter Book build; SSRI "
+                          "chapter; claims register") == "Book pipeline: parameters, papermill execution, staged Jupyter Book build"
+    # a sentence ends the clause too, but an abbreviation's full stop does not
+    assert commit_summary("Wire the CLI. Then the tests") == "Wire the CLI"
+    assert commit_summary("Linde et al. 2015 trials read") == "Linde et al. 2015 trials read"
+    # a semicolon inside brackets does not end the clause
+    assert commit_summary("Flows (a; b) drawn; rest") == "Flows (a; b) drawn"
+    long = ("wip: review layer for issues 15/16: verdicts, absolute effects one way, GRADE rules and overrides, "
+            "bias suite, dependency table")
+    assert commit_summary(long) == "wip: review layer for issues 15/16: verdicts, absolute effects one way, GRADE…"
+    assert len(commit_summary(long)) <= SUMMARY_CHARS + 1
+    # a cut inside a bracket drops the open bracket, so none is left unclosed
+    cut = commit_summary("New-user read: parameter defaults on the protocol page as the YAML spells them "
+                         "(review.protocol.yaml_value, one formatter for both tables); more")
+    assert cut == "New-user read: parameter defaults on the protocol page as the YAML spells them…"
+    assert commit_summary("a" * 100, 10) == "a" * 10 + "…"
+
+
+def test_the_log_table_shows_date_hash_and_summary(tmp_path):
+    git(tmp_path, "init", "-q")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "defaults.yml").write_text("a: 1\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "Parameters: the first ones; and a long tail of details", date="2026-01-02T10:00:00")
+    table = log_table(amendment_log(tmp_path))
+    assert list(table.columns) == ["date", "commit", "change"]
+    assert table[["date", "change"]].values.tolist() == [["2026-01-02", "Parameters: the first ones"]]
+    assert re.fullmatch(r"[0-9a-f]{7,}", table["commit"].iloc[0])
+    assert log_table(amendment_log(tmp_path / "nowhere"))["change"].tolist() == ["(no version history in this copy)"]

@@ -14,6 +14,7 @@ from analysis.review.errors import DataError
 from analysis.review.importers.cipriani import read_cipriani_arms
 from analysis.review.network import (imputed_trials, network_analysis, network_arms, published_comparison,
                                      read_published, reproduction, shift, versus_reference)
+from analysis.review.scales import scale_name
 
 DEFAULTS = params.defaults_for("network")
 
@@ -219,17 +220,26 @@ def test_against_mid_counts_names_the_largest_difference_apart():
         "1 falls short of it; the largest difference is a's, -3.9 points")
 
 
+def test_scale_name_spells_the_release_codes_for_the_reader():
+    assert scale_name("HAMD17") == "HAM-D, 17 items" and scale_name("hamd21") == "HAM-D, 21 items"
+    assert scale_name("HAMDunspecified") == "HAM-D, number of items not stated"
+    assert scale_name(" MADRS ") == "MADRS" and scale_name("IDS-IVR-30") == "IDS-IVR-30"
+    assert scale_name("*") == "not recorded"
+
+
 def test_hamd_versions_counts_the_trials_of_each_version(arms):
     hamd = network_analysis(arms, "hamd", coherence=False)["data"]
     text = words.hamd_versions(arms, hamd)
-    assert text.startswith("HAMD17 (")
+    assert text.startswith("HAM-D, 17 items: ")
+    assert "HAMD" not in text  # no release code reaches the reader
     used = arms[arms["StudyID"].str.strip().isin(set(hamd.study)) & arms["scale"].str.startswith("HAMD")]
-    assert f"HAMD17 ({used.loc[used['scale'] == 'HAMD17', 'StudyID'].nunique()} trials)" in text
+    assert f"HAM-D, 17 items: {used.loc[used['scale'] == 'HAMD17', 'StudyID'].nunique()} trials;" in text
     # Kramer1998's paroxetine arm is rated on the HAM-D-21, its placebo arm on the HAM-D-24: it is
     # counted once, apart, so that the counts add up to the network's trials
-    assert text.endswith("and 1 trial whose arms are rated on different versions (Kramer1998: HAMD21 and HAMD24)")
-    counts = [int(n) for n in re.findall(r"\((\d+) trials?\)", text)]
-    assert sum(counts) + 1 == hamd.n_studies
+    assert text.endswith("; arms on different versions: 1 trial, Kramer1998 (HAM-D, 21 items and HAM-D, 24 items)")
+    counts = [int(n) for n in re.findall(r": (\d+) trials?", text)]
+    assert sum(counts) == hamd.n_studies
+    assert not re.search(r"\([^)]*\(", text)  # no bracket inside a bracket
 
 
 def test_hamd_versions_count_a_trial_of_two_versions_once():
@@ -240,10 +250,10 @@ def test_hamd_versions_count_a_trial_of_two_versions_once():
     data = arm_contrasts(arms.drop(index=6).rename(columns={"StudyID": "study", "drug_base": "treatment"}),
                          "MD", reference="placebo")  # c's HAM-D-21 arm is not in the network
     assert words.hamd_versions(arms, data) == (
-        "HAMD17 (2 trials) and 1 trial whose arms are rated on different versions (b: HAMD21 and HAMD24)")
+        "HAM-D, 17 items: 2 trials; arms on different versions: 1 trial, b (HAM-D, 21 items and HAM-D, 24 items)")
     only = arm_contrasts(arms.iloc[:2].rename(columns={"StudyID": "study", "drug_base": "treatment"}), "MD",
                          reference="placebo")
-    assert words.hamd_versions(arms, only) == "HAMD17 (1 trial)"
+    assert words.hamd_versions(arms, only) == "HAM-D, 17 items: 1 trial"
 
 
 def test_fixed_never_prints_minus_zero():

@@ -4,7 +4,7 @@ parameter table: each a tested function of the numbers."""
 import pytest
 
 from analysis.review.plain_language import effect_words, hedge, more_people, out_of, side_effect_words, smd_size
-from analysis.review.protocol import MEANINGS, parameter_table
+from analysis.review.protocol import DATA, MEANINGS, SAME, change_cell, parameter_table
 from conftest import ROOT
 
 
@@ -42,6 +42,27 @@ def test_the_protocol_says_what_every_parameter_means():
     assert missing.empty, f"parameters without a meaning in analysis/review/protocol.py: {missing[['chapter', 'parameter']].values.tolist()}"
     assert not (table["default"] == "True").any(), "booleans are shown as YAML writes them (true/false)"
     assert "method" in MEANINGS and "hksj" in MEANINGS
+
+
+def test_the_parameter_table_does_not_say_the_same_thing_twice():
+    table = parameter_table(ROOT / "params" / "defaults.yml").set_index(["chapter", "parameter"])
+    sets, change = table["what it sets"], table["what a change means"]
+    assert not ((sets == change) & (sets != "")).any()
+    # a parameter without a meaning of its own: its comment once, a dash beside it
+    assert sets[("cbt-control", "rho")] == "assumed correlation of comparisons within a trial"
+    assert change[("cbt-control", "rho")] == SAME
+    # a meaning of its own is shown beside the comment; a data file's meaning is the shared one
+    assert change[("ssri-placebo", "method")] == MEANINGS["method"]
+    assert change[("cbt-control", "psyctr")] == DATA
+    # without a comment, the meaning alone
+    assert sets[("cbt-control", "cbt_label")] == "" and change[("cbt-control", "cbt_label")] == MEANINGS["cbt_label"]
+
+
+def test_a_change_cell_is_a_dash_where_it_would_repeat_what_the_parameter_sets():
+    assert change_cell("Seed of that sample", None) == SAME
+    assert change_cell("seed of that sample", "Seed of that sample.") == SAME  # the same words
+    assert change_cell("seed", "Another seed draws another sample.") == "Another seed draws another sample."
+    assert change_cell("", "What it means.") == "What it means." and change_cell("", None) == ""
 
 
 def test_a_finding_is_said_as_surely_as_its_certainty():

@@ -143,6 +143,20 @@ def test_counted_nouns():
     assert "without a search-flow file" in describe_search(None)
 
 
+def test_the_search_sentence_counts_the_records_from_other_sources_too():
+    counts = prisma_counts(read_search_flow(ROOT / FLOW))
+    flow = json.loads((ROOT / FLOW).read_text())
+    assert counts["other"] == flow["additional.records"] > 0
+    sentence = describe_search(counts)
+    assert sentence == (
+        f"The database comes from a systematic search: {flow['database.hits']:,} records from bibliographic "
+        f"databases and {flow['additional.records']:,} from other sources, {flow['records.screened']:,} screened "
+        f"after {flow['database.hits'] + flow['additional.records'] - flow['database.hits.duplicates.removed']:,} "
+        f"duplicates were removed, {flow['full.text.assessed.for.eligibility']:,} full texts assessed and "
+        f"{flow['included']:,} studies included.")
+    assert "126 from other sources" in sentence and "9,452 duplicates" in sentence  # 30,889 + 126 - 21,563
+
+
 def test_low_risk_of_bias_note_counts_comparisons(v22):
     trials = metapsy_comparisons(v22, "cbt", require_rob=True)
     model = rma(trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2)

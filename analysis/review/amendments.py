@@ -82,6 +82,44 @@ def amendment_log(root: str | Path, files=PROTOCOL_FILES) -> AmendmentLog:
     return AmendmentLog(log, "git", "")
 
 
+#: How many characters of a commit's message the log shows (its first clause, cut at a word).
+SUMMARY_CHARS = 80
+
+
+def _first_clause(subject: str) -> str:
+    """``subject`` up to its first semicolon or sentence end (". " before a capital) outside brackets."""
+    depth = 0
+    for i, ch in enumerate(subject):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        sentence_end = ch == "." and subject[i + 1:i + 2] == " " and subject[i + 2:i + 3].isupper()
+        if depth == 0 and (ch == ";" or sentence_end):
+            return subject[:i]
+    return subject
+
+
+def commit_summary(subject: str, limit: int = SUMMARY_CHARS) -> str:
+    """A commit message as the log shows it: its first clause (:func:`_first_clause`), and, when
+    that is longer than ``limit`` characters, cut at the last whole word that fits, before any
+    bracket left open, with an ellipsis: "Book pipeline: parameters, papermill execution, staged
+    Jupyter Book build" stays whole; a longer clause ends "...GRADE rules and overrides…"."""
+    clause = _first_clause(" ".join(str(subject).split())).rstrip(" .,:")
+    if len(clause) <= limit:
+        return clause
+    cut = clause[:limit + 1].rsplit(" ", 1)[0] if " " in clause[:limit + 1] else clause[:limit]
+    if cut.count("(") > cut.count(")"):
+        cut = cut[:cut.rfind("(")]
+    return cut.rstrip(" ,;:-(") + "…"
+
+
+def log_table(log: AmendmentLog, limit: int = SUMMARY_CHARS) -> pd.DataFrame:
+    """The amendment log as the protocol page shows it: each commit's date, short hash and
+    :func:`commit_summary` of its message (the files it changed and its whole message are in the
+    history: ``git show <commit>``); one row saying so when this copy has no history."""
+    if log.log.empty:
+        return pd.DataFrame([{"date": "", "commit": "", "change": "(no version history in this copy)"}])
+    return log.log.assign(change=[commit_summary(s, limit) for s in log.log["change"]])[["date", "commit", "change"]]
+
+
 def first_change(root: str | Path, path: str, text: str | None = None) -> dict | None:
     """The first commit that changed ``path`` or, with ``text``, that first put ``text`` into it
     (``git log -S``): its date, commit and subject; None outside git or when there is none."""

@@ -17,6 +17,7 @@ from analysis.meta.nma import nma
 from analysis.meta.nma_coherence import design_by_treatment, node_split, q_decomposition
 from analysis.meta.nma_data import arm_contrasts
 from analysis.review.errors import DataError, Problem
+from analysis.review.scales import HAMD17
 from analysis.review.trials import LINE, read_rows
 from analysis.review.shared import shared
 
@@ -66,7 +67,7 @@ def network_arms(arms: pd.DataFrame, outcome: str = "response", drop_imputed: bo
 def _continuous_arms(arms: pd.DataFrame, outcome: str, drop_imputed: bool) -> pd.DataFrame:
     """HAM-D arms (mean, sd, n), the arms of one drug within a trial combined into one group."""
     mean, sd, n = CONTINUOUS[outcome]
-    scale = arms["scale"] == "HAMD17" if outcome == "hamd17" else arms["scale"].str.startswith("HAMD")
+    scale = arms["scale"] == HAMD17 if outcome == "hamd17" else arms["scale"].str.startswith("HAMD")
     sel = arms[scale & arms[[mean, sd, n]].notna().all(axis=1)]
     sel = pd.DataFrame({"study": sel["StudyID"].str.strip(), "treatment": sel["drug_base"],
                         "mean": sel[mean], "sd": sel[sd], "n": sel[n]})

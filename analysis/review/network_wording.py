@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.review.scales import scale_name
 from analysis.review.wording import count_of, counted, fixed, fixed_with_ci, format_p, listing
 
 
@@ -254,11 +255,12 @@ def published_coverage(comparison: pd.DataFrame, analyses: dict) -> str:
 
 
 def hamd_versions(arms: pd.DataFrame, data) -> str:
-    """The versions of the HAM-D that the arms of the HAM-D network ``data`` are rated on, each with
-    the trials rated on it alone, most first, then the trials whose arms are rated on different
-    versions, named with their versions, so that the counts add up to the network's trials:
-    "HAMD17 (192 trials), ..., HAMD31 (1 trial) and 1 trial whose arms are rated on different
-    versions (Kramer1998: HAMD21 and HAMD24)"."""
+    """The versions of the HAM-D that the arms of the HAM-D network ``data`` are rated on, each
+    named by :func:`analysis.review.scales.scale_name` with the trials rated on it alone, most first,
+    then the trials whose arms are rated on different versions, named with their versions, so that
+    the counts add up to the network's trials: "HAM-D, 17 items: 192 trials; ...; HAM-D, 31 items:
+    1 trial; arms on different versions: 1 trial, Kramer1998 (HAM-D, 21 items and HAM-D, 24 items)".
+    Semicolons separate the versions, whose names hold a comma; one bracket at most, never nested."""
     in_network = set(zip(data.study, data.treat1)) | set(zip(data.study, data.treat2))
     study = arms["StudyID"].str.strip()
     arm_in = pd.Series([(s, t) in in_network for s, t in zip(study, arms["drug_base"])], index=arms.index)
@@ -266,9 +268,9 @@ def hamd_versions(arms: pd.DataFrame, data) -> str:
     versions = arms["scale"][keep].groupby(study[keep]).agg(lambda v: tuple(sorted(set(v))))
     single = versions[versions.map(len) == 1].map(lambda v: v[0])
     counts = single.groupby(single).size().sort_values(ascending=False, kind="stable")
-    items = [f"{scale} ({counted(int(n), 'trial')})" for scale, n in counts.items()]
+    items = [f"{scale_name(scale)}: {counted(int(n), 'trial')}" for scale, n in counts.items()]
     mixed = versions[versions.map(len) > 1]
     if len(mixed):
-        named = "; ".join(f"{trial}: {listing(list(v))}" for trial, v in mixed.items())
-        items.append(f"{counted(len(mixed), 'trial')} whose arms are rated on different versions ({named})")
-    return listing(items)
+        named = ", ".join(f"{trial} ({listing([scale_name(s) for s in v])})" for trial, v in mixed.items())
+        items.append(f"arms on different versions: {counted(len(mixed), 'trial')}, {named}")
+    return "; ".join(items)

@@ -25,10 +25,13 @@ MEANINGS = {
     "low_rob_items": "How many of the database's four risk-of-bias items must be low for the database's own "
                      "score to count a comparison as low risk; the protocol's rule (rob_domains) governs the "
                      "low-risk subset and GRADE, and this score is only reported beside it.",
-    "pst_label": "The therapy label of problem-solving therapy in the response database.",
-    "cbt_label": "The therapy label of CBT in the response database.",
-    "forest_max_rows": "Rows of the forest plot per PDF page; every study is always drawn (the web page "
-                       "shows one tall figure).",
+    "pst_label": "Another label pools the response comparisons of the therapy the response database "
+                 "labels so, in place of problem-solving therapy's.",
+    "cbt_label": "Another label takes the control groups' response rate, and so the number needed to treat "
+                 "and the responders per 1,000, from that therapy's trials.",
+    "forest_max_rows": "Where the PDF's forest plot breaks to a new page (the web page shows one tall figure) "
+                       "and how many rows the leave-one-out plot and the CBT chapter's traffic-light plot draw; "
+                       "no estimate changes.",
     "min_k_drug": "Published trials a drug needs to be scored on its own: lower includes more drugs with "
                   "fewer trials each.",
     "data_dir": "The folder whose files are hashed in the reproducibility appendix.",
@@ -39,6 +42,8 @@ MEANINGS = {
     "defaults": "The parameters file this table is read from.",
 }
 DATA = "Another data file of the same format: every number computed from it changes."
+#: The "what a change means" cell of a parameter whose change means no more than what it sets.
+SAME = "—"
 
 
 def comments(path: Path) -> dict:
@@ -64,6 +69,19 @@ def meaning(parameter: str, default) -> str | None:
     return None
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9²]+", str(text).lower())
+
+
+def change_cell(sets: str, change: str | None) -> str:
+    """The "what a change means" cell beside ``sets`` (the comment in the file): ``change`` (from
+    :func:`meaning`), or :data:`SAME` where it would only repeat ``sets`` (no meaning of its own,
+    or the same words); with neither, the cell is empty."""
+    if change and _words(change) != _words(sets):
+        return change
+    return SAME if sets else ""
+
+
 def yaml_value(value) -> str:
     """A parameter's value as params/defaults.yml would spell it: text as it is (an empty one as
     ``""``), true/false, numbers as written; a list as its items, one after another (so that a long
@@ -80,7 +98,8 @@ def yaml_value(value) -> str:
 
 
 def parameter_table(path: str | Path) -> pd.DataFrame:
-    """One row per chapter and parameter: its default, what it is and what changing it means."""
+    """One row per chapter and parameter: its default, what it sets (the comment beside it in the
+    file) and what changing it means (:func:`change_cell`: a dash where that would repeat what it sets)."""
     data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     notes = comments(Path(path))
     rows = []
@@ -88,5 +107,6 @@ def parameter_table(path: str | Path) -> pd.DataFrame:
         for parameter, default in values.items():
             rows.append({"chapter": chapter, "parameter": parameter, "default": yaml_value(default),
                          "what it sets": notes.get((chapter, parameter), ""),
-                         "what a change means": meaning(parameter, default) or notes.get((chapter, parameter), "")})
+                         "what a change means": change_cell(notes.get((chapter, parameter), ""),
+                                                            meaning(parameter, default))})
     return pd.DataFrame(rows)

@@ -42,6 +42,28 @@ def shared_trials(trials) -> dict:
     return {"n_shared": int(shared.sum()), "n_shared_trials": int(trials.loc[shared, "trial"].nunique())}
 
 
+def multiarm_counts(rows, trials, therapy: str) -> dict:
+    """Why the comparisons from multi-arm trials (the release's flag) and those from trials that
+    give more than one comparison (:func:`shared_trials`) differ in number: their counts, and the
+    multi-arm trials that give one ``therapy`` comparison, split by what the file holds of their
+    other arms (``single_other_therapy``: a comparison of another therapy; ``single_outside``: no
+    other comparison, the other arms outside the file; ``single_other``: other comparisons of
+    ``therapy`` not pooled); ``shared_unflagged``: trials giving several comparisons not flagged."""
+    per = trials.groupby("trial").agg(k=("trial", "size"), multi=("multiarm", "any"))
+    single = per.index[per["multi"] & (per["k"] == 1)]
+    study = rows["study"].astype(str).str.strip()
+    arm1 = rows["condition_arm1"].astype(str).str.strip().str.lower()
+    other_therapy = set(study[arm1 != therapy])
+    arms = rows[[c for c in ("condition_arm1", "condition_arm2", "multi_arm1", "multi_arm2") if c in rows.columns]]
+    n_comparisons = arms.astype(str).apply(lambda c: c.str.strip()).assign(_s=study).drop_duplicates().groupby("_s").size()
+    in_other = [t for t in single if t in other_therapy]
+    outside = [t for t in single if t not in other_therapy and n_comparisons.get(t, 0) == 1]
+    return {"multiarm_k": int(trials["multiarm"].sum()), "multiarm_trials": int(per["multi"].sum()),
+            **shared_trials(trials), "single": len(single), "single_other_therapy": len(in_other),
+            "single_outside": len(outside), "single_other": len(single) - len(in_other) - len(outside),
+            "shared_unflagged": int(((per["k"] > 1) & ~per["multi"]).sum())}
+
+
 @shared
 def _by_control(yi, vi, trials, method: str, hksj: bool, rho: float) -> dict:
     """The subgroups by control condition: each pooled alone with every comparison as if independent
@@ -108,7 +130,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "low_rob_primary": primary_on(yi, vi, trials, low, method=method, hksj=hksj, rho=rho, model=primary_model),
         **_weight_shares(trials, low, comparison_weights(fits, primary_model)),
         "studies_in_file": int(rows["study"].str.strip().nunique()),
-        "implausible_mask": odd,
+        "implausible_mask": odd, "multiarm": multiarm_counts(rows, trials, therapy),
         **shared_trials(trials),  # on the comparisons the dependency table pools
     }
     return Evidence(trials, model, extra)

@@ -154,12 +154,16 @@ def describe_release(version: str, last_search: str | None = None) -> str:
 
 
 def describe_search(counts: dict | None) -> str:
-    """The search counts of a PRISMA flow in a sentence, or that the release has no search flow."""
+    """The search counts of a PRISMA flow (:func:`analysis.review.prisma.prisma_counts`) in a
+    sentence, every box of identification included: records from databases and from other sources,
+    the duplicates removed, the records screened, the full texts assessed, the studies included; or
+    that the release has no search flow."""
     if counts is None:
         return ("This release was published without a search-flow file, so the numbers of records "
                 "identified, screened and assessed are not known here.")
     return (f"The database comes from a systematic search: {counted(counts['databases'], 'record')} from "
-            f"bibliographic databases, {counts['screened']:,} screened after duplicates were removed, "
+            f"bibliographic databases and {counts['other']:,} from other sources, {counts['screened']:,} "
+            f"screened after {counted(counts['duplicates'], 'duplicate')} were removed, "
             f"{counted(counts['assessed'], 'full text', 'full texts')} assessed and "
             f"{counted(counts['included'], 'study')} included.")
 
