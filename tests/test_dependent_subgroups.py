@@ -99,9 +99,9 @@ def test_subgroups_own_variances_are_listed_largest_first_and_the_largest_named(
     names = {"wl": "waitlist", "cau": "care as usual", "other ctr": "other control"}
     groups = pd.DataFrame({"subgroup": ["cau", "other ctr", "wl"], "sigma2_between": [0.204, 0.113, 0.52]})
     assert variance_by_subgroup(groups, names) == (
-        "τ² = 0.52 (waitlist), 0.20 (care as usual) and 0.11 (other control), largest among the waitlist trials")
+        "tau² = 0.52 (waitlist), 0.20 (care as usual) and 0.11 (other control), largest among the waitlist trials")
     tied = groups.assign(sigma2_between=[0.304, 0.1, 0.3])
     assert variance_by_subgroup(tied, names) == (
-        "τ² = 0.30 (care as usual), 0.30 (waitlist) and 0.10 (other control), similar in the care as usual and "
+        "tau² = 0.30 (care as usual), 0.30 (waitlist) and 0.10 (other control), similar in the care as usual and "
         "waitlist trials")
-    assert variance_by_subgroup(groups.iloc[:2], {}) == "τ² = 0.20 (cau) and 0.11 (other ctr), largest among the cau trials"
+    assert variance_by_subgroup(groups.iloc[:2], {}) == "tau² = 0.20 (cau) and 0.11 (other ctr), largest among the cau trials"

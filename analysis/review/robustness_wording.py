@@ -87,9 +87,9 @@ def describe_cumulative(summary: dict, steps: int, unit: str = "comparison", sym
     return text
 
 
-def variance_by_subgroup(groups, names: dict, column: str = "sigma2_between", symbol: str = "τ²") -> str:
+def variance_by_subgroup(groups, names: dict, column: str = "sigma2_between", symbol: str = "tau²") -> str:
     """The subgroups' own between-study variances (each subgroup fitted alone), largest first, and
-    which subgroup's is largest: ``"τ² = 0.52 (waitlist), 0.20 (care as usual) and 0.11 (other
+    which subgroup's is largest: ``"tau² = 0.52 (waitlist), 0.20 (care as usual) and 0.11 (other
     control), largest among the waitlist trials"``; when the two largest agree to two decimals,
     ``"..., similar in the waitlist and care as usual trials"``. ``names``: label of each subgroup code."""
     ordered = groups.sort_values(column, ascending=False, kind="stable")
