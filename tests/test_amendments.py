@@ -225,3 +225,10 @@ def test_the_log_table_shows_date_hash_and_summary(tmp_path):
     assert table[["date", "change"]].values.tolist() == [["2026-01-02", "Parameters: the first ones"]]
     assert re.fullmatch(r"[0-9a-f]{7,}", table["commit"].iloc[0])
     assert log_table(amendment_log(tmp_path / "nowhere"))["change"].tolist() == ["(no version history in this copy)"]
+
+
+def test_a_greek_letter_in_a_commit_message_is_spelled_out_for_pdflatex():
+    from analysis.review.amendments import commit_summary
+
+    assert commit_summary("CBT sentence: tau² as the book writes it (pdflatex has no τ)") == (
+        "CBT sentence: tau² as the book writes it (pdflatex has no tau)")
