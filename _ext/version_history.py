@@ -18,6 +18,14 @@ def git(srcdir: str, *args: str) -> str | None:
     return out.stdout if out.returncode == 0 else None
 
 
+def without_greek(text: str) -> str:
+    """Greek letters by name ("τ" -> "tau"): a commit message is free text, and pdflatex sets no Greek."""
+    import unicodedata
+
+    return "".join(unicodedata.name(c, "").rsplit(" ", 1)[-1].lower() if unicodedata.name(c, "").startswith("GREEK")
+                   else c for c in text)
+
+
 def table(headers, rows) -> nodes.table:
     tbl = nodes.table(classes=["version-history"])
     group = nodes.tgroup(cols=len(headers))
@@ -67,7 +75,7 @@ class VersionHistory(Directive):
         else:
             out.append(nodes.paragraph(text="No version has been tagged yet."))
         log = git(srcdir, "log", "--first-parent", f"-{limit}", "--format=%cs%x09%h%x09%s") or ""
-        rows = [line.split("\t", 2) for line in log.splitlines() if line]
+        rows = [line.split("\t", 2) for line in without_greek(log).splitlines() if line]
         out.append(nodes.paragraph(text=f"The latest {len(rows)} changes to the review (first-parent history, newest first):"))
         out.append(table(["date", "commit", "change"], rows))
         return out
