@@ -9,6 +9,8 @@ import subprocess
 from docutils import nodes
 from docutils.parsers.rst import Directive, directives
 
+from analysis.escape import greek_spelled_out
+
 
 def git(srcdir: str, *args: str) -> str | None:
     try:
@@ -16,14 +18,6 @@ def git(srcdir: str, *args: str) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout if out.returncode == 0 else None
-
-
-def without_greek(text: str) -> str:
-    """Greek letters by name ("τ" -> "tau"): a commit message is free text, and pdflatex sets no Greek."""
-    import unicodedata
-
-    return "".join(unicodedata.name(c, "").rsplit(" ", 1)[-1].lower() if unicodedata.name(c, "").startswith("GREEK")
-                   else c for c in text)
 
 
 def table(headers, rows) -> nodes.table:
@@ -67,7 +61,7 @@ class VersionHistory(Directive):
         dirty = bool((git(srcdir, "status", "--porcelain", "--untracked-files=no") or "").strip())
         out = [nodes.paragraph(text=f"This build was made from commit {commit} of {date}"
                                     + (", with uncommitted changes." if dirty else "."))]
-        tags = [line.split("\t") for line in (git(srcdir, "tag", "--list", "--sort=-creatordate",
+        tags = [line.split("\t") for line in greek_spelled_out(git(srcdir, "tag", "--list", "--sort=-creatordate",
                                                   "--format=%(refname:short)%09%(creatordate:short)%09%(subject)") or "").splitlines() if line]
         if tags:
             out.append(nodes.paragraph(text="Released versions (git tags):"))
@@ -75,7 +69,7 @@ class VersionHistory(Directive):
         else:
             out.append(nodes.paragraph(text="No version has been tagged yet."))
         log = git(srcdir, "log", "--first-parent", f"-{limit}", "--format=%cs%x09%h%x09%s") or ""
-        rows = [line.split("\t", 2) for line in without_greek(log).splitlines() if line]
+        rows = [line.split("\t", 2) for line in greek_spelled_out(log).splitlines() if line]
         out.append(nodes.paragraph(text=f"The latest {len(rows)} changes to the review (first-parent history, newest first):"))
         out.append(table(["date", "commit", "change"], rows))
         return out

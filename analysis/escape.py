@@ -7,6 +7,7 @@
   bidirectional controls (RTL marks) are shown as ``<U+202E>`` (they would reorder the text
   around them and stop pdflatex).
 - matplotlib labels: ``$`` starts mathtext, so it is escaped as ``\\$``.
+- free text pdflatex cannot set (commit messages): Greek letters spelled out by name.
 - CSV downloads: a cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
   prefixed with ``'`` (OWASP's advice against formula injection), unless it is a number.
 """
@@ -64,3 +65,12 @@ def csv_cell(value):
         except ValueError:
             return "'" + value
     return value
+
+
+def greek_spelled_out(text: str) -> str:
+    """Greek letters by name ("τ" -> "tau"), for free text such as a commit message that reaches
+    the PDF: pdflatex with the book's preamble sets no Greek in text."""
+    import unicodedata
+
+    return "".join(unicodedata.name(c, "").rsplit(" ", 1)[-1].lower() if unicodedata.name(c, "").startswith("GREEK")
+                   else c for c in text)

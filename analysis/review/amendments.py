@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.escape import greek_spelled_out
+
 PROTOCOL_FILES = ("params/defaults.yml", "params/multiverse.yml", "analysis/review/protocol.py",
                   "analysis/review/grade_rules.py", "data/grade.csv", "analysis/review/verdicts.py",
                   "analysis/review/implausible.py", "analysis/review/selections.py", "analysis/review/network_certainty.py",
@@ -97,20 +99,12 @@ def _first_clause(subject: str) -> str:
     return subject
 
 
-def _without_greek(text: str) -> str:
-    """Greek letters by name ("τ" -> "tau"): a commit message is free text, and pdflatex sets no Greek."""
-    import unicodedata
-
-    return "".join(unicodedata.name(c, "").rsplit(" ", 1)[-1].lower() if unicodedata.name(c, "").startswith("GREEK")
-                   else c for c in text)
-
-
 def commit_summary(subject: str, limit: int = SUMMARY_CHARS) -> str:
     """A commit message as the log shows it: its first clause (:func:`_first_clause`), and, when
     that is longer than ``limit`` characters, cut at the last whole word that fits, before any
     bracket left open, with an ellipsis: "Book pipeline: parameters, papermill execution, staged
     Jupyter Book build" stays whole; a longer clause ends "...GRADE rules and overrides…"."""
-    clause = _without_greek(_first_clause(" ".join(str(subject).split()))).rstrip(" .,:")
+    clause = greek_spelled_out(_first_clause(" ".join(str(subject).split()))).rstrip(" .,:")
     if len(clause) <= limit:
         return clause
     cut = clause[:limit + 1].rsplit(" ", 1)[0] if " " in clause[:limit + 1] else clause[:limit]
