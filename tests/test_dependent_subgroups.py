@@ -11,7 +11,7 @@ from analysis.review.characteristics import participants
 from analysis.review.dependency import MODELS, aggregation_shares, comparison_weights, dependency_fits, dependency_table
 from analysis.review.trials import LINE
 from analysis.review.verdicts import contrast_word
-from analysis.review.robustness_wording import variance_by_subgroup
+from analysis.review.robustness_wording import describe_separate_subgroups, variance_by_subgroup
 from analysis.review.wording import contrast_test_words, robust_subgroup_sentence
 from conftest import ROOT
 
@@ -105,3 +105,18 @@ def test_subgroups_own_variances_are_listed_largest_first_and_the_largest_named(
         "tau² = 0.30 (care as usual), 0.30 (waitlist) and 0.10 (other control), similar in the care as usual and "
         "waitlist trials")
     assert variance_by_subgroup(groups.iloc[:2], {}) == "tau² = 0.20 (cau) and 0.11 (other ctr), largest among the cau trials"
+
+
+def test_the_separate_fits_are_described_or_why_they_could_not_be():
+    from analysis.meta.subgroups import SubgroupResult
+
+    groups = pd.DataFrame({"subgroup": ["cau", "wl"], "estimate": [0.72, 1.0], "ci_low": [0.58, 0.86],
+                           "ci_high": [0.86, 1.14], "sigma2_between": [0.39, 0.37]})
+    words = describe_separate_subgroups(SubgroupResult(groups, 4.2, 1, 0.04), {"wl": "waitlist"})
+    assert words == ("gives g = 0.72 (0.58 to 0.86) in the cau subgroup and g = 1.00 (0.86 to 1.14) in the waitlist "
+                     "subgroup, with between-trial variances tau² = 0.39 (cau) and 0.37 (waitlist), largest among the "
+                     "cau trials, compared as estimates, not tested; by the separate-tau² test on these estimates, which "
+                     "treats them as independent although trials spanning two subgroups correlate them, the effect "
+                     "differs significantly by control condition (test for subgroup differences p = 0.040)")
+    reason = "subgroup 'other ctr' has fewer than two clusters: no cluster-robust variance"
+    assert describe_separate_subgroups(reason, {}) == f"could not be fitted here ({reason})"

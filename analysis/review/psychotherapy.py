@@ -68,11 +68,15 @@ def multiarm_counts(rows, trials, therapy: str) -> dict:
 def _by_control(yi, vi, trials, method: str, hksj: bool, rho: float) -> dict:
     """The subgroups by control condition: each pooled alone with every comparison as if independent
     (``by_control``), under one CHE model with shared variance components (``by_control_che``, the
-    primary) and each under its own CHE model (``by_control_che_separate``, a sensitivity analysis)."""
+    primary) and each under its own CHE model (``by_control_che_separate``, a sensitivity analysis; the
+    reason as a string when it cannot be fitted, e.g. a subgroup with one trial)."""
+    try:
+        separate = separate_multilevel_subgroups(yi, vi, trials["trial"], trials["subgroup"], rho=rho)
+    except ValueError as err:
+        separate = str(err)
     return {"by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
             "by_control_che": multilevel_subgroups(yi, vi, trials["trial"], trials["subgroup"], rho=rho),
-            "by_control_che_separate": separate_multilevel_subgroups(yi, vi, trials["trial"], trials["subgroup"],
-                                                                     rho=rho)}
+            "by_control_che_separate": separate}
 
 
 def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
