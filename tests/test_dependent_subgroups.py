@@ -11,7 +11,6 @@ from analysis.review.characteristics import participants
 from analysis.review.dependency import MODELS, aggregation_shares, comparison_weights, dependency_fits, dependency_table
 from analysis.review.trials import LINE
 from analysis.review.verdicts import contrast_word
-from analysis.review.robustness_wording import describe_separate_subgroups, variance_by_subgroup
 from analysis.review.wording import contrast_test_words, robust_subgroup_sentence
 from conftest import ROOT
 
@@ -93,30 +92,3 @@ def test_a_subset_is_pooled_by_the_primary_model():
     assert row["clusters"] == CBT.loc[wl, "trial"].nunique() and row["model"] == "che"
     few = CBT["trial"].isin(CBT["trial"].unique()[:MIN_SUBSET_TRIALS - 1]).to_numpy()
     assert primary_on(y, v, trials, few, method="REML", hksj=True, rho=0.5, model="che") is None
-
-
-def test_subgroups_own_variances_are_listed_largest_first_and_the_largest_named():
-    names = {"wl": "waitlist", "cau": "care as usual", "other ctr": "other control"}
-    groups = pd.DataFrame({"subgroup": ["cau", "other ctr", "wl"], "sigma2_between": [0.204, 0.113, 0.52]})
-    assert variance_by_subgroup(groups, names) == (
-        "tau² = 0.52 (waitlist), 0.20 (care as usual) and 0.11 (other control), largest among the waitlist trials")
-    tied = groups.assign(sigma2_between=[0.304, 0.1, 0.3])
-    assert variance_by_subgroup(tied, names) == (
-        "tau² = 0.30 (care as usual), 0.30 (waitlist) and 0.10 (other control), similar in the care as usual and "
-        "waitlist trials")
-    assert variance_by_subgroup(groups.iloc[:2], {}) == "tau² = 0.20 (cau) and 0.11 (other ctr), largest among the cau trials"
-
-
-def test_the_separate_fits_are_described_or_why_they_could_not_be():
-    from analysis.meta.subgroups import SubgroupResult
-
-    groups = pd.DataFrame({"subgroup": ["cau", "wl"], "estimate": [0.72, 1.0], "ci_low": [0.58, 0.86],
-                           "ci_high": [0.86, 1.14], "sigma2_between": [0.39, 0.37]})
-    words = describe_separate_subgroups(SubgroupResult(groups, 4.2, 1, 0.04), {"wl": "waitlist"})
-    assert words == ("gives g = 0.72 (0.58 to 0.86) in the cau subgroup and g = 1.00 (0.86 to 1.14) in the waitlist "
-                     "subgroup, with between-trial variances tau² = 0.39 (cau) and 0.37 (waitlist), largest among the "
-                     "cau trials, compared as estimates, not tested; by the separate-tau² test on these estimates, which "
-                     "treats them as independent although trials spanning two subgroups correlate them, the effect "
-                     "differs significantly by control condition (test for subgroup differences p = 0.040)")
-    reason = "subgroup 'other ctr' has fewer than two clusters: no cluster-robust variance"
-    assert describe_separate_subgroups(reason, {}) == f"could not be fitted here ({reason})"

@@ -118,8 +118,8 @@ AMENDMENTS = (
               "independent. Made for the journal effects of the FDA trials; the revision extended it to CBT.",
               "g's usual SE depends on g, so the classic test is biased (Pustejovsky & Rodgers 2019), "
               "and comparisons of one trial are not independent.",
-              "Primary for the FDA trials' journal effects and the CBT funnel, and GRADE's publication-bias "
-              "rule on CBT reads it; the classic test is shown beside it.",
+              "Primary for the FDA trials' journal effects and the CBT funnel, and this review's GRADE "
+              "publication-bias rule on CBT reads it; the classic test is shown beside it.",
               "analysis/review/bias_suite.py", "def small_study_tests", "chapters/publication-bias.ipynb",
               (("analysis/review/bias_suite.py", "metapsy_small_study"),)),
     Amendment("Subgroups by control condition under the CHE model",
@@ -135,13 +135,13 @@ AMENDMENTS = (
               "comparisons of a trial aggregated with the assumed within-trial correlation); first, on every "
               "comparison as if independent.",
               "These methods assume independent effects, which the comparisons of one trial are not.",
-              "Primary for the CBT bias-corrected range and GRADE's publication-bias rule.",
+              "Primary for the CBT bias-corrected range and this review's GRADE publication-bias rule.",
               "analysis/review/psychotherapy.py", "bias_suite(per_trial)", "chapters/cbt-control.ipynb"),
     Amendment("Weight shares of the primary estimate",
               "The shares of the weight at low risk of bias and against waiting lists that GRADE reads are "
               "those of the primary model's estimate; first, of the independent model's.",
               "A rule about the primary estimate should weigh the comparisons as that estimate does.",
-              "Primary for GRADE's risk-of-bias and indirectness rules.",
+              "Primary for this review's GRADE risk-of-bias and indirectness rules.",
               "analysis/review/psychotherapy.py", "comparison_weights(fits, primary_model)",
               "chapters/cbt-control.ipynb"),
     Amendment("Network meta-analysis of the GRISELDA antidepressants",
@@ -173,11 +173,26 @@ AMENDMENTS = (
     Amendment("PET-PEESE counted once in the bias-corrected summary",
               "The range, median and counts of the bias-corrected estimates count PET-PEESE once, since its "
               "estimate is PET's or PEESE's, whichever its test picks; first, that estimate counted twice.",
-              "One estimate counted twice weighs double in the median that GRADE's publication-bias rule "
-              "reads, and inflates the counts of methods.",
+              "One estimate counted twice weighs double in the median that this review's GRADE "
+              "publication-bias rule reads, and inflates the counts of methods.",
               "Primary for the bias-corrected range, median and counts in the chapters, GRADE and the "
               "scoring against the FDA record; PET-PEESE's row stays in the methods' tables.",
               "analysis/review/bias_suite.py", "distinct_fitted", "chapters/cbt-control.ipynb"),
+    Amendment("Each control condition under its own CHE model",
+              "Besides the primary CHE model, whose subgroups share variance components, each control "
+              "condition is fitted under its own CHE model, with and without the implausible effects.",
+              "A subgroup more heterogeneous than the others should keep its own heterogeneity and weights, "
+              "as in the Handbook's separate-tau² analysis of independent effects.",
+              "Sensitivity analysis only, in the CBT chapter's table of subgroup analyses; the primary test "
+              "is unchanged.",
+              "analysis/review/psychotherapy.py", "separate_multilevel_subgroups", "chapters/cbt-control.ipynb"),
+    Amendment("Waitlist against care as usual",
+              "The difference in g between the waitlist and care-as-usual subgroups, with its CR2 t-test, is "
+              "reported beside the test for subgroup differences.",
+              "A waitlist may act as a nocebo and inflate the effect of psychotherapy (Furukawa et al. 2014); "
+              "the contrast says by how much against care as usual.",
+              "Post hoc, labelled so in the CBT chapter; the primary test is the test for subgroup differences.",
+              "chapters/cbt-control.ipynb", "wl_cau = by_control.contrast(", "chapters/cbt-control.ipynb"),
 )
 
 COLUMNS = ["amendment", "dated", "first results", "changed", "why", "reported as"]

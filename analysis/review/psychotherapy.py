@@ -70,13 +70,17 @@ def _by_control(yi, vi, trials, method: str, hksj: bool, rho: float) -> dict:
     (``by_control``), under one CHE model with shared variance components (``by_control_che``, the
     primary) and each under its own CHE model (``by_control_che_separate``, a sensitivity analysis; the
     reason as a string when it cannot be fitted, e.g. a subgroup with one trial)."""
-    try:
-        separate = separate_multilevel_subgroups(yi, vi, trials["trial"], trials["subgroup"], rho=rho)
-    except ValueError as err:
-        separate = str(err)
     return {"by_control": subgroup_analysis(yi, vi, trials["subgroup"], method=method, hksj=hksj),
             "by_control_che": multilevel_subgroups(yi, vi, trials["trial"], trials["subgroup"], rho=rho),
-            "by_control_che_separate": separate}
+            "by_control_che_separate": _separate(yi, vi, trials, rho)}
+
+
+def _separate(yi, vi, trials, rho: float):
+    """Each control condition under its own CHE model, or the reason it cannot be fitted (a string)."""
+    try:
+        return separate_multilevel_subgroups(yi, vi, trials["trial"], trials["subgroup"], rho=rho)
+    except ValueError as err:
+        return str(err)
 
 
 def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML", hksj: bool = True,
@@ -180,6 +184,9 @@ def _without_implausible(trials, model, odd, rows, *, method, hksj, rho, primary
         "without_implausible": model.refit(keep),
         "by_control_excluding_implausible": multilevel_subgroups(yi, vi, trials["trial"][keep], trials["subgroup"][keep],
                                                                  rho=rho),
+        "by_control_che_separate_excluding_implausible": _separate(yi, vi, trials[keep], rho),
+        "by_control_independent_excluding_implausible": subgroup_analysis(yi, vi, trials["subgroup"][keep],
+                                                                          method=method, hksj=hksj),
     }
 
 

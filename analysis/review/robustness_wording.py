@@ -4,7 +4,7 @@ subgroups' own variances when each is fitted alone."""
 
 from __future__ import annotations
 
-from analysis.review.wording import _PLURALS, counted, subgroup_sentence
+from analysis.review.wording import _PLURALS, counted
 
 
 def describe_limit(limit, unit: str = "study", parameter: str = "max_refits") -> str:
@@ -85,33 +85,3 @@ def describe_cumulative(summary: dict, steps: int, unit: str = "comparison", sym
     if undated:
         text += f" {counted(undated, unit)} without a year {'was' if undated == 1 else 'were'} added last."
     return text
-
-
-def variance_by_subgroup(groups, names: dict, column: str = "sigma2_between", symbol: str = "tau²") -> str:
-    """The subgroups' own between-study variances (each subgroup fitted alone), largest first, and
-    which subgroup's is largest: ``"tau² = 0.52 (waitlist), 0.20 (care as usual) and 0.11 (other
-    control), largest among the waitlist trials"``; when the two largest agree to two decimals,
-    ``"..., similar in the waitlist and care as usual trials"``. ``names``: label of each subgroup code."""
-    ordered = groups.sort_values(column, ascending=False, kind="stable")
-    parts = [f"{value:.2f} ({names.get(code, code)})" for code, value in zip(ordered["subgroup"], ordered[column])]
-    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
-    top = [names.get(code, code) for code in ordered["subgroup"][:2]]
-    if len(parts) > 1 and f"{ordered[column].iloc[0]:.2f}" == f"{ordered[column].iloc[1]:.2f}":
-        return f"{symbol} = {listed}, similar in the {top[0]} and {top[1]} trials"
-    return f"{symbol} = {listed}, largest among the {top[0]} trials"
-
-
-def describe_separate_subgroups(separate, names: dict, by: str = "control condition") -> str:
-    """The sensitivity analysis with each subgroup under its own CHE model
-    (:func:`analysis.meta.subgroups.separate_multilevel_subgroups`), as a clause: each subgroup's g
-    with its CR2 interval, their own between-study variances (:func:`variance_by_subgroup`) and the
-    separate-tau² test on those estimates; or, when it could not be fitted (``separate`` is the
-    reason, a string), why not."""
-    if isinstance(separate, str):
-        return f"could not be fitted here ({separate})"
-    parts = [f"g = {r.estimate:.2f} ({r.ci_low:.2f} to {r.ci_high:.2f}) in the {names.get(r.subgroup, r.subgroup)} subgroup"
-             for r in separate.groups.itertuples()]
-    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}"
-    return (f"gives {listed}, with between-trial variances {variance_by_subgroup(separate.groups, names)}, compared "
-            f"as estimates, not tested; by the separate-tau² test on these estimates, which treats them as independent "
-            f"although trials spanning two subgroups correlate them, {subgroup_sentence(separate.p_between, by)}")

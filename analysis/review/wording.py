@@ -206,12 +206,6 @@ def trimfill_sentence(k0: int, side: str, before: float, after: float, unit: str
             f"{symbol} = {before:.2f} to {after:.2f}")
 
 
-def subgroup_sentence(p_between: float, by: str, alpha: float = 0.05) -> str:
-    """Whether the effect differs by a subgroup variable, by the test for subgroup differences."""
-    verb = "differs significantly" if p_between < alpha else "does not differ significantly"
-    return f"the effect {verb} by {by} (test for subgroup differences p {format_p(p_between)})"
-
-
 def robust_subgroup_sentence(test, by: str, alpha: float = 0.05) -> str:
     """Whether the effect differs by a subgroup variable, by the CR2 Wald test with the HTZ
     correction (a :class:`analysis.meta.wald.WaldResult`): F on its two df and p."""

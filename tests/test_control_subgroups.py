@@ -1,0 +1,100 @@
+"""Issue 23: the subgroups by control condition report one primary test and tabulate the others; the
+words about them come from the fits."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.meta import multilevel_subgroups
+from analysis.meta.subgroups import SubgroupResult, separate_multilevel_subgroups, subgroup_analysis
+from analysis.review.control_subgroups import (SubgroupFit, control_fits, other_tests_words, subgroup_table, difference_test_words,
+                                               variance_driver)
+from conftest import ROOT
+
+CBT = pd.read_csv(ROOT / "tests/reference/datasets/metapsy_cbt_control.csv")
+NAMES = {"wl": "waitlist", "cau": "care as usual", "other ctr": "other control"}
+
+
+@pytest.fixture(scope="module")
+def extra():
+    y, v, trial, control = CBT["yi"].to_numpy(), CBT["vi"].to_numpy(), CBT["trial"], CBT["control"]
+    keep = np.abs(y) <= 3
+    return {
+        "by_control_che": multilevel_subgroups(y, v, trial, control),
+        "by_control_excluding_implausible": multilevel_subgroups(y[keep], v[keep], trial[keep], control[keep]),
+        "by_control_che_separate": separate_multilevel_subgroups(y, v, trial, control),
+        "by_control_che_separate_excluding_implausible": separate_multilevel_subgroups(y[keep], v[keep], trial[keep],
+                                                                                        control[keep]),
+        "by_control": subgroup_analysis(y, v, control, hksj=True),
+        "by_control_independent_excluding_implausible": subgroup_analysis(y[keep], v[keep], control[keep], hksj=True),
+    }
+
+
+def test_the_table_has_one_row_per_fit_the_primary_first_and_its_cells_from_the_fits(extra):
+    fits = control_fits(extra)
+    table = subgroup_table(fits, NAMES)
+    assert list(table["status"]) == ["primary"] + ["added after the first results"] * 3 + [
+        "sensitivity", "added after the first results"]
+    assert table.loc[1, "analysis"] == "CHE, shared variance components; without the implausible effects"
+    assert list(table.columns[2:5]) == ["waitlist", "care as usual", "other control"]
+    primary = extra["by_control_che"]
+    wl = primary.groups.set_index("subgroup").loc["wl"]
+    assert table.loc[0, "waitlist"] == f"{wl.estimate:.2f} ({wl.ci_low:.2f} to {wl.ci_high:.2f}); k = 123"
+    assert table.loc[0, "between-trial variance"] == f"shared: {primary.fit.sigma2_between:.2f}"
+    assert table.loc[0, "test for subgroup differences"] == (
+        f"F = {primary.test.F:.2f} on 2 and {primary.test.df_denom:.1f} df, p = {primary.test.p:.3f}")
+    own = extra["by_control_che_separate"].groups.set_index("subgroup").loc["other ctr"]
+    assert table.loc[2, "other control"].endswith(f"; k = 31; tau² = {own.sigma2_between:.2f}")
+    indep = extra["by_control"]
+    assert table.loc[4, "test for subgroup differences"] == f"Q = {indep.q_between:.2f} on 2 df, p = {indep.p_between:.3f}"
+    assert table.loc[4, "between-trial variance"] == "own, per subgroup"
+
+
+def test_a_fit_that_could_not_be_run_keeps_its_row_with_the_reason(extra):
+    fits = [SubgroupFit("CHE", "every comparison", "primary", extra["by_control_che"]),
+            SubgroupFit("own CHE", "every comparison", "added after the first results", "a subgroup has one trial")]
+    table = subgroup_table(fits, {})
+    assert table.loc[1, "test for subgroup differences"] == "not fitted: a subgroup has one trial"
+    assert table.loc[1, "wl"] == "" and "wl" in table.columns  # codes not named keep their code
+    assert difference_test_words("why") == "not fitted: why"
+    assert other_tests_words(fits) == "no other analysis could be fitted"
+
+
+def _fake(p):
+    return SubgroupResult(pd.DataFrame({"subgroup": ["a", "b"]}), 1.0, 1, p)
+
+
+def test_other_tests_are_counted_against_the_primary_conclusion():
+    primary = SubgroupFit("P", "every comparison", "primary", _fake(0.003))
+    same = [SubgroupFit(f"S{i}", "every comparison", "sensitivity", _fake(0.01)) for i in range(3)]
+    assert other_tests_words([primary, *same]) == "all 3 other analyses also find a difference at the 5% level"
+    assert other_tests_words([primary, same[0]]) == "the other analysis also finds a difference at the 5% level"
+    assert other_tests_words([primary, *same[:2]]) == "both other analyses also find a difference at the 5% level"
+    odd = SubgroupFit("Q", "without the implausible effects", "sensitivity", _fake(0.2))
+    assert other_tests_words([primary, *same, odd]) == (
+        "3 of the 4 other analyses also find a difference at the 5% level; "
+        "not so: Q, without the implausible effects (p = 0.200)")
+    null = SubgroupFit("P", "every comparison", "primary", _fake(0.4))
+    assert other_tests_words([null, odd]) == "the other analysis also finds no difference at the 5% level"
+    with pytest.raises(ValueError, match="status"):
+        SubgroupFit("P", "every comparison", "exploratory", _fake(0.4))
+
+
+def test_the_largest_own_variance_is_traced_to_its_implausible_effects(extra):
+    flagged = pd.DataFrame({"study": CBT.loc[CBT["yi"].abs() > 3, "trial"], "subgroup": CBT.loc[CBT["yi"].abs() > 3, "control"],
+                            "effect": CBT.loc[CBT["yi"].abs() > 3, "yi"]})
+    own = extra["by_control_che_separate"].groups.set_index("subgroup")
+    top = own["sigma2_between"].idxmax()
+    kept = extra["by_control_che_separate_excluding_implausible"].groups.set_index("subgroup")
+    mine = flagged[flagged["subgroup"] == top]
+    assert len(mine) >= 1
+    words = variance_driver(extra["by_control_che_separate"], extra["by_control_che_separate_excluding_implausible"],
+                            NAMES, flagged)
+    assert words.startswith(f"the {NAMES[top]} subgroup's own between-trial variance, tau² = "
+                            f"{own.loc[top, 'sigma2_between']:.2f}, is the largest; without its ")
+    assert words.endswith(f") it is {kept.loc[top, 'sigma2_between']:.2f}")
+    assert all(study in words for study in mine["study"])
+    none = variance_driver(extra["by_control_che_separate"], "too few trials", NAMES, flagged.iloc[:0])
+    assert none.endswith("without the implausible effects (none of them in this subgroup) it could not be refitted "
+                         "(too few trials)")
+    assert variance_driver("one trial", None, NAMES, flagged) == "each subgroup under its own model could not be fitted (one trial)"
