@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.review.amendments import run_git, first_change
+from analysis.review.bias_suite import MIN_PER_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,15 @@ AMENDMENTS = (
               "Primary for the bias-corrected range, median and counts in the chapters, GRADE and the "
               "scoring against the FDA record; PET-PEESE's row stays in the methods' tables.",
               "analysis/review/bias_suite.py", "distinct_fitted", "chapters/cbt-control.ipynb"),
+    Amendment("Sparse selection models set aside",
+              f"A step-function selection model whose sparsest p-value interval holds fewer than {MIN_PER_INTERVAL} "
+              "trials is not estimable: its estimate stays in the table but leaves the bias-corrected range, median "
+              "and counts; first, every fitted estimate counted.",
+              "The CBT four-parameter model gave a negative g, against every other method, from a handful of "
+              "trials in one interval; a step model estimates each interval's weight from the trials in it.",
+              "Primary for the bias-corrected range and median in the chapters, the Summary of Findings and "
+              "this review's GRADE publication-bias rule.",
+              "analysis/review/bias_suite.py", "MIN_PER_INTERVAL", "chapters/cbt-control.ipynb"),
     Amendment("Each control condition under its own CHE model",
               "Besides the primary CHE model, whose subgroups share variance components, each control "
               "condition is fitted under its own CHE model, with and without the implausible effects.",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from analysis.review.bias_suite import MIN_PER_INTERVAL
 from analysis.review.wording import counted, format_p, listing
 
 
@@ -66,6 +67,20 @@ def lowest_method_caveat(summary: dict, unit: str = "trial") -> str:
     estimates the selection in each interval from the studies in it); for any other method, ""."""
     fewest = summary.get("min_fewest")
     return "" if fewest is None else f", whose sparsest p-value interval holds {counted(fewest, unit)}"
+
+
+def not_estimable_words(summary: dict, unit: str = "trial", label: str = "g") -> str:
+    """The selection models set aside as not estimable (:func:`~analysis.review.bias_suite.suite_summary`'s
+    ``not_estimable``), as a sentence: "4PSM is set aside as not estimable: its sparsest p-value
+    interval holds 6 trials, fewer than the 10 this review asks for (its estimate, g = -1.98, stays
+    in the table)."; "" when none is."""
+    rows = summary.get("not_estimable") or []
+    if not rows:
+        return ""
+    parts = [f"{m} is set aside as not estimable: its sparsest p-value interval holds {counted(n, unit)}, fewer than "
+             f"the {MIN_PER_INTERVAL} this review asks for (its estimate, {label} = {e:.2f}, stays in the table)."
+             for m, n, e in rows]
+    return " ".join(parts)
 
 
 def method_result(suite, method: str, label: str = "g", back=None) -> str:
