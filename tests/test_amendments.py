@@ -77,7 +77,8 @@ def test_a_shallow_clone_says_the_log_may_be_partial(tmp_path):
 
 
 def test_the_register_dates_each_amendment_against_the_first_results(tmp_path):
-    from analysis.review.amendment_register import COLUMNS, Amendment, amendment_register
+    from analysis.review.amendment_entries import Amendment
+    from analysis.review.amendment_register import COLUMNS, amendment_register
 
     results_then_rules(tmp_path, [("first rule\n", "2026-01-02T10:00:00"),
                                   ("first rule\nSAME_DAY = 1\n", "2026-01-02T15:00:00"),  # hours after the results
@@ -97,7 +98,7 @@ def test_the_register_dates_each_amendment_against_the_first_results(tmp_path):
 
 
 def test_every_registered_amendment_names_a_file_that_exists():
-    from analysis.review.amendment_register import AMENDMENTS
+    from analysis.review.amendment_entries import AMENDMENTS
 
     for a in AMENDMENTS:
         assert (ROOT / a.path).is_file() and a.marker in (ROOT / a.path).read_text(), a.title
@@ -105,7 +106,8 @@ def test_every_registered_amendment_names_a_file_that_exists():
 
 
 def test_an_uncommitted_marker_is_dated_as_the_working_tree_and_revisions_are_dated(tmp_path):
-    from analysis.review.amendment_register import UNCOMMITTED, Amendment, amendment_register, dated_change
+    from analysis.review.amendment_entries import Amendment
+    from analysis.review.amendment_register import UNCOMMITTED, amendment_register, dated_change
 
     results_then_rules(tmp_path, [("RULE = 1\n", "2026-01-02T10:00:00"), ("RULE = 1\nREVISED = 2\n", "2026-01-04T10:00:00")])
     (tmp_path / "rules.py").write_text("RULE = 1\nREVISED = 2\nPENDING = 3\n")  # not committed
@@ -124,7 +126,8 @@ def test_an_uncommitted_marker_is_dated_as_the_working_tree_and_revisions_are_da
 
 
 def test_outside_git_a_marker_in_the_file_is_not_dated(tmp_path):
-    from analysis.review.amendment_register import Amendment, amendment_register, dated_change
+    from analysis.review.amendment_entries import Amendment
+    from analysis.review.amendment_register import amendment_register, dated_change
 
     (tmp_path / "rules.py").write_text("PENDING = 3\n")
     assert dated_change(tmp_path, "rules.py", "PENDING") is None
@@ -171,7 +174,8 @@ REVISED = {"GRADE imprecision by the thresholds of importance": ["564c189"],
 
 
 def test_the_registered_amendments_are_dated_by_the_commits_that_made_them():
-    from analysis.review.amendment_register import AMENDMENTS, dated_change
+    from analysis.review.amendment_entries import AMENDMENTS
+    from analysis.review.amendment_register import dated_change
 
     if amendment_log(ROOT).status != "git":
         pytest.skip("needs the repository's full history")
@@ -185,7 +189,7 @@ def test_the_registered_amendments_are_dated_by_the_commits_that_made_them():
 
 
 def test_the_register_names_parameters_in_words():
-    from analysis.review.amendment_register import AMENDMENTS
+    from analysis.review.amendment_entries import AMENDMENTS
 
     defaults = yaml.safe_load((ROOT / "params" / "defaults.yml").read_text())
     codes = {name for values in defaults.values() for name in values if "_" in name} | {"rho", "hksj"}

@@ -107,3 +107,18 @@ def test_the_register_verdicts_are_computed_by_the_agreement_rule():
     assert table.loc["C11", "verdict"] == "outside the scope of trial data"
     assert table.loc["C02", "verdict"] == "not testable: no open trial-level data"
     assert table.loc["C01", "verdict"] == "not judged here: its evidence was not given"  # no SSRI evidence given
+
+
+def test_judged_claims_are_named_by_what_they_say_not_by_their_code():
+    from analysis.review.claim_verdicts import claim_label, verdict_summary
+
+    register = read_claims(CLAIMS)
+    assert claim_label(register.loc["C01"]) == "SSRIs, response 48% vs 30% on placebo"
+    assert claim_label(register.loc["C03"]) == "CBT, g = 0.79 against control conditions"
+    assert claim_label(register.loc["C04"]) == "problem-solving therapy, response 32% vs 17% on antidepressants"
+    assert claim_label(register.loc["C06"]) == "5-HT receptor density"
+    table = pd.DataFrame({"claim_id": ["C01", "C03", "C06"], "difference (95% CI)": ["x", "y", ""],
+                          "verdict": ["inconclusive", "reproduced", "not quantitative"]})
+    assert verdict_summary(table, register) == ("SSRIs, response 48% vs 30% on placebo: inconclusive; "
+                                                "CBT, g = 0.79 against control conditions: reproduced")
+    assert verdict_summary(table.iloc[2:], register) == "no claim was judged"

@@ -3,7 +3,7 @@ parameter table: each a tested function of the numbers."""
 
 import pytest
 
-from analysis.review.plain_language import effect_words, hedge, more_people, out_of, side_effect_words, smd_size
+from analysis.review.plain_language import effect_words, hedge, more_people, out_of, side_effect_words
 from analysis.review.protocol import DATA, MEANINGS, SAME, change_cell, parameter_table
 from conftest import ROOT
 
@@ -32,7 +32,6 @@ def test_effect_side_effect_and_size_words_change_at_their_thresholds():
     assert side_effect_words(1.2, 2.0).startswith("more people stop")
     assert side_effect_words(0.5, 0.9).startswith("fewer people stop")
     assert side_effect_words(0.9, 1.4).startswith("about as many")
-    assert [smd_size(g) for g in (0.1, 0.2, 0.5, 0.8, -0.9)] == ["very small", "small", "moderate", "large", "large"]
 
 
 def test_the_protocol_says_what_every_parameter_means():

@@ -25,6 +25,7 @@ PROTOCOL_FILES = ("params/defaults.yml", "params/multiverse.yml", "analysis/revi
                   "analysis/review/grade_rules.py", "data/grade.csv", "analysis/review/verdicts.py",
                   "analysis/review/implausible.py", "analysis/review/selections.py", "analysis/review/network_certainty.py",
                   "analysis/review/network_pair_certainty.py", "analysis/review/amendment_register.py",
+                  "analysis/review/amendment_entries.py",
                   "chapters/protocol.ipynb")
 SEP = "\x1f"
 

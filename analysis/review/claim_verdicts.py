@@ -11,6 +11,7 @@ gives it: not testable (no open data), checked against the publication it cites,
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -97,8 +98,28 @@ def judged(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["difference (95% CI)"] != ""]
 
 
-def verdict_summary(table: pd.DataFrame) -> str:
-    """The verdicts of the judged claims in one phrase: ``C01 inconclusive; C03 reproduced``
-    (``no claim was judged`` when none was)."""
+def _text(value) -> str:
+    return "" if pd.isna(value) else str(value).strip()
+
+
+def claim_label(claim) -> str:
+    """A claim named by what it says, from its register row: ``SSRIs, response 48% vs 30% on
+    placebo`` (a pair of percentages) or ``CBT, g = 0.79 against control conditions`` (an effect);
+    a parenthesis in the comparator is dropped; else the intervention and outcome."""
+    who, outcome = _text(claim.get("intervention")), _text(claim.get("outcome"))
+    versus = re.sub(r"\s*\(.*?\)", "", _text(claim.get("comparator"))).strip()
+    treat, ctrl, effect = claim.get("treat_value"), claim.get("ctrl_value"), claim.get("effect")
+    if pd.notna(treat) and pd.notna(ctrl):
+        return f"{who}, {outcome} {treat:g}% vs {ctrl:g}% on {versus}"
+    if pd.notna(effect):
+        return f"{who}, {_text(claim.get('measure')) or 'effect'} = {effect:g} against {versus}"
+    return f"{who}, {outcome}".strip(", ")
+
+
+def verdict_summary(table: pd.DataFrame, register: pd.DataFrame) -> str:
+    """The verdicts of the judged claims in one phrase, each claim named by :func:`claim_label`
+    (``SSRIs, response 48% vs 30% on placebo: inconclusive; ...``; ``no claim was judged`` when
+    none was)."""
     rows = judged(table)
-    return "; ".join(f"{c} {v}" for c, v in zip(rows["claim_id"], rows["verdict"])) or "no claim was judged"
+    return "; ".join(f"{claim_label(register.loc[c])}: {v}" for c, v in zip(rows["claim_id"], rows["verdict"])) \
+        or "no claim was judged"

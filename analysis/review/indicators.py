@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from analysis.meta import higgins_pi
 from analysis.review.bias_suite import distinct_fitted
 from analysis.review.comparisons import Evidence
 from analysis.review.grade_rules import Indicators
@@ -17,14 +18,26 @@ def _bias(ev: Evidence, back) -> dict:
     return {m: float(back(e)) for m, e in zip(fitted["method"], fitted["estimate"])}
 
 
+def ratio_prediction_interval(model) -> tuple[float, float]:
+    """The 95% prediction interval of a log-ratio model on the ratio scale, as Higgins, Thompson &
+    Spiegelhalter (2009) give it and the Cochrane Handbook (section 10.10.4.3) prints it: t with
+    k - 2 degrees of freedom (:func:`analysis.meta.higgins_pi`), which widens the interval for few
+    trials where metafor's default normal quantile does not; NaN for fewer than 3 trials."""
+    try:
+        low, high = higgins_pi(model)
+    except ValueError:
+        return np.nan, np.nan
+    return float(np.exp(low)), float(np.exp(high))
+
+
 def binary_indicators(ev: Evidence, direct: bool = True, not_low_rob_weight: float | None = None) -> Indicators:
     """A risk-ratio comparison (response or discontinuation) on the ratio scale."""
-    m, pred = ev.model, ev.model.predict()
+    m = ev.model
+    pi_low, pi_high = ratio_prediction_interval(m)
     egger = ev.extra.get("egger")
     return Indicators(
         measure="RR", estimate=float(np.exp(m.estimate)), ci_low=float(np.exp(m.ci_low[0])),
-        ci_high=float(np.exp(m.ci_high[0])), pi_low=float(np.exp(pred["pi_low"])),
-        pi_high=float(np.exp(pred["pi_high"])), i2=m.i2, k=m.k, participants=ev.participants,
+        ci_high=float(np.exp(m.ci_high[0])), pi_low=pi_low, pi_high=pi_high, i2=m.i2, k=m.k, participants=ev.participants,
         control_risk=ev.extra["ctrl_rate"]["rate"], not_low_rob_weight=not_low_rob_weight, direct=direct,
         egger_p=egger["p"] if egger else None, bias_corrected=_bias(ev, np.exp),
     )

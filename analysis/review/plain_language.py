@@ -44,18 +44,6 @@ def effect_words(ci_low: float, ci_high: float, null: float) -> str:
     return "may make little or no difference"
 
 
-def smd_size(g: float) -> str:
-    """Cohen's rough sizes of a standardised mean difference, in words."""
-    size = abs(g)
-    if size < 0.2:
-        return "very small"
-    if size < 0.5:
-        return "small"
-    if size < 0.8:
-        return "moderate"
-    return "large"
-
-
 def side_effect_words(rr_low: float, rr_high: float) -> str:
     """Discontinuation because of side effects (a risk ratio above 1 is more stopping on the drug)."""
     if rr_low > 1:
