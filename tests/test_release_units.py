@@ -139,7 +139,7 @@ def test_search_flow_that_does_not_add_up_is_reported_not_refused(tmp_path):
 def test_counted_nouns():
     assert counted(1, "study") == "1 study" and counted(2, "study") == "2 studies"
     assert counted(1, "comparison") == "1 comparison" and counted(1234, "comparison") == "1,234 comparisons"
-    assert describe_instruments({"hdrs": 1, "bdi-1": 3}) == "hdrs (1 comparison) and bdi-1 (3)"
+    assert describe_instruments({"hdrs": 1, "bdi-1": 3}) == "HAM-D of unstated version (1 comparison) and BDI-I (3)"
     assert "without a search-flow file" in describe_search(None)
 
 

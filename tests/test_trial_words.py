@@ -54,3 +54,12 @@ def test_the_multiarm_difference_when_nothing_differs_or_a_trial_is_not_flagged(
         "The 4 comparisons from 2 multi-arm trials and these 6 differ because 1 multi-arm trial gives only one CBT "
         "comparison with a control condition, so nothing in it is shared: in 1 the other arms are CBT comparisons "
         "that are not pooled; and 1 trial that the release does not flag as multi-arm gives more than one.")
+
+
+def test_metapsy_instruments_are_named_as_the_literature_names_them():
+    from analysis.review.scales import instrument_name
+
+    assert [instrument_name(c) for c in ("hdrs", "hdrs-17", "bdi-1", "bdi-2", "cidi -adapt.", " phq-9 ", "madrs-s")] == [
+        "HAM-D of unstated version", "17-item HAM-D", "BDI-I", "BDI-II", "adapted CIDI", "PHQ-9", "self-rated MADRS-S"]
+    assert instrument_name("k10") == "K10"  # a code no table lists: still shown, as the release spells it
+    assert all("," not in instrument_name(c) and "(" not in instrument_name(c) for c in ("hdrs", "bdi", "hamd-21"))

@@ -23,7 +23,7 @@ FONT = 7.5          # points
 PLOT_WIDTH = 2.3    # inches of the graph column
 
 
-LABEL_CHARS = 40    # longer study labels end in an ellipsis (the full label is in the chapter's data download)
+LABEL_CHARS = 60    # longer study labels end in an ellipsis (the full label is in the chapter's data download)
 
 
 def short(text: str) -> str:

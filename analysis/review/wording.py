@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from analysis.review.scales import instrument_name
+
 
 def format_p(p: float) -> str:
     """A p-value with its relation, to follow a "p" ("p {format_p(x)}"): "= 0.042" or "< 0.001".
@@ -139,8 +141,10 @@ def describe_outcome_selection(info: dict) -> str:
 
 
 def describe_instruments(counts: dict) -> str:
-    """The comparisons each instrument gave: ``hdrs (72 comparisons), bdi-1 (59) and ces-d (1)``."""
-    items = list(counts.items())
+    """The comparisons each instrument gave, by the instruments' names
+    (:func:`analysis.review.scales.instrument_name`): ``HAM-D of unstated version (72 comparisons),
+    BDI-I (59) and CES-D (1)``."""
+    items = [(instrument_name(k), v) for k, v in counts.items()]
     if not items:
         return "no instrument"
     first, *rest = items

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -79,17 +80,27 @@ def read_metapsy_psyctr(path: str | Path) -> pd.DataFrame:
     return rows.assign(**{c: np.nan for c in PSYCTR_ALWAYS if c not in rows.columns})
 
 
+def arm_words(spec) -> str:
+    """A multi-arm specification without nested brackets: the release writes an arm as its condition
+    with the variant in brackets (``cbt (guided i-cbt)``), which becomes the variant
+    (``guided i-cbt``); an arm without one stays as it is (``wl``)."""
+    text = " ".join(str(spec).split())
+    variant = re.fullmatch(r"[^()]*?\s*\((.+)\)", text)
+    return variant.group(1).strip() if variant else text
+
+
 def _labels(sel: pd.DataFrame) -> pd.Series:
-    """A label per comparison: the study, with the arms of a multi-arm trial (the release's multi-arm
-    specifications, else the conditions where the release lacks them), numbered where still equal."""
+    """A label per comparison: the study, then, after a colon, the arms of a multi-arm trial (the
+    release's multi-arm specifications by :func:`arm_words`, else the conditions where the release
+    lacks them), numbered where still equal: ``Berger, 2011: guided i-cbt vs wl``."""
     arms = [c for c in ("multi_arm1", "multi_arm2") if c in sel.columns]
     pairs = sel.groupby(_cell(sel["study"]))["_key"].transform("nunique") if len(sel) else sel["_key"]
 
     def label(r):
-        extra = [str(r[c]).strip() for c in arms if str(r[c]).strip() not in ("", "NA", "nan", "<NA>")]
+        extra = [arm_words(r[c]) for c in arms if str(r[c]).strip() not in ("", "NA", "nan", "<NA>")]
         if not extra and r["_multiarm"] and pairs[r.name] > 1:  # a release without the multi-arm columns
-            extra = [str(r["condition_arm1"]).strip(), str(r["condition_arm2"]).strip()]
-        return f"{r['study']} ({' vs '.join(extra)})" if extra else r["study"]
+            extra = [arm_words(r["condition_arm1"]), arm_words(r["condition_arm2"])]
+        return f"{r['study']}: {' vs '.join(extra)}" if extra else r["study"]
 
     if not len(sel):
         return pd.Series([], index=sel.index, dtype=object)
