@@ -92,3 +92,39 @@ def test_a_subset_is_pooled_by_the_primary_model():
     assert row["clusters"] == CBT.loc[wl, "trial"].nunique() and row["model"] == "che"
     few = CBT["trial"].isin(CBT["trial"].unique()[:MIN_SUBSET_TRIALS - 1]).to_numpy()
     assert primary_on(y, v, trials, few, method="REML", hksj=True, rho=0.5, model="che") is None
+
+
+def test_the_primary_variances_carry_metafors_profile_intervals(fits):
+    import json
+
+    from analysis.review.dependency import variance_intervals
+    from analysis.review.robustness_wording import variance_words
+
+    want = json.loads((ROOT / "tests/reference/profile_ci_reference.json").read_text())["cases"]["metapsy_cbt_che"]
+    got = variance_intervals(fits, "che")
+    for part, key in (("between", "sigma2_between"), ("within", "sigma2_within")):
+        assert got[part]["ci_low"] == pytest.approx(want[key]["ci_low"], abs=1e-6)
+        assert got[part]["ci_high"] == pytest.approx(want[key]["ci_high"], abs=1e-6)
+    b, w = got["between"], got["within"]
+    assert variance_words(got) == (f"between-trial sigma² {b['estimate']:.3f} (95% CI {b['ci_low']:.3f} to "
+                                   f"{b['ci_high']:.3f}), within-trial {w['estimate']:.3f} ({w['ci_low']:.3f} to "
+                                   f"{w['ci_high']:.3f})")
+    tau = variance_intervals(fits, "independent")
+    ci = fits["independent"].tau2_ci()
+    assert tau["within"] is None and tau["between"]["ci_low"] == ci["tau2_low"]
+    assert variance_words(tau).startswith(f"tau² {fits['independent'].tau2:.3f} (95% CI {ci['tau2_low']:.3f} to ")
+    assert "above 10.000" in variance_words({"between": {**b, "ci_high": 10.0, "high_at_bound": True}, "within": None})
+    with pytest.raises(ValueError):
+        variance_intervals(fits, "fourlevel")
+
+
+def test_the_summary_of_findings_gives_i2_with_its_interval():
+    from analysis.review.grade_rules import Indicators
+    from analysis.review.indicators import heterogeneity_comment
+
+    ind = Indicators(measure="RR", estimate=1.26, ci_low=1.22, ci_high=1.3, pi_low=1.06, pi_high=1.49, i2=23.4, k=139,
+                     i2_low=10.6, i2_high=34.2)
+    assert heterogeneity_comment(ind) == "I² 23% (95% CI 11 to 34%); PI 1.06 to 1.49"
+    multilevel = Indicators(measure="SMD", estimate=0.8, ci_low=0.7, ci_high=0.9, pi_low=-0.5, pi_high=2.2, i2=92, k=270)
+    assert heterogeneity_comment(multilevel, "between-trial sigma² 0.468") == (
+        "I² 92%; between-trial sigma² 0.468; PI -0.50 to 2.20")

@@ -35,7 +35,7 @@ _WHERE = {
     "WLSIntercept": "small_study", "peese": "small_study", "pet": "small_study", "pet_peese": "small_study",
     "WAAPResult": "waap", "waap_wls": "waap", "wls": "waap",
     "q_profile": "confint",
-    "BlockCov": "blocks", "MultilevelResult": "multilevel", "rma_mv": "multilevel",
+    "BlockCov": "blocks", "MultilevelResult": "multilevel", "rma_mv": "multilevel", "profile_ci": "profile_likelihood",
     "RobustResult": "robust", "che": "robust", "robust": "robust", "vcalc": "vcalc",
     "predict": "predict", "prop_above": "predict", "se_tau2": "predict", "higgins_pi": "predict",
     "DoseCurve": "dose_response", "DoseResponseResult": "dose_response", "dose_contrasts": "dose_contrasts",

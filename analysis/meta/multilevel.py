@@ -99,13 +99,15 @@ def _direction(cur: Pieces, free: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(cur.expected[np.ix_(free, free)], g, rcond=1e-10)[0]
 
 
-def maximise(evaluate_at, start: np.ndarray) -> tuple[np.ndarray, Pieces, int]:
+def maximise(evaluate_at, start: np.ndarray, hold=None) -> tuple[np.ndarray, Pieces, int]:
     """Maximise the (restricted) log-likelihood over theta >= 0; returns theta, its pieces, iterations.
-    ``evaluate_at(theta)`` gives the :class:`analysis.meta.mvlik.Pieces` at theta."""
+    ``evaluate_at(theta)`` gives the :class:`analysis.meta.mvlik.Pieces` at theta; ``hold`` (a
+    boolean mask) keeps those components at their ``start`` value (a profile likelihood)."""
     theta = np.maximum(np.asarray(start, dtype=float), 0.0)
+    held = np.zeros(len(theta), bool) if hold is None else np.asarray(hold, bool)
     cur = evaluate_at(theta)
     for it in range(1, MAXITER + 1):
-        free = ~((theta <= 0) & (cur.score <= 0))
+        free = ~((theta <= 0) & (cur.score <= 0)) & ~held
         if not free.any():
             return theta, cur, it
         step = np.zeros(2)

@@ -187,3 +187,24 @@ def _multilevel(model: str, d: dict) -> dict:
     return {"model": model, "k": d["k"], "clusters": d["k_clusters"], "estimate": d["estimate"],
             "ci_low": d["ci_low"], "ci_high": d["ci_high"], "p": d["p"], "heterogeneity": d["sigma2_between"],
             "within": d["sigma2_within"], "i2": d["i2_between"] + d["i2_within"]}
+
+
+def variance_intervals(fits: dict, model: str, level: float = 95.0) -> dict:
+    """The variance components of one model of :func:`dependency_fits` with their confidence
+    intervals: ``between`` (tau² of a univariate model, with its Q-profile interval, metafor's
+    ``confint.rma.uni``; the between-trial sigma² of a multilevel one, with its profile-likelihood
+    interval, ``confint.rma.mv``: :func:`analysis.meta.profile_ci`) and ``within`` (the within-trial
+    sigma², likewise; None for a univariate model). Each is a dict: ``estimate``, ``ci_low``,
+    ``ci_high``, ``high_at_bound`` (the upper limit is the end of the range searched)."""
+    from analysis.meta import profile_ci
+
+    if model in ("independent", "aggregated"):
+        res = fits[model]
+        ci = res.tau2_ci()
+        return {"between": {"estimate": res.tau2, "ci_low": ci["tau2_low"], "ci_high": ci["tau2_high"],
+                            "high_at_bound": False}, "within": None}
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}")
+    fit = fits["threelevel"] if model == "threelevel" else fits["che"][0]
+    return {"between": profile_ci(fit, "sigma2_between", level), "within": profile_ci(fit, "sigma2_within", level)}
+

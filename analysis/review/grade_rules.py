@@ -80,6 +80,9 @@ class Indicators:
     bias_corrected: dict = field(default_factory=dict)
     #: the small-study test whose p is ``egger_p``, named in the reasons
     small_study_test: str = "Egger's test"
+    #: the Q-profile 95% CI of I² (a univariate model; NaN where the model has several components)
+    i2_low: float = math.nan
+    i2_high: float = math.nan
 
     @property
     def null(self) -> float:

@@ -35,7 +35,9 @@ def binary_indicators(ev: Evidence, direct: bool = True, not_low_rob_weight: flo
     m = ev.model
     pi_low, pi_high = ratio_prediction_interval(m)
     egger = ev.extra.get("egger")
+    i2_ci = m.tau2_ci() if m.k - m.p >= 1 else {"i2_low": np.nan, "i2_high": np.nan}
     return Indicators(
+        i2_low=float(i2_ci["i2_low"]), i2_high=float(i2_ci["i2_high"]),
         measure="RR", estimate=float(np.exp(m.estimate)), ci_low=float(np.exp(m.ci_low[0])),
         ci_high=float(np.exp(m.ci_high[0])), pi_low=pi_low, pi_high=pi_high, i2=m.i2, k=m.k, participants=ev.participants,
         control_risk=ev.extra["ctrl_rate"]["rate"], not_low_rob_weight=not_low_rob_weight, direct=direct,
@@ -69,6 +71,14 @@ def psychotherapy_indicators(ev: Evidence, control_risk: float | None = None) ->
         not_low_rob_weight=1 - ev.extra["low_rob_share"], waitlist_weight=ev.extra["waitlist_share"],
         egger_p=small_p, small_study_test=small_test, bias_corrected=_bias(ev, lambda x: x),
     )
+
+
+def heterogeneity_comment(ind: Indicators, variances: str = "") -> str:
+    """The Summary of Findings' comment on heterogeneity: ``I² 23% (95% CI 11 to 34%); PI 1.06 to
+    1.49``; a multilevel model's I² without an interval, its ``variances`` (the components with
+    their intervals, :func:`analysis.review.robustness_wording.variance_words`) after it."""
+    i2 = f"I² {ind.i2:.0f}%" + ("" if ind.i2_low != ind.i2_low else f" (95% CI {ind.i2_low:.0f} to {ind.i2_high:.0f}%)")
+    return f"{i2}{'; ' + variances if variances else ''}; PI {ind.pi_low:.2f} to {ind.pi_high:.2f}"
 
 
 def bias_and_waitlist_comment(ind: Indicators) -> str:

@@ -18,7 +18,8 @@ from analysis.meta.subgroups import multilevel_subgroups, separate_multilevel_su
 from analysis.review.bias_suite import bias_suite, metapsy_small_study
 from analysis.review.characteristics import codes_in_use, participants, pooled_release_rows, psychotherapy_characteristics
 from analysis.review.comparisons import Evidence
-from analysis.review.dependency import MODELS, comparison_weights, dependency_fits, dependency_table, multilevel
+from analysis.review.dependency import (MODELS, comparison_weights, dependency_fits, dependency_table, multilevel,
+                                        variance_intervals)
 from analysis.review.implausible import implausible
 from analysis.review.importers import read_metapsy_psyctr
 from analysis.review.risk_of_bias import low_risk
@@ -122,6 +123,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
     extra = {
         "dependency": table,
         "primary": table.set_index("model").loc[primary_model].to_dict() | {"model": primary_model},
+        "primary_variances": variance_intervals(fits, primary_model),
         **_without_implausible(trials, model, odd, rows, method=method, hksj=hksj, rho=rho, primary_model=primary_model),
         "characteristics": psychotherapy_characteristics(rows, trials), "codes": codes_in_use(rows, trials),
         "participants": participants(rows, trials),

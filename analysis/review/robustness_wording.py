@@ -1,6 +1,6 @@
 """Words for the robustness steps: leave-one-out, the cumulative analysis and the forest plot's rows,
 including how each was limited for a very large release (:mod:`analysis.review.limits`), and the
-subgroups' own variances when each is fitted alone."""
+variance components with their confidence intervals."""
 
 from __future__ import annotations
 
@@ -85,3 +85,19 @@ def describe_cumulative(summary: dict, steps: int, unit: str = "comparison", sym
     if undated:
         text += f" {counted(undated, unit)} without a year {'was' if undated == 1 else 'were'} added last."
     return text
+
+
+def variance_words(intervals: dict) -> str:
+    """The variance components of :func:`analysis.review.dependency.variance_intervals` with their
+    95% CIs: ``between-trial sigma² 0.468 (95% CI 0.340 to 0.632), within-trial 0.033 (0.004 to
+    0.090)`` for a multilevel model, ``tau² 0.458 (95% CI 0.345 to 0.640)`` for a univariate one; an
+    upper limit at the end of the range searched is written ``above``."""
+    def interval(c):
+        high = f"above {c['ci_high']:.3f}" if c["high_at_bound"] else f"{c['ci_high']:.3f}"
+        return f"{c['ci_low']:.3f} to {high}"
+
+    between, within = intervals["between"], intervals["within"]
+    if within is None:
+        return f"tau² {between['estimate']:.3f} (95% CI {interval(between)})"
+    return (f"between-trial sigma² {between['estimate']:.3f} (95% CI {interval(between)}), within-trial "
+            f"{within['estimate']:.3f} ({interval(within)})")
