@@ -299,6 +299,10 @@ def test_report_spreads_on_one_scale_and_tables_describe_the_grid():
     assert out["main_percentile"] == 0.0 and out["at_or_above_claim"] == 0.0
     assert out["claim_in_ci"] == 50.0 and out["share_words"] == "none"
     assert out["verdict"] == "larger than most specifications estimate, though within most of their intervals"
+    # the MID is a risk ratio: the share beyond it is over the risk-ratio specifications only
+    mid = summary.report(frame, (48, 30), 1.25, {"drug": "a", "measure": "RR"}, fixed={"measure": "RR"})
+    assert mid["above_relevant"] == 50.0 and mid["ci_above_relevant"] == 50.0
+    assert summary.shares(frame, (48, 30), 1.25)["above_relevant"] == 75.0  # mixing the scales, as before
     grid = read_grid(GRID)["cbt"]
     table = summary.grid_table(grid).set_index("dimension")
     assert table.loc["estimator", "options"] == "FE (N), DL, REML, PM, ML"

@@ -205,6 +205,8 @@ def claim_verdict(at_or_above_claim: float, claim_in_ci: float) -> str:
 
 
 SPREAD = ("median", "q25", "q75", "min", "max")  # on the analysis scale: transform before showing
+#: Shares beyond the relevant effect: over the specifications on one scale, as the spread is
+RELEVANT = ("above_relevant", "ci_above_relevant")
 
 
 def report(part: pd.DataFrame, claim, relevant: float, main: dict, fixed: dict | None = None) -> dict:
@@ -212,8 +214,10 @@ def report(part: pd.DataFrame, claim, relevant: float, main: dict, fixed: dict |
 
     Shares (:func:`shares`), with their words, are over every specification, and again over the
     equivalent ones (keys prefixed ``eq_``); the spread of the estimates (:data:`SPREAD`,
-    ``n_spread``), the main analysis' percentile and the importance of each choice are over the
-    specifications with the ``fixed`` choices (e.g. ``{"measure": "RR"}``: one scale), all by default.
+    ``n_spread``), the shares beyond the relevant effect (:data:`RELEVANT`: the review's MID is
+    defined on one scale, so it is not converted to another at an assumed control rate), the main
+    analysis' percentile and the importance of each choice are over the specifications with the
+    ``fixed`` choices (e.g. ``{"measure": "RR"}``: one scale), all by default.
     ``main`` names the choices of the book's own analysis (``main``, ``main_ci_low``, ``main_ci_high``).
     """
     within = part
@@ -222,7 +226,7 @@ def report(part: pd.DataFrame, claim, relevant: float, main: dict, fixed: dict |
     out = {}
     for prefix, every, same_scale in (("", part, within), ("eq_", restrict(part), restrict(within))):
         s, inside = shares(every, claim, relevant), shares(same_scale, claim, relevant)
-        out.update({f"{prefix}{k}": (inside[k] if k in SPREAD else v) for k, v in s.items()})
+        out.update({f"{prefix}{k}": (inside[k] if k in SPREAD + RELEVANT else v) for k, v in s.items()})
         out[f"{prefix}n_spread"] = inside["n"]
         out[f"{prefix}verdict"] = claim_verdict(s["at_or_above_claim"], s["claim_in_ci"])
         out[f"{prefix}share_words"] = describe_share(s["at_or_above_claim"])
