@@ -228,32 +228,43 @@ def test_scale_name_spells_the_release_codes_for_the_reader():
 
 
 def test_hamd_versions_counts_the_trials_of_each_version(arms):
-    hamd = network_analysis(arms, "hamd", coherence=False)["data"]
-    text = words.hamd_versions(arms, hamd)
+    result = network_analysis(arms, "hamd", coherence=False)
+    hamd = result["data"]
+    text = words.hamd_versions(arms, hamd, result["mixed_versions"])
     assert text.startswith("HAM-D, 17 items: ")
     assert "HAMD" not in text  # no release code reaches the reader
     used = arms[arms["StudyID"].str.strip().isin(set(hamd.study)) & arms["scale"].str.startswith("HAMD")]
     assert f"HAM-D, 17 items: {used.loc[used['scale'] == 'HAMD17', 'StudyID'].nunique()} trials;" in text
-    # Kramer1998's paroxetine arm is rated on the HAM-D-21, its placebo arm on the HAM-D-24: it is
-    # counted once, apart, so that the counts add up to the network's trials
-    assert text.endswith("; arms on different versions: 1 trial, Kramer1998 (HAM-D, 21 items and HAM-D, 24 items)")
+    # Kramer1998's paroxetine arm is rated on the HAM-D-21, its placebo arm on the HAM-D-24: no
+    # version rates most of its arms, so it is left out of the network, and named as a reader names it
+    assert "Kramer1998" not in set(hamd.study)
+    assert text.endswith("; rated on more than one version, left out where no version rates most of their arms: "
+                         "Kramer 1998 (HAM-D, 21 items and HAM-D, 24 items; left out)")
     counts = [int(n) for n in re.findall(r": (\d+) trials?", text)]
     assert sum(counts) == hamd.n_studies
     assert not re.search(r"\([^)]*\(", text)  # no bracket inside a bracket
 
 
-def test_hamd_versions_count_a_trial_of_two_versions_once():
+def test_each_trial_keeps_the_arms_of_one_version():
+    from analysis.review.scales import one_version_per_trial, study_label
+
     arms = pd.DataFrame({"StudyID": ["a", "a", "b", "b", "c", "c", "c"],
                          "drug_base": ["placebo", "x", "placebo", "x", "placebo", "x", "y"],
                          "scale": ["HAMD17", "HAMD17", "HAMD21", "HAMD24", "HAMD17", "HAMD17", "HAMD21"],
                          "mean": [10.0, 8.0, 11.0, 9.0, 12.0, 9.0, 8.0], "sd": [4.0] * 7, "n": [30] * 7})
-    data = arm_contrasts(arms.drop(index=6).rename(columns={"StudyID": "study", "drug_base": "treatment"}),
-                         "MD", reference="placebo")  # c's HAM-D-21 arm is not in the network
-    assert words.hamd_versions(arms, data) == (
-        "HAM-D, 17 items: 2 trials; arms on different versions: 1 trial, b (HAM-D, 21 items and HAM-D, 24 items)")
-    only = arm_contrasts(arms.iloc[:2].rename(columns={"StudyID": "study", "drug_base": "treatment"}), "MD",
+    keep, mixed = one_version_per_trial(arms["StudyID"], arms["scale"])
+    assert keep.tolist() == [True, True, False, False, True, True, False]
+    assert mixed["study"].tolist() == ["b", "c"] and mixed["versions"].tolist() == [("HAMD21", "HAMD24"), ("HAMD17", "HAMD21")]
+    assert pd.isna(mixed.loc[0, "kept"]) and mixed.loc[1, "kept"] == "HAMD17"
+    data = arm_contrasts(arms[keep].rename(columns={"StudyID": "study", "drug_base": "treatment"}), "MD",
                          reference="placebo")
-    assert words.hamd_versions(arms, only) == "HAM-D, 17 items: 1 trial"
+    assert words.hamd_versions(arms, data, mixed) == (
+        "HAM-D, 17 items: 2 trials; rated on more than one version, left out where no version rates most of their "
+        "arms: b (HAM-D, 21 items and HAM-D, 24 items; left out), c (HAM-D, 17 items and HAM-D, 21 items; kept on "
+        "the HAM-D, 17 items)")
+    assert words.hamd_versions(arms, data) == "HAM-D, 17 items: 2 trials"
+    assert [study_label(s) for s in ("Kramer1998", "Smith2004a", "GSK 29060/785", "Lee")] == [
+        "Kramer 1998", "Smith 2004a", "GSK 29060/785", "Lee"]
 
 
 def test_fixed_never_prints_minus_zero():

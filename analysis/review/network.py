@@ -17,7 +17,7 @@ from analysis.meta.nma import nma
 from analysis.meta.nma_coherence import design_by_treatment, node_split, q_decomposition
 from analysis.meta.nma_data import arm_contrasts
 from analysis.review.errors import DataError, Problem
-from analysis.review.scales import HAMD17
+from analysis.review.scales import HAMD17, one_version_per_trial
 from analysis.review.trials import LINE, read_rows
 from analysis.review.shared import shared
 
@@ -65,18 +65,23 @@ def network_arms(arms: pd.DataFrame, outcome: str = "response", drop_imputed: bo
 
 
 def _continuous_arms(arms: pd.DataFrame, outcome: str, drop_imputed: bool) -> pd.DataFrame:
-    """HAM-D arms (mean, sd, n), the arms of one drug within a trial combined into one group."""
+    """HAM-D arms (mean, sd, n), the arms of one drug within a trial combined into one group, each
+    trial on one version of the scale (:func:`analysis.review.scales.one_version_per_trial`; the
+    trials of more than one version are in ``attrs["mixed_versions"]``)."""
     mean, sd, n = CONTINUOUS[outcome]
     scale = arms["scale"] == HAMD17 if outcome == "hamd17" else arms["scale"].str.startswith("HAMD")
     sel = arms[scale & arms[[mean, sd, n]].notna().all(axis=1)]
+    keep, mixed = one_version_per_trial(sel["StudyID"], sel["scale"])  # no contrast across versions
+    sel = sel[keep.to_numpy()]
     sel = pd.DataFrame({"study": sel["StudyID"].str.strip(), "treatment": sel["drug_base"],
                         "mean": sel[mean], "sd": sel[sd], "n": sel[n]})
     if drop_imputed:
         sel = sel[~sel["study"].isin(imputed_trials(arms))]
     rows = [(s, t, *combine_groups(g["n"], g["mean"], g["sd"]))
             for (s, t), g in sel.groupby(["study", "treatment"], sort=False)]
-    out = pd.DataFrame(rows, columns=["study", "treatment", "n", "mean", "sd"])
-    return out[["study", "treatment", "mean", "sd", "n"]]
+    out = pd.DataFrame(rows, columns=["study", "treatment", "n", "mean", "sd"])[["study", "treatment", "mean", "sd", "n"]]
+    out.attrs["mixed_versions"] = mixed
+    return out
 
 
 @shared
@@ -96,11 +101,13 @@ def network_analysis(arms: pd.DataFrame, outcome: str = "response", reference: s
         raise DataError([Problem("parameters", None, "network.method",
                                  f"the network is fitted by REML, ML or FE (common effect), not {method!r}")])
     measure = "MD" if outcome in CONTINUOUS else "OR"
-    data = arm_contrasts(network_arms(arms, outcome, drop_imputed), measure, reference=reference)
+    chosen = network_arms(arms, outcome, drop_imputed)
+    data = arm_contrasts(chosen, measure, reference=reference)
     fit = nma(data, model="fixed" if method == "FE" else "random", method="ML" if method == "FE" else method)
     better = NETWORK_OUTCOMES[outcome][1]
     out = {"outcome": outcome, "data": data, "fit": fit, "larger_is_better": better,
-           "vs_reference": versus_reference(fit, better, ratio=measure == "OR")}
+           "vs_reference": versus_reference(fit, better, ratio=measure == "OR"),
+           "mixed_versions": chosen.attrs.get("mixed_versions", pd.DataFrame(columns=["study", "versions", "kept"]))}
     if coherence:
         out.update(design_by_treatment=design_by_treatment(data), q_decomposition=q_decomposition(data),
                    node_split=node_split(data, method="ML" if method == "FE" else method))

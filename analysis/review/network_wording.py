@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.review.scales import scale_name
+from analysis.review.scales import scale_name, study_label
 from analysis.review.wording import count_of, counted, fixed, fixed_with_ci, format_p, listing
 
 
@@ -254,13 +254,15 @@ def published_coverage(comparison: pd.DataFrame, analyses: dict) -> str:
     return "; ".join(parts)
 
 
-def hamd_versions(arms: pd.DataFrame, data) -> str:
+def hamd_versions(arms: pd.DataFrame, data, mixed: pd.DataFrame | None = None) -> str:
     """The versions of the HAM-D that the arms of the HAM-D network ``data`` are rated on, each
-    named by :func:`analysis.review.scales.scale_name` with the trials rated on it alone, most first,
-    then the trials whose arms are rated on different versions, named with their versions, so that
-    the counts add up to the network's trials: "HAM-D, 17 items: 192 trials; ...; HAM-D, 31 items:
-    1 trial; arms on different versions: 1 trial, Kramer1998 (HAM-D, 21 items and HAM-D, 24 items)".
-    Semicolons separate the versions, whose names hold a comma; one bracket at most, never nested."""
+    named by :func:`analysis.review.scales.scale_name` with its trials, most first, so that the
+    counts add up to the network's trials; then the trials whose arms were rated on more than one
+    version (``mixed``: :func:`analysis.review.scales.one_version_per_trial`), by
+    :func:`~analysis.review.scales.study_label`, with what was kept of each: "HAM-D, 17 items: 192
+    trials; ...; rated on more than one version, left out where no version rates most of their
+    arms: Kramer 1998 (HAM-D, 21 items and HAM-D, 24 items; left out)". Semicolons separate the
+    versions, whose names hold a comma; one bracket at most, never nested."""
     in_network = set(zip(data.study, data.treat1)) | set(zip(data.study, data.treat2))
     study = arms["StudyID"].str.strip()
     arm_in = pd.Series([(s, t) in in_network for s, t in zip(study, arms["drug_base"])], index=arms.index)
@@ -269,8 +271,10 @@ def hamd_versions(arms: pd.DataFrame, data) -> str:
     single = versions[versions.map(len) == 1].map(lambda v: v[0])
     counts = single.groupby(single).size().sort_values(ascending=False, kind="stable")
     items = [f"{scale_name(scale)}: {counted(int(n), 'trial')}" for scale, n in counts.items()]
-    mixed = versions[versions.map(len) > 1]
-    if len(mixed):
-        named = ", ".join(f"{trial} ({listing([scale_name(s) for s in v])})" for trial, v in mixed.items())
-        items.append(f"arms on different versions: {counted(len(mixed), 'trial')}, {named}")
+    if mixed is not None and len(mixed):
+        named = ", ".join(
+            f"{study_label(r.study)} ({listing([scale_name(s) for s in r.versions])}; "
+            + ("left out" if pd.isna(r.kept) else f"kept on the {scale_name(r.kept)}") + ")"
+            for r in mixed.itertuples())
+        items.append("rated on more than one version, left out where no version rates most of their arms: " + named)
     return "; ".join(items)

@@ -60,3 +60,45 @@ def instrument_name(code: str) -> str:
     if items:
         return f"{int(items.group(1))}-item HAM-D"
     return INSTRUMENTS.get(low, text.upper())
+
+
+def one_version_per_trial(study, scale) -> tuple:
+    """Within each trial, the arms rated on one version of a scale: a difference between arms rated
+    on different versions (the HAM-D-21 against the HAM-D-24, say) is not a mean difference.
+
+    A trial whose arms use more than one version keeps the arms of the version that rates most of
+    them; where no version does (a tie), the trial is left out.
+
+    Parameters
+    ----------
+    study, scale : Series
+        The trial and the scale code of each arm (same index).
+
+    Returns
+    -------
+    (Series, DataFrame)
+        A boolean mask of the arms kept, and one row per trial of more than one version:
+        ``study``, ``versions`` (the codes, sorted), ``kept`` (the version kept, or missing: the
+        trial is left out).
+    """
+    import pandas as pd
+
+    study, scale = pd.Series(study).astype(str).str.strip(), pd.Series(scale).astype(str)
+    keep = pd.Series(True, index=study.index)
+    rows = []
+    for trial, codes in scale.groupby(study, sort=True):
+        counts = codes.value_counts()
+        if len(counts) < 2:
+            continue
+        top = counts[counts == counts.max()]
+        kept = str(top.index[0]) if len(top) == 1 else None
+        keep[codes.index] = codes == kept
+        rows.append({"study": trial, "versions": tuple(sorted(counts.index)), "kept": kept})
+    return keep, pd.DataFrame(rows, columns=["study", "versions", "kept"])
+
+
+def study_label(study_id: str) -> str:
+    """A GRISELDA study id as a reader writes it: ``Kramer1998`` -> "Kramer 1998", ``Smith2004a`` ->
+    "Smith 2004a"; an id without a trailing year stays as it is."""
+    text = str(study_id).strip()
+    return re.sub(r"^(.*?[A-Za-z.])\s*(\d{4}[a-z]?)$", r"\1 \2", text)
