@@ -183,6 +183,13 @@ AMENDMENTS = (
               "(a peer reviewer's finding).",
               "Primary for the Summary of Findings and GRADE; the chapters keep metafor's interval.",
               "analysis/review/indicators.py", "def ratio_prediction_interval", "chapters/summary-of-findings.ipynb"),
+    Amendment("One HAM-D version per trial in the mean-difference network",
+              "A trial whose arms are rated on different versions of the HAM-D keeps the arms of the version "
+              "that rates most of them, and is left out where none does; first, every arm was kept.",
+              "A difference between arms rated on different versions is not a mean difference on one scale "
+              "(a peer reviewer's finding).",
+              "Primary for the HAM-D network; the chapter names the trials concerned.",
+              "analysis/review/network.py", "one_version_per_trial", "chapters/network.ipynb"),
     Amendment("Each control condition under its own CHE model",
               "Besides the primary CHE model, whose subgroups share variance components, each control "
               "condition is fitted under its own CHE model, with and without the implausible effects.",
