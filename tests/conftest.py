@@ -84,6 +84,26 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
+#: A commit message and a tag no pdflatex default can set, nor HTML take raw: the session's book is
+#: built from a copy with this history, so that the protocol's commit log, the register's dates and
+#: the version-history page are built from git, as in a clone.
+HOSTILE_COMMIT = ("Protocol: τ² & 50% _under_ #1 $x$ ^ ~ \\ {b} — “quotes” → ✓ 漢字 🙂 "
+                  "<script>alert(1)</script>")
+HOSTILE_TAG = ("v1-τ", "release τ → ✓ 🙂 <b>bold</b>")
+
+
+def with_history(repo: Path) -> Path:
+    """``repo`` as a git checkout of one commit (:data:`HOSTILE_COMMIT`, dated 2026-01-02) with one
+    annotated tag (:data:`HOSTILE_TAG`)."""
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2026-01-02T10:00:00Z", "GIT_COMMITTER_DATE": "2026-01-02T10:00:00Z",
+           "GIT_AUTHOR_NAME": "A Reviewer", "GIT_AUTHOR_EMAIL": "reviewer@example.org",
+           "GIT_COMMITTER_NAME": "A Reviewer", "GIT_COMMITTER_EMAIL": "reviewer@example.org"}
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", HOSTILE_COMMIT],
+                 ["tag", "-a", HOSTILE_TAG[0], "-m", HOSTILE_TAG[1]]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+    return repo
+
+
 @pytest.fixture
 def repo_copy(tmp_path) -> Path:
     """A copy of the repository in which a test may break things and build."""
@@ -121,7 +141,7 @@ def built_book(tmp_path_factory) -> Path:
             if not log.is_file():
                 if repo.exists():
                     shutil.rmtree(repo)
-                copy_repo(repo)
+                with_history(copy_repo(repo))
                 runs = [run_analysis(repo, "build")]
                 if runs[0].returncode == 0:
                     (folder / "clean-html-build.json").write_text(json.dumps(file_hashes(repo / "_build")))

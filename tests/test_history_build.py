@@ -1,0 +1,28 @@
+"""The book built from a copy with git history, as a clone is (the session's book: ``built_book``
+in conftest.py, one commit and one tag whose messages hold characters pdflatex cannot set and
+markup HTML must not run): the protocol's commit log, the register's dates and the version-history
+page come from that history, inert."""
+
+import subprocess
+
+from conftest import HOSTILE_COMMIT
+
+
+def test_the_commit_log_and_the_tags_reach_the_html_as_text(built_book):
+    html = built_book / "_build" / "html" / "chapters"
+    protocol, history = ((html / f"{page}.html").read_text() for page in ("protocol", "version-history"))
+    assert "Protocol: tau² &amp; 50% _under_ #1 $x$" in protocol      # Greek spelled out, & escaped
+    assert "2026-01-02 (" in protocol                                   # the register dated from the history
+    assert "v1-tau" in history and "release tau" in history
+    for page in (protocol, history):
+        assert "<script>alert(1)</script>" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in history and "漢字" in history  # the HTML keeps every character
+    assert "τ" in HOSTILE_COMMIT and "τ" not in history
+
+
+def test_the_pdf_sets_the_history_and_marks_what_it_has_no_glyph_for(built_book):
+    text = subprocess.run(["pdftotext", "-layout", str(built_book / "_build" / "pdf" / "book.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "Protocol: tau2 & 50% _under_ #1 $x$ ^ ~" in text
+    assert "v1-tau" in text and "漢" not in text
+    assert "✓ ?? ? <script>alert(1)</script>" in " ".join(text.split())  # no glyph: "?", the build goes on
