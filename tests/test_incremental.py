@@ -2,19 +2,19 @@
 changed executes no notebook; a changed dataset re-executes exactly the chapters that read it.
 
 The two clean builds are this test's, of a fresh copy, and the session book's first build, of
-another copy in another folder (conftest.built_book), so the suite executes every notebook from
-scratch only twice."""
+another copy in another folder (conftest.built_book), both with the same one-commit history
+(conftest.with_history), so the suite executes every notebook from scratch only twice."""
 
 import re
 
 from analysis.book.params import defaults
-from conftest import chapter_notebooks, clean_build_hashes, executed_notebooks, file_hashes, run_analysis
+from conftest import chapter_notebooks, clean_build_hashes, executed_notebooks, file_hashes, run_analysis, with_history
 
 TURNER = "data/trials/turner2008/trials.csv"
 
 
 def test_clean_builds_are_identical_and_rebuilds_are_incremental(repo_copy, request):
-    repo = repo_copy
+    repo = with_history(repo_copy)  # the session book's history: the same commit, so the same book
     first = run_analysis(repo, "build")
     assert first.returncode == 0, first.stdout + first.stderr
     n = chapter_notebooks()
