@@ -65,6 +65,17 @@ def test_a_change_cell_is_a_dash_where_it_would_repeat_what_the_parameter_sets()
     assert change_cell("", "What it means.") == "What it means." and change_cell("", None) == ""
 
 
+def test_the_network_method_is_checked_against_what_the_network_fits():
+    from analysis.book import params
+    from analysis.review.network import NETWORK_METHODS
+
+    assert params.NETWORK_METHODS == NETWORK_METHODS
+    assert params.check_value("method", "DL", "network") == ("'DL' is not one of REML, ML, FE "
+                                                             "(the network chapter's range)")
+    assert params.check_value("method", "DL", "ssri-placebo") is None
+    assert params.check_value("method", "FE", "network") is None
+
+
 def test_a_finding_is_said_as_surely_as_its_certainty():
     from analysis.review.plain_language import claim_by_certainty
 
