@@ -118,3 +118,20 @@ def test_the_appendix_shows_parameter_values_as_the_yaml_spells_them():
         "data/x.csv", '""', "true", "false", "null", "0.5", "3"]
     assert shown(["hamd|hrsd", "bdi"]) == "hamd | hrsd; bdi"
 
+
+def test_parameter_names_are_code_in_the_table_and_plain_in_its_download():
+    import pandas as pd
+    from markdown_it import MarkdownIt
+
+    from analysis.book.glue import Table
+    from analysis.escape import inline_code
+
+    assert inline_code("implausible_g") == "`implausible_g`"
+    assert inline_code("a`b") == "``a`b``" and inline_code("`x") == "`` `x ``"
+    assert inline_code("a|b") == "a\\|b" and inline_code("") == ""  # no code span can hold these in a cell
+    frame = pd.DataFrame({"parameter": ["implausible_g", "a`b"], "default": ["3", "`x`"]})
+    table = Table(frame, code_columns=("parameter",))
+    html = MarkdownIt("commonmark").enable("table").render(table._repr_markdown_())
+    assert "<td><code>implausible_g</code></td>" in html and "<td><code>a`b</code></td>" in html
+    assert "<td>`x`</td>" in html  # another column stays text
+    assert table._repr_mimebundle_()["text/csv"].splitlines()[1] == "implausible_g,3"
