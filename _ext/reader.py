@@ -65,22 +65,39 @@ class PagedPdfFigures(SphinxPostTransform):
 
 class BreakableTableCells(SphinxPostTransform):
     """LaTeX only: a long unbroken string in a table cell (a file path, a SHA-256 hash) may break
-    across lines, so that no table runs past the text block. The text itself is unchanged."""
+    across lines, so that no table runs past the text block. The text itself is unchanged. It breaks
+    where a reader expects it to (:meth:`pieces`): after a slash, an underscore, a full stop or a
+    hyphen, and a long piece that is not a word (a hash) every ``CHUNK`` characters; a word of
+    letters is left to LaTeX's hyphenation unless it is too long for any column. Inline code (a
+    parameter name) is left whole: its column is made wide enough for it."""
 
     default_priority = 5
     builders = ("latex",)
     LONG = re.compile(r"\S{22,}")
+    CHUNK = 12
+
+    @classmethod
+    def pieces(cls, word: str) -> list[str]:
+        """``word`` in the pieces between which it may break: "data/trials/metapsy-psyctr" as
+        "data/", "trials/", "metapsy-", "psyctr"; a piece longer than ``CHUNK`` + 3 characters that
+        is not a word of letters, or a word longer than 21, in ``CHUNK``-character chunks."""
+        out = []
+        for piece in (p for p in re.split(r"(?<=[/_.-])", word) if p):
+            letters = re.fullmatch(r"[^\W\d_]+[/_.-]?", piece)
+            long = len(piece) > (21 if letters else cls.CHUNK + 3)  # a word LaTeX may hyphenate, or not
+            out += re.findall(".{1,%d}" % cls.CHUNK, piece) if long else [piece]
+        return out
 
     def run(self, **kwargs):
         for entry in list(self.document.findall(nodes.entry)):
             for text in list(entry.findall(nodes.Text)):
                 value = str(text)
-                if not self.LONG.search(value) or isinstance(text.parent, (nodes.literal_block, nodes.raw)):
+                if not self.LONG.search(value) or isinstance(text.parent, (nodes.literal_block, nodes.raw, nodes.literal)):
                     continue
                 parts = []
                 for piece in re.split(r"(\S{22,})", value):
                     if self.LONG.fullmatch(piece):
-                        for i, chunk in enumerate(re.findall(r".{1,12}", piece)):
+                        for i, chunk in enumerate(self.pieces(piece)):
                             if i:
                                 parts.append(nodes.raw("", r"\allowbreak{}", format="latex"))
                             parts.append(nodes.Text(chunk))

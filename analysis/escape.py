@@ -6,6 +6,7 @@
   for HTML and Sphinx for LaTeX. Line breaks become spaces; control characters are dropped;
   bidirectional controls (RTL marks) are shown as ``<U+202E>`` (they would reorder the text
   around them and stop pdflatex).
+- a name set as code (a parameter): a MyST inline code span, whose content is literal.
 - matplotlib labels: ``$`` starts mathtext, so it is escaped as ``\\$``.
 - free text pdflatex cannot set (commit messages): Greek letters spelled out by name.
 - CSV downloads: a cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
@@ -35,6 +36,19 @@ def markdown(text) -> str:
     """``text`` as inert MyST markdown inline content that renders as the same characters."""
     text = visible(str(text).replace("\r\n", " ").replace("\n", " "))
     return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def inline_code(text) -> str:
+    """``text`` as a MyST inline code span (a parameter name set in the code font, which the PDF
+    never hyphenates), rendering as the same characters: fenced by one backtick more than the
+    longest run inside, padded with spaces where it starts or ends with one. Text that a code span
+    cannot hold in a table cell (empty, a pipe or a line break) is :func:`markdown` text instead."""
+    text = visible(text)
+    if not text.strip() or "|" in text or "\n" in text or "\r" in text:
+        return markdown(text)
+    fence = "`" * (1 + max((len(run) for run in re.findall("`+", text)), default=0))
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def markdown_table(headers, rows, raw=None) -> str:

@@ -207,15 +207,78 @@ def test_a_commit_message_is_shown_by_its_first_clause_cut_at_a_word():
     assert commit_summary("Linde et al. 2015 trials read") == "Linde et al. 2015 trials read"
     # a semicolon inside brackets does not end the clause
     assert commit_summary("Flows (a; b) drawn; rest") == "Flows (a; b) drawn"
-    long = ("wip: review layer for issues 15/16: verdicts, absolute effects one way, GRADE rules and overrides, "
-            "bias suite, dependency table")
-    assert commit_summary(long) == "wip: review layer for issues 15/16: verdicts, absolute effects one way, GRADE…"
+    long = ("Every chapter on the next release: the multiverse reads Metapsy through the importer (selected "
+            "outcome, protocol's risk of bias, read options beside the data), an override file's 'all' section")
+    assert commit_summary(long) == "Every chapter on the next release: the multiverse reads Metapsy through the…"
     assert len(commit_summary(long)) <= SUMMARY_CHARS + 1
     # a cut inside a bracket drops the open bracket, so none is left unclosed
     cut = commit_summary("New-user read: parameter defaults on the protocol page as the YAML spells them "
-                         "(review.protocol.yaml_value, one formatter for both tables); more")
+                         "(one formatter for both tables); more")
     assert cut == "New-user read: parameter defaults on the protocol page as the YAML spells them…"
-    assert commit_summary("a" * 100, 10) == "a" * 10 + "…"
+    assert commit_summary("a" * 100, 10) == "A" + "a" * 9 + "…"  # a lower-case first word capitalised
+
+
+#: Messages of this repository's history (abridged after the first clause), each as the log shows it:
+#: no issue numbers, no names of modules, functions, parameters or files, no "helper", no "wip:".
+REAL_MESSAGES = {
+    "wip: review layer for issues 15/16: verdicts, absolute effects one way, GRADE rules and overrides, bias "
+    "suite, dependency table; implausible-effect rule":
+        "Review layer: verdicts, absolute effects one way, GRADE rules and overrides…",
+    "CBT chapter (issue 15): dependency-aware primary analysis beside the naive one; bias suite":
+        "CBT chapter: dependency-aware primary analysis beside the naive one",
+    "Issue 23 (items 10, 15): study-characteristics tables for the SSRI trials; checklists point to them":
+        "Study-characteristics tables for the SSRI trials",
+    "Issue 23 re-read: bias-corrected summaries count PET-PEESE once (distinct_fitted); R0 stated":
+        "Re-read: bias-corrected summaries count PET-PEESE once",
+    "Amendment (issue 24): the network certainty's reporting-bias rule uses Peters' test (log OR on 1/n)":
+        "Amendment: the network certainty's reporting-bias rule uses Peters' test…",
+    "One escaping module for every layer (analysis.escape); forest pages split into small functions":
+        "One escaping module for every layer",
+    "New-user read: parameter defaults on the protocol page as the YAML spells them "
+    "(review.protocol.yaml_value, one formatter for both tables); selection-model error lists counts":
+        "New-user read: parameter defaults on the protocol page as the YAML spells them",
+    "Review of the new CBT sections (methodologist helper): the bias-corrected range; the waitlist share":
+        "Review of the new CBT sections: the bias-corrected range",
+    "Review: cumulative summaries computed in analysis/, not notebooks; one 'largest n' helper for the plots":
+        "Review: cumulative summaries computed…",
+    "Scale: leave-one-out, influence and cumulative limited to max_refits by a closed-form deletion screen":
+        "Scale: leave-one-out, influence and cumulative limited…",
+    "Re-read fixes: the SSRI dropout statement computed (describe_dropout_reporting), SSRI median stated":
+        "Re-read fixes: the SSRI dropout statement computed, SSRI median stated",
+    "Small-study tests: the multilevel Egger test (CHE + CR2, new analysis/meta/mlreg.py) against "
+    "metafor/clubSandwich fixtures; Turner":
+        "Small-study tests: the multilevel Egger test against metafor/clubSandwich…",
+    "Release variants made by scripts/release_variants.py for the tests: each optional column dropped":
+        "Release variants made…",
+    "Protocol: `implausible_g` named in the amendment (fixes #12)": "Protocol…",
+    "`commit_summary` strips code from the log, see #31": "Strips code from the log",
+    "Bias: benchmark of the 3PSM at k = 1,000 beside metafor; selmodel accepts any method":
+        "Bias: benchmark of the 3PSM at k = 1,000 beside metafor",
+}
+
+
+def test_a_commit_message_is_shown_in_a_methodologists_words():
+    for message, shown in REAL_MESSAGES.items():
+        assert commit_summary(message) == shown, message
+        assert commit_summary(message) == commit_summary(message)  # a function of the message alone
+
+
+def test_a_message_of_code_alone_is_shown_as_such():
+    from analysis.review.amendments import CODE_ONLY
+
+    assert commit_summary("`commit_summary`") == commit_summary("analysis/review/protocol.py (issue 9)") == CODE_ONLY
+    assert commit_summary("wip: (issue 3)") == CODE_ONLY
+
+
+def test_what_names_code_in_a_commit_message():
+    from analysis.review.amendments import is_code
+
+    code = ["analysis.escape", "grade_rules.MID", "(review.protocol.change_cell),", "analysis/", "analysis/meta",
+            "params/multiverse.yml", "mlreg.py", ".venv/bin/python", "/work/main", "which=", "workers=1",
+            "--max-refits", "f()", "`x`", "helper", "SOURCE.txt;"]
+    prose = ["e.g.", "i.e.", "et al.", "Cochrane/GRADE", "file/line/column", "15/16", "73/50", "v22.0.2", "=",
+             "tau²", "PET-PEESE", "metafor's", "clubSandwich", "1,000", "(Metapsy)"]
+    assert [w for w in code if not is_code(w)] == [] and [w for w in prose if is_code(w)] == []
 
 
 def test_the_log_table_shows_date_hash_and_summary(tmp_path):

@@ -255,6 +255,11 @@ PARAMS = [
     ("syntax", "ssri-placebo:\n  method: [REML\n", "line 3, column", "not valid YAML"),
     ("all-unknown", "all:\n  estimator: REML\n", "line 2, column 'all.estimator'", "no chapter has this parameter"),
     ("all-wrong-type", "all:\n  method: reml\n", "line 2, column 'all.method'", "not one of"),
+    # the network is fitted by REML, ML or FE only: another estimator is refused before anything runs
+    ("network-estimator", "network:\n  method: DL\n", "line 2, column 'network.method'",
+     "'DL' is not one of REML, ML, FE (the network chapter's range)"),
+    ("all-estimator-not-for-the-network", "all:\n  method: DL\n", "line 2, column 'all.method'",
+     "(the network chapter's range)"),
     ("all-not-a-mapping", "all: REML\n", "line 1", "expected a mapping"),
 ]
 
@@ -277,12 +282,13 @@ def test_parameter_file_that_is_not_a_file(root, tmp_path, capsys, kind):
 
 
 def test_all_section_sets_a_parameter_in_every_chapter_that_has_it_and_a_chapter_section_wins(root, tmp_path):
-    path = write(tmp_path / "p.yml", "all:\n  method: DL\n  psyctr: data/claims.csv\nabstract:\n  method: PM\n")
+    path = write(tmp_path / "p.yml", "all:\n  method: ML\n  psyctr: data/claims.csv\nabstract:\n  method: PM\n")
     resolved = parameters.resolve(path)
     having = [ch for ch, values in parameters.defaults().items() if "psyctr" in values]
     assert len(having) >= 4 and all(resolved[ch]["psyctr"] == "data/claims.csv" for ch in having)
-    assert resolved["abstract"]["method"] == "PM" and resolved["ssri-placebo"]["method"] == "DL"
-    assert all(resolved[ch]["method"] in ("DL", "PM") for ch, values in parameters.defaults().items() if "method" in values)
+    assert resolved["abstract"]["method"] == "PM" and resolved["ssri-placebo"]["method"] == "ML"
+    assert resolved["network"]["method"] == "ML"
+    assert all(resolved[ch]["method"] in ("ML", "PM") for ch, values in parameters.defaults().items() if "method" in values)
     assert "method" not in resolved["serotonin"]  # a chapter without the parameter does not get it
 
 
@@ -309,7 +315,7 @@ def test_sensitivity_on_one_study_is_refused_not_a_traceback(root, tmp_path, cap
 def test_schema_declares_every_default_parameter():
     for chapter, values in parameters.defaults().items():
         for key, value in values.items():
-            assert parameters.check_value(key, value) is None, (chapter, key)
+            assert parameters.check_value(key, value, chapter) is None, (chapter, key)
 
 
 # --- faults: full disk, read-only build folder, a held lock ------------------------------------------------

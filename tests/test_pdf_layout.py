@@ -36,3 +36,22 @@ def test_table_columns_keep_their_longest_word_and_share_the_rest():
     assert widths[:2] == [140, 110] and sum(widths) == 10 * P.LINE
     # a narrow table keeps the widths it asks for
     assert P.column_widths([5, 5], [10, 20]) == [130, 230]
+
+
+def test_a_long_cell_string_breaks_where_a_reader_expects():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "_ext"))
+    from reader import BreakableTableCells as B
+
+    # a path after its slashes, underscores, full stops and hyphens, not inside a name
+    assert B.pieces("data/trials/metapsy-psyctr/search_flow_v22.json") == [
+        "data/", "trials/", "metapsy-", "psyctr/", "search_", "flow_", "v22.", "json"]
+    # a hyphenated word at its hyphens: "psychotherap" + "y" was a break no reader expects
+    assert B.pieces("psychotherapy-versus-control") == ["psychotherapy-", "versus-", "control"]
+    # a hash has no such places: every 12 characters, as before; so has a word too long for any column
+    digest = "3f9a0c1b2d3e4f5a6b7c8d9e0f1a2b3c"
+    assert B.pieces(digest) == ["3f9a0c1b2d3e", "4f5a6b7c8d9e", "0f1a2b3c"]
+    assert B.pieces("x" * 30) == ["x" * 12, "x" * 12, "x" * 6]
+    assert "".join(B.pieces("data/sources/005_moncrieff2023_abstract.txt")) == "data/sources/005_moncrieff2023_abstract.txt"

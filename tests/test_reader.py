@@ -298,6 +298,27 @@ def test_protocol_tabulates_every_parameter_of_the_defaults_file(built):
             assert f">{parameter}<" in page, f"{chapter}.{parameter} is not in the protocol's table"
 
 
+def test_the_pdf_sets_every_parameter_name_whole_and_every_row_says_what_a_change_means(built):
+    """No parameter name is hyphenated or split across lines in the PDF's parameter table (they are
+    set in the code font, in a column wide enough for the longest): each name occurs whole, on one
+    line, at least once for each row it has; and no cell of the table is a bare dash."""
+    from collections import Counter
+
+    import yaml
+
+    from conftest import ROOT
+
+    text = subprocess.run(["pdftotext", "-layout", str(built / "pdf" / "book.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    start = text.index("Every parameter with its default, read from params/defaults.yml")
+    table = text[start:text.index("Amendments", start)]
+    defaults = yaml.safe_load((ROOT / "params" / "defaults.yml").read_text())
+    rows = Counter(parameter for values in defaults.values() for parameter in values)
+    split = {p: n for p, n in rows.items() if len(re.findall(rf"(?<![\w-]){re.escape(p)}(?![\w-])", table)) < n}
+    assert not split, f"parameter names broken in the PDF: {split}"
+    assert not re.search(r"(?:^|\s{2})—(?:\s{2}|$)", table, re.M), "a cell of the parameter table is a dash"
+
+
 def test_glossary_terms_are_defined_and_linked_from_their_first_use(built):
     glossary = (built / "html" / "chapters" / "glossary.html").read_text()
     for term in ("REML", "HKSJ", "tau²", "I²", "Prediction interval", "L0", "NNT", "GRADE"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.escape import csv_cell, markdown_table, visible
+from analysis.escape import csv_cell, inline_code, markdown_table, visible
 
 
 def plain(value):
@@ -127,12 +127,15 @@ class Table:
     table for ``{glue:md}``. Counts are printed as integers; headers are kept whole (the book's
     CSS and ``_ext/reader.py`` let wide tables reflow on a phone and fit the PDF page)."""
 
-    def __init__(self, frame, myst_columns=()):
+    def __init__(self, frame, myst_columns=(), code_columns=()):
         """``myst_columns``: columns whose cells are MyST the code built (cross-references made by
         :func:`analysis.review.checklists.references` from checked names), kept as markup in the
-        pipe table; every other cell is escaped."""
+        pipe table; ``code_columns``: columns of names set in the code font in the pipe table
+        (:func:`analysis.escape.inline_code`; the PDF does not hyphenate them), plain text in the
+        CSV download; every other cell is escaped."""
         self.frame = whole_numbers(frame.reset_index(drop=True))
         self.myst_columns = tuple(myst_columns)
+        self.code_columns = tuple(code_columns)
 
     def _shown(self):
         """Every cell as it is printed, missing values empty."""
@@ -149,9 +152,12 @@ class Table:
         """A pipe table, so that a ``{table}`` directive around ``{glue:md}`` numbers it as a table."""
         import pandas as pd
 
-        cells = [["" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else v for v in row]
+        code = [c in self.code_columns for c in self.frame.columns]
+        cells = [["" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else
+                  inline_code(v) if as_code else v for v, as_code in zip(row, code)]
                  for row in self.frame.itertuples(index=False)]
-        return markdown_table(self.frame.columns, cells, raw=[c in self.myst_columns for c in self.frame.columns])
+        raw = [c in self.myst_columns or as_code for c, as_code in zip(self.frame.columns, code)]
+        return markdown_table(self.frame.columns, cells, raw=raw)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """The table's cells as CSV too (``text/csv``): the build offers every glued table as a

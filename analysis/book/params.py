@@ -18,50 +18,39 @@ from analysis.review.errors import DataError, Problem
 ROOT = Path(__file__).resolve().parents[2]  # the repository: analysis/book/params.py
 DEFAULTS = ROOT / "params" / "defaults.yml"
 
-#: The declared type and range of every parameter, by name (a name means the same in every
-#: chapter). Checked before anything runs, for the defaults and for every override:
+#: The estimators the network is fitted by (:data:`analysis.review.network.NETWORK_METHODS`, kept equal
+#: by a test; not imported, so that reading parameters loads no analysis).
+NETWORK_METHODS = ("REML", "ML", "FE")
+#: The declared type and range of every parameter, by name (a name means the same in every chapter;
+#: :data:`CHAPTER_SCHEMA` narrows a range in one). Checked before anything runs, defaults and overrides:
 #: ``file``: a path to a regular file (relative to the repository, or absolute);
 #: ``directory``: a path to a folder inside the repository (not the repository itself);
 #: ``int``: whole number within ``min``..``max``; ``bool``; ``str``: within ``max_length``, no
 #: control characters, and one of ``choices`` when given.
 SCHEMA: dict[str, dict] = {
-    "claims": {"type": "file"},
-    "appraisal": {"type": "file"},
-    "cipriani_arms": {"type": "file"},
-    "linde": {"type": "file"},
-    "psyctr": {"type": "file"},
-    "response": {"type": "file"},
+    "claims": {"type": "file"}, "appraisal": {"type": "file"}, "cipriani_arms": {"type": "file"},
+    "linde": {"type": "file"}, "psyctr": {"type": "file"}, "response": {"type": "file"},
     "search_flow": {"type": "file"}, "psyctr_dictionary": {"type": "file"},
-    "turner": {"type": "file"},
-    "turner_reported": {"type": "file"},
-    "prisma_items": {"type": "file"},
-    "umbrella_findings": {"type": "file"},
-    "umbrella_source": {"type": "file"},
-    "prisma_book": {"type": "file"},
-    "amstar_items": {"type": "file"},
-    "amstar_book": {"type": "file"},
-    "grade": {"type": "file"},
-    "data_dir": {"type": "directory"},
-    "active_class": {"type": "str", "choices": ("SSRI", "any")},
+    "turner": {"type": "file"}, "turner_reported": {"type": "file"},
+    "prisma_items": {"type": "file"}, "prisma_book": {"type": "file"},
+    "umbrella_findings": {"type": "file"}, "umbrella_source": {"type": "file"},
+    "amstar_items": {"type": "file"}, "amstar_book": {"type": "file"}, "grade": {"type": "file"},
+    "data_dir": {"type": "directory"}, "active_class": {"type": "str", "choices": ("SSRI", "any")},
     "method": {"type": "str", "choices": ("FE", "DL", "REML", "PM", "ML", "SJ", "HE", "EB")},
-    "hksj": {"type": "bool"},
-    "forest_max_rows": {"type": "int", "min": 1, "max": 1000},
+    "hksj": {"type": "bool"}, "forest_max_rows": {"type": "int", "min": 1, "max": 1000},
     # steps that refit once per study, and the forest plot's rows: all up to this many, else a declared part
     "max_refits": {"type": "int", "min": 2, "max": 1_000_000},
     "forest_max_studies": {"type": "int", "min": 2, "max": 1_000_000},
     "low_rob_items": {"type": "int", "min": 0, "max": 4},
     "therapy": {"type": "str", "max_length": 100},
-    "pst_label": {"type": "str", "max_length": 200},
-    "cbt_label": {"type": "str", "max_length": 200},
-    "linde2016": {"type": "file"},
-    "min_k_drug": {"type": "int", "min": 2, "max": 1000},
+    "pst_label": {"type": "str", "max_length": 200}, "cbt_label": {"type": "str", "max_length": 200},
+    "linde2016": {"type": "file"}, "min_k_drug": {"type": "int", "min": 2, "max": 1000},
     "primary_model": {"type": "str", "choices": ("independent", "aggregated", "threelevel", "che")},
     "rho": {"type": "float", "min": 0.0, "max": 0.99},
     "implausible_g": {"type": "float", "min": 0.5, "max": 100.0},
     "self_report": {"type": "str", "choices": ("high", "low")},
     "rob_domains": {"type": "list", "choices": ("sg", "ac", "ba", "itt"), "min_length": 1},
-    "psyctr_version": {"type": "str", "max_length": 50},
-    "defaults": {"type": "file"},
+    "psyctr_version": {"type": "str", "max_length": 50}, "defaults": {"type": "file"},
     "outcome_selection": {"type": "str", "choices": ("auto", "primary", "priority")},
     "instrument_priority": {"type": "list", "min_length": 1, "max_length": 100},
     "grid": {"type": "file"},  # the multiverse's grid (params/multiverse.yml)
@@ -73,24 +62,22 @@ SCHEMA: dict[str, dict] = {
     "dose_agents": {"type": "list", "choices": ("citalopram", "escitalopram", "fluoxetine", "paroxetine", "sertraline"),
                     "min_length": 1},
     "min_dose_studies": {"type": "int", "min": 3, "max": 1000},
-    "knot_low": {"type": "int", "min": 1, "max": 98},
-    "knot_middle": {"type": "int", "min": 2, "max": 98},
+    "knot_low": {"type": "int", "min": 1, "max": 98}, "knot_middle": {"type": "int", "min": 2, "max": 98},
     "knot_high": {"type": "int", "min": 3, "max": 99},
     "knots_of": {"type": "str", "choices": ("distinct", "arms")},
     "dose_grid_points": {"type": "int", "min": 11, "max": 10_000},
     # the network chapter (Cipriani et al. 2018 arms)
-    "published": {"type": "file"},
-    "reference": {"type": "str", "max_length": 100},
+    "published": {"type": "file"}, "reference": {"type": "str", "max_length": 100},
     "reproduction_tolerance": {"type": "float", "min": 1.0, "max": 2.0},
     "nodesplit_alpha": {"type": "float", "min": 0.001, "max": 0.5},
     "hamd_mid": {"type": "float", "min": 0.1, "max": 20.0},
     "transitivity_min_trials": {"type": "int", "min": 2, "max": 100000},
     # the summary of findings' network rows (as the network chapter's reference and method)
     "network_reference": {"type": "str", "max_length": 100},
-    "network_method": {"type": "str", "choices": ("REML", "ML", "FE")},
+    "network_method": {"type": "str", "choices": NETWORK_METHODS},
 }
-# Parameters (in any chapter) that take one of a fixed set of values.
-CHOICES = {name: spec["choices"] for name, spec in SCHEMA.items() if "choices" in spec}
+#: A parameter whose declared range is narrower in one chapter than :data:`SCHEMA`'s, by (chapter, name).
+CHAPTER_SCHEMA = {("network", "method"): {"type": "str", "choices": NETWORK_METHODS}}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 _TYPES = {"file": str, "directory": str, "str": str, "int": int, "bool": bool, "float": (int, float), "list": list}
 
@@ -134,9 +121,21 @@ def _read_yaml(path: Path) -> tuple[dict, str]:
     return data, text
 
 
-def check_value(key: str, value) -> str | None:
-    """What is wrong with ``value`` for parameter ``key`` by :data:`SCHEMA` (None when it is fine)."""
-    spec = SCHEMA.get(key)
+def spec_for(chapter: str | None, key: str) -> dict | None:
+    """The declared type and range of parameter ``key`` in ``chapter``: :data:`CHAPTER_SCHEMA`'s
+    where it narrows it, else :data:`SCHEMA`'s (None for an undeclared parameter)."""
+    return CHAPTER_SCHEMA.get((chapter, key), SCHEMA.get(key))
+
+
+def check_value(key: str, value, chapter: str | None = None) -> str | None:
+    """What is wrong with ``value`` for parameter ``key`` (of ``chapter``) by :func:`spec_for`
+    (None when it is fine); a range of :data:`CHAPTER_SCHEMA` is named as the chapter's."""
+    wrong = _check(spec_for(chapter, key), value)
+    return f"{wrong} (the {chapter} chapter's range)" if wrong and (chapter, key) in CHAPTER_SCHEMA else wrong
+
+
+def _check(spec: dict | None, value) -> str | None:
+    """What is wrong with ``value`` by the declared type and range ``spec`` (None when it is fine)."""
     if spec is None:
         return "the parameter has no declared type in analysis.book.params.SCHEMA"
     kind = spec["type"]
@@ -289,7 +288,7 @@ def resolve(override: str | Path | None = None) -> dict:
                     source[chapter][key] = (str(path), chapter)
     for chapter, values in params.items():
         for key, value in values.items():
-            wrong = check_value(key, value)
+            wrong = check_value(key, value, chapter)
             if wrong:
                 file, section = source[chapter][key]
                 problem = Problem(file, _line_of(texts[file], section, key), f"{section}.{key}", wrong)

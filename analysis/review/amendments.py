@@ -13,6 +13,7 @@ tarball) or in a shallow clone it says what it cannot show instead of showing a 
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +89,81 @@ def amendment_log(root: str | Path, files=PROTOCOL_FILES) -> AmendmentLog:
 #: How many characters of a commit's message the log shows (its first clause, cut at a word).
 SUMMARY_CHARS = 80
 
+# What a methodologist need not read in a commit message: a span in backticks, an issue reference
+# ("issue 23.5", "for issues 15/16", "#12"), a label ("wip:") and a word that names code (below).
+_BACKTICKS = re.compile(r"`[^`]*`")
+_ISSUE = re.compile(r"(?:\b(?:for|in|of|from|see|fix(?:es|ed)?|close[sd]?|refs?)\s+)?"
+                    r"(?:\b[Ii]ssues?\s+\d+(?:[./]\d+)*(?:\s*\((?:items?|points?)\b[^()]*\))?|#\d+\b)")
+_LABEL = re.compile(r"^\s*(?:wip|WIP|fixup!|squash!)\s*:?\s*")
+_BRACKET = re.compile(r"\s*[(\[]([^()\[\]]*)[)\]]")
+_FILE = re.compile(r"[\w.-]+\.(?:py|ipynb|ya?ml|csv|json|R|md|txt|toml|cfg|sh|tex|bib|sty)")
+_DOTTED = re.compile(r"[A-Za-z_]\w+(?:\.[A-Za-z_]\w*)+")
+#: The repository's folders: a word that starts with one and a slash is a path ("analysis/meta").
+FOLDERS = ("analysis", "chapters", "params", "data", "tests", "scripts", "_ext", "_static", ".venv")
+#: Words that name code or the way it is built rather than what changed for the review.
+JARGON_WORDS = frozenset({"helper", "helpers", "refactor", "refactored", "wip"})
+#: What the log shows for a message that names nothing but code.
+CODE_ONLY = "(a change named in code only: git show gives it)"
+_STOP = frozenset("a an the of to in on by for with and or as at from into via its their is are be".split())
+
+
+def _is_path(word: str) -> bool:
+    """A file or folder path: ``analysis/meta``, ``params/multiverse.yml``, ``/work/main``,
+    ``.venv/bin/python``; not "Cochrane/GRADE", "file/line/column" or "15/16"."""
+    return "/" in word and (word.startswith(("/", "./", "~/")) or word.endswith("/") or bool(_FILE.search(word))
+                            or word.split("/")[0].lower() in FOLDERS)
+
+
+def is_code(word: str) -> bool:
+    """Whether a word of a commit message names code: an identifier with an underscore, a dotted
+    module path (``analysis.escape``, not "e.g."), a file (``mlreg.py``) or a path
+    (:func:`_is_path`), a keyword argument (``which=``, not "k = 10"), a command-line option
+    (``--max-refits``), a call (``f()``), a backtick or a word of :data:`JARGON_WORDS`."""
+    call = bool(re.search(r"\w\(\)", word))
+    word = word.strip("'\"()[],;:!?").rstrip(".").strip("'\"()[]")
+    return bool(word) and (call or "_" in word or "`" in word or word.startswith("--")
+                           or bool(re.search(r"\w=", word)) or _is_path(word)
+                           or bool(_DOTTED.fullmatch(word) or _FILE.fullmatch(word))
+                           or word.lower() in JARGON_WORDS)
+
+
+def _without_brackets_of_code(text: str) -> str:
+    """``text`` without each bracket (innermost first) that holds code or an issue reference."""
+    def drop(match):
+        inner = match.group(1)
+        return "" if _ISSUE.search(inner) or any(is_code(w) for w in inner.split()) else match.group(0)
+
+    while True:
+        shorter = _BRACKET.sub(drop, text)
+        if shorter == text:
+            return text
+        text = shorter
+
+
+def _tidy(text: str) -> str:
+    """Spaces and punctuation left by what was taken out put right; a lower-case first word capitalised."""
+    text = re.sub(r"\s*(?:\(\s*\)|\[\s*\])", "", text)
+    text = re.sub(r"\s+([,;:!?)\]]|\.(?!\S))", r"\1", " ".join(text.split()))
+    text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
+    text = re.sub(r"^[\s,;:.-]+", "", text)
+    return text[:1].upper() + text[1:] if re.match(r"[a-z][a-z-]*\b", text) else text
+
+
+def _until_code(clause: str) -> tuple[str, bool]:
+    """``clause`` up to its first word that names code (:func:`is_code`), without the short words
+    that would dangle before it (and whether it was cut); a code word at the start is dropped."""
+    words = clause.split(" ")
+    for i, word in enumerate(words):
+        if not is_code(word):
+            continue
+        if not " ".join(words[:i]).strip(" ,;:-"):
+            return _until_code(_tidy(" ".join(words[i + 1:])))
+        kept = words[:i]
+        while kept and (kept[-1].lower().strip(",;:") in _STOP or not kept[-1].strip(",;:-")):
+            kept.pop()
+        return " ".join(kept).rstrip(" ,;:-("), True
+    return clause, False
+
 
 def _first_clause(subject: str) -> str:
     """``subject`` up to its first semicolon or sentence end (". " before a capital) outside brackets."""
@@ -100,18 +176,34 @@ def _first_clause(subject: str) -> str:
     return subject
 
 
+def plain_clause(subject: str) -> tuple[str, bool]:
+    """The first clause of a commit message (:func:`_first_clause`) in a methodologist's words:
+    without a label such as "wip:", issue references and brackets that name code, and cut before
+    any other word that names code (:func:`is_code`; a span in backticks is one); Greek letters
+    spelled out (:func:`analysis.escape.greek_spelled_out`). Also whether it was cut."""
+    text = greek_spelled_out(" ".join(str(subject).split()))
+    text = _LABEL.sub("", _BACKTICKS.sub("`code`", text))  # a span in backticks, one word that names code
+    text = _tidy(_ISSUE.sub("", _without_brackets_of_code(text)))
+    clause, cut = _until_code(_tidy(_first_clause(text)))
+    return clause.rstrip(" .,:;"), cut
+
+
 def commit_summary(subject: str, limit: int = SUMMARY_CHARS) -> str:
-    """A commit message as the log shows it: its first clause (:func:`_first_clause`), and, when
-    that is longer than ``limit`` characters, cut at the last whole word that fits, before any
-    bracket left open, with an ellipsis: "Book pipeline: parameters, papermill execution, staged
-    Jupyter Book build" stays whole; a longer clause ends "...GRADE rules and overrides…"."""
-    clause = greek_spelled_out(_first_clause(" ".join(str(subject).split()))).rstrip(" .,:")
+    """A commit message as the log shows it: its first clause in plain words (:func:`plain_clause`)
+    and, when that is longer than ``limit`` characters, cut at the last whole word that fits, before
+    any bracket left open; an ellipsis where it was cut. "Book pipeline: parameters, papermill
+    execution, staged Jupyter Book build" stays whole; "CBT chapter (issue 15): dependency-aware
+    primary analysis" loses its issue number, "One escaping module for every layer
+    (analysis.escape)" its module."""
+    clause, cut = plain_clause(subject)
+    if not clause:
+        return CODE_ONLY
     if len(clause) <= limit:
-        return clause
-    cut = clause[:limit + 1].rsplit(" ", 1)[0] if " " in clause[:limit + 1] else clause[:limit]
-    if cut.count("(") > cut.count(")"):
-        cut = cut[:cut.rfind("(")]
-    return cut.rstrip(" ,;:-(") + "…"
+        return clause + ("…" if cut else "")
+    cut_at = clause[:limit + 1].rsplit(" ", 1)[0] if " " in clause[:limit + 1] else clause[:limit]
+    if cut_at.count("(") > cut_at.count(")"):
+        cut_at = cut_at[:cut_at.rfind("(")]
+    return cut_at.rstrip(" ,;:-(") + "…"
 
 
 def log_table(log: AmendmentLog, limit: int = SUMMARY_CHARS) -> pd.DataFrame:

@@ -32,6 +32,8 @@ NETWORK_OUTCOMES = {"response": ("responders", True), "dropout": ("dropouts", Fa
 CONTINUOUS = {"hamd": ("endpoint_mean", "endpoint_sd", "endpoint_n"),
               "hamd17": ("endpoint_mean", "endpoint_sd", "endpoint_n")}
 PUBLISHED_COLUMNS = ("outcome", "treatment", "or", "ci_low", "ci_high", "source", "location", "quote")
+#: The estimators the network is fitted by: REML or ML for the heterogeneity variance, or FE (a common effect).
+NETWORK_METHODS = ("REML", "ML", "FE")
 
 
 def imputed_trials(arms: pd.DataFrame) -> set:
@@ -97,7 +99,7 @@ def network_analysis(arms: pd.DataFrame, outcome: str = "response", reference: s
         :func:`versus_reference`) and, with ``coherence``, ``design_by_treatment``,
         ``q_decomposition`` and ``node_split``.
     """
-    if method not in ("REML", "ML", "FE"):
+    if method not in NETWORK_METHODS:
         raise DataError([Problem("parameters", None, "network.method",
                                  f"the network is fitted by REML, ML or FE (common effect), not {method!r}")])
     measure = "MD" if outcome in CONTINUOUS else "OR"
