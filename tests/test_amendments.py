@@ -177,9 +177,10 @@ def test_the_registered_amendments_are_dated_by_the_commits_that_made_them():
     from analysis.review.amendment_entries import AMENDMENTS
     from analysis.review.amendment_register import dated_change
 
-    if amendment_log(ROOT).status != "git":
-        pytest.skip("needs the repository's full history")
     by_title = {a.title: a for a in AMENDMENTS}
+    if amendment_log(ROOT).status != "git":  # an export without history: every amendment is undated, never a guess
+        assert all(dated_change(ROOT, a.path, a.marker) is None for a in AMENDMENTS)
+        return
     for title, commit in DATED.items():
         a = by_title[title]
         assert dated_change(ROOT, a.path, a.marker)["commit"] == commit, title
