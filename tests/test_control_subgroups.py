@@ -98,3 +98,31 @@ def test_the_largest_own_variance_is_traced_to_its_implausible_effects(extra):
     assert none.endswith("without the implausible effects (none of them in this subgroup) it could not be refitted "
                          "(too few trials)")
     assert variance_driver("one trial", None, NAMES, flagged) == "each subgroup under its own model could not be fitted (one trial)"
+
+
+def test_trials_spanning_subgroups_are_counted_once_and_named():
+    from analysis.review.control_subgroups import spanning_words
+
+    assert spanning_words(CBT["trial"], CBT["control"]) == (
+        "4 trials give comparisons to more than one subgroup and count in each: Moldovan, 2013 (three subgroups); "
+        "Propst, 1992; Scogin, 1987 and Serfaty, 2009")
+    assert spanning_words(["a", "a", "b"], ["wl", "cau", "wl"]) == (
+        "1 trial gives comparisons to more than one subgroup and counts in each: a")
+    assert spanning_words(["a", "b"], ["wl", "cau"]) == "no trial gives comparisons to more than one subgroup"
+
+
+def test_a_q_profile_interval_that_misses_the_reml_estimate_says_why():
+    from analysis.meta import rma
+    from analysis.review.robustness_wording import tau2_interval_words
+
+    fit = rma(CBT["yi"], CBT["vi"], method="REML")
+    ci, pm = fit.tau2_ci(), rma(CBT["yi"], CBT["vi"], method="PM").tau2
+    assert not ci["tau2_low"] <= fit.tau2 <= ci["tau2_high"]  # the implausible effects pull PM from REML
+    assert tau2_interval_words(fit) == (
+        f"tau² = {fit.tau2:.3f} (95% Q-profile CI {ci['tau2_low']:.3f} to {ci['tau2_high']:.3f}, which does not "
+        f"contain this REML estimate: the interval is centred on the Paule-Mandel estimate, tau² = {pm:.3f})")
+    kept = CBT[CBT["yi"].abs() <= 3]
+    plain = rma(kept["yi"], kept["vi"], method="REML")
+    inside = plain.tau2_ci()
+    assert tau2_interval_words(plain) == (
+        f"tau² = {plain.tau2:.3f} (95% Q-profile CI {inside['tau2_low']:.3f} to {inside['tau2_high']:.3f})")

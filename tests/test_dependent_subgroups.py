@@ -76,7 +76,12 @@ def test_subgroup_words_follow_the_cluster_robust_test():
     assert diff["ci_low"] < diff["difference"] < diff["ci_high"] and diff["ci_low"] > 0  # p < 0.05
     assert contrast_test_words(diff) == (f"difference in g {diff['difference']:.2f}, 95% CI {diff['ci_low']:.2f} to "
                                          f"{diff['ci_high']:.2f}; CR2 t-test on {diff['df']:.1f} df, p = {diff['p']:.3f}")
-    assert res.spanning == res.groups["clusters"].sum() - CBT["trial"].nunique() > 0
+    assert res.extra_memberships == res.groups["clusters"].sum() - CBT["trial"].nunique() > 0
+    from analysis.meta.subgroups import spanning_clusters
+
+    spans = spanning_clusters(CBT["trial"], CBT["control"])
+    assert int((spans - 1).sum()) == res.extra_memberships  # a trial in three subgroups counts twice more
+    assert spans.index[0] == "Moldovan, 2013" and spans.iloc[0] == 3 and (spans >= 2).all()
 
 
 def test_a_subset_is_pooled_by_the_primary_model():

@@ -210,14 +210,15 @@ def test_bias_suite_summary_counts_what_the_text_says():
                           "fewest": [np.nan, np.nan, np.nan, 16, np.nan]})
     s = suite_summary(suite, null=0.0, threshold=0.24)  # PET-PEESE repeats PET: counted once
     assert (s["n"], s["min"], s["max"], s["min_method"], s["median"]) == (3, 0.1, 0.5, "PET", 0.3)
-    assert s["min_fewest"] is None and s["not_estimable"] == []
+    assert s["min_fewest"] is None and s["unreliable"] == []
     assert suite_summary(suite.assign(estimate=[0.1, 0.5, 0.1, -0.2, np.nan]))["min_fewest"] == 16
     assert (s["excludes_null"], s["below"], s["not_fitted"]) == (2, 1, "4PSM")
     # a selection model with fewer than MIN_PER_INTERVAL in an interval leaves the summary
     sparse = suite.assign(estimate=[0.1, 0.5, 0.1, -1.98, np.nan], fewest=[np.nan, np.nan, np.nan, 6, np.nan])
     t = suite_summary(sparse)
     assert (t["n"], t["min"], t["min_method"], t["median"]) == (2, 0.1, "PET", 0.3)
-    assert t["not_estimable"] == [("3PSM", 6, -1.98)]
+    assert t["unreliable"] == [("3PSM", 6, -1.98)]
+    assert t["median_with_unreliable"] == pytest.approx(0.1)  # PET, PEESE and 3PSM: 0.1, 0.5, -1.98
     assert suite_summary(suite, back=np.exp)["max"] == pytest.approx(np.exp(0.5))
     with pytest.raises(ValueError):
         suite_summary(suite.assign(estimate=np.nan))
@@ -225,13 +226,16 @@ def test_bias_suite_summary_counts_what_the_text_says():
 
 def test_sparse_selection_models_are_named_as_set_aside():
     from analysis.review.bias_suite import MIN_PER_INTERVAL
-    from analysis.review.wording_bias import not_estimable_words
+    from analysis.review.wording_bias import unreliable_words
 
-    assert not_estimable_words({"not_estimable": []}) == ""
-    assert not_estimable_words({"not_estimable": [("4PSM", 6, -1.98)]}) == (
-        f"4PSM is set aside as not estimable: its sparsest p-value interval holds 6 trials, fewer than the "
-        f"{MIN_PER_INTERVAL} this review asks for (its estimate, g = -1.98, stays in the table).")
-    assert "1 study" in not_estimable_words({"not_estimable": [("3PSM", 1, 1.2)]}, unit="study", label="RR")
+    assert unreliable_words({"unreliable": []}) == ""
+    assert unreliable_words({"unreliable": [("4PSM", 6, -1.98)], "median_with_unreliable": 0.47}) == (
+        f"4PSM, though fitted, is set aside as unreliable: its sparsest p-value interval holds 6 trials, fewer than "
+        f"the {MIN_PER_INTERVAL} this review asks for (a rule added after the first results); its estimate, g = -1.98, "
+        f"stays in the table, and with it the median would be 0.47.")
+    two = unreliable_words({"unreliable": [("3PSM", 1, 1.2), ("4PSM", 2, 0.9)], "median_with_unreliable": 1.1},
+                           unit="study", label="RR")
+    assert "1 study" in two and "; 4PSM, though fitted" in two and two.endswith("with them the median would be 1.10.")
 
 
 def test_truth_summary_counts_methods_against_the_truth():
@@ -241,10 +245,10 @@ def test_truth_summary_counts_methods_against_the_truth():
                             "estimate": [0.4, 0.32, 0.2, np.nan, 0.2], "abs_error": [0.1, 0.02, 0.1, np.nan, 0.1],
                             "covers_truth": [False, True, False, False, False]})
     assert truth_summary(overall, 0.05) == {"n_fitted": 2, "n_cover": 1, "n_closer": 1, "n_within": 1,
-                                            "not_fitted": "C", "not_estimable": "none"}
-    sparse = overall.assign(fewest=[np.nan, 4, np.nan, np.nan, np.nan])  # A: a sparse selection model
-    assert truth_summary(sparse, 0.05) == {"n_fitted": 1, "n_cover": 0, "n_closer": 0, "n_within": 0,
-                                           "not_fitted": "C", "not_estimable": "A"}
+                                            "not_fitted": "C", "sparse": "none"}
+    sparse = overall.assign(fewest=[np.nan, 4, np.nan, np.nan, np.nan])  # A: a sparse selection model, scored all the same
+    assert truth_summary(sparse, 0.05) == {"n_fitted": 2, "n_cover": 1, "n_closer": 1, "n_within": 1,
+                                           "not_fitted": "C", "sparse": "A"}
 
 
 def test_a_footnote_says_whether_the_reviewers_overrode_the_rule(tmp_path):

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from analysis.figures.style import label, styled
-from analysis.review.bias_suite import not_estimable
+from analysis.review.bias_suite import unreliable
 
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 
@@ -47,11 +47,11 @@ def bias_corrected_plot(suite, estimate: float, ci_low: float, ci_high: float, t
                         xlabel: str = "Effect", ref: float | None = None):
     """The main estimate and every bias-corrected estimate (trim-and-fill, PET-PEESE, selection
     models, WAAP-WLS), each with its 95% CI; methods that could not be fitted are marked, and those
-    set aside as not estimable (:func:`analysis.review.bias_suite.not_estimable`) are drawn hollow."""
+    set aside as unreliable (:func:`analysis.review.bias_suite.unreliable`) are drawn hollow."""
     f = transform or (lambda x: x)
-    set_aside = set(not_estimable(suite)["method"])
+    set_aside = set(unreliable(suite)["method"])
     rows = [("main analysis", estimate, ci_low, ci_high)] + [
-        (m + (" (not estimable)" if m in set_aside else ""), e, lo, hi)
+        (m + (" (unreliable)" if m in set_aside else ""), e, lo, hi)
         for m, e, lo, hi in suite[["method", "estimate", "ci_low", "ci_high"]].itertuples(index=False, name=None)]
     fig, ax = plt.subplots(figsize=(6.4, 0.7 + 0.3 * len(rows)))
     y = np.arange(len(rows))[::-1]
@@ -61,7 +61,7 @@ def bias_corrected_plot(suite, estimate: float, ci_low: float, ci_high: float, t
             ax.text(f(estimate), yi, "not fitted", fontsize=7, color="0.35", ha="center", va="center")
             continue
         ax.hlines(yi, f(lo), f(hi), color=colour, lw=1)
-        hollow = name.endswith(" (not estimable)")
+        hollow = name.endswith(" (unreliable)")
         ax.scatter([f(est)], [yi], color="white" if hollow else colour, edgecolors=colour, s=18, zorder=3)
     if ref is not None:
         ax.axvline(ref, color="0.5", ls="--", lw=0.8)

@@ -103,10 +103,19 @@ class MultilevelSubgroups:
                 "ci_high": diff + half}
 
     @property
-    def spanning(self) -> int:
-        """Clusters (trials) with effects in more than one subgroup: why the subgroups' cluster
-        counts add up to more than the trials."""
+    def extra_memberships(self) -> int:
+        """How many more clusters the subgroups count than there are: a cluster with effects in
+        three subgroups counts twice more (the clusters themselves: :func:`spanning_clusters`)."""
         return int(self.groups["clusters"].sum() - len(set(self.fit_clusters)))
+
+
+def spanning_clusters(cluster, subgroup) -> pd.Series:
+    """The clusters (trials) with effects in more than one subgroup, with how many subgroups each
+    spans, largest first (ties by name)."""
+    frame = pd.DataFrame({"cluster": np.asarray(cluster).astype(str), "subgroup": np.asarray(subgroup).astype(str)})
+    spans = frame.groupby("cluster")["subgroup"].nunique()
+    spans = spans[spans > 1].sort_index()
+    return spans.sort_values(ascending=False, kind="stable")
 
 
 def multilevel_subgroups(yi, vi, cluster, subgroup, rho: float = 0.5, level: float = 95.0) -> MultilevelSubgroups:

@@ -19,8 +19,9 @@ METHODS = ("trim-and-fill L0", "trim-and-fill R0", "PET", "PEESE", "PET-PEESE", 
 #: test picks, so a summary of the methods counts that estimate once.
 REPEATS = ("PET-PEESE",)
 #: A step-function selection model estimates the selection weight of each p-value interval from
-#: the studies in it; with fewer than this many in its sparsest interval its estimate is set aside
-#: as not estimable (kept in the table, left out of the range, median and counts). A rule of this
+#: the studies in it; with fewer than this many in its sparsest interval its estimate, though
+#: fitted, is set aside as unreliable (kept in the table, left out of the range, median and counts,
+#: the median with it said beside). A rule of this
 #: review, by analogy with the ten studies the Cochrane Handbook asks of a funnel-plot test
 #: (Page, Higgins & Sterne 2023, section 13.3.5.4); step models with sparse intervals are unstable
 #: (Vevea & Woods 2005).
@@ -66,7 +67,7 @@ def bias_suite(model) -> pd.DataFrame:
         bounds = (0.0, *out["steps"])
         counts = ", ".join(f"{n:,} with p {lo:g} to {hi:g}" for lo, hi, n in zip(bounds, bounds[1:], out["k_per_interval"]))
         sparse = "" if min(out["k_per_interval"]) >= MIN_PER_INTERVAL else (
-            f"; not estimable: fewer than {MIN_PER_INTERVAL} in an interval")
+            f"; unreliable: fewer than {MIN_PER_INTERVAL} in an interval")
         return {**out, "note": f"{counts} (one-sided){sparse}"}
 
     rows = [_row("trim-and-fill L0", lambda: tf("L0")), _row("trim-and-fill R0", lambda: tf("R0")),
@@ -76,17 +77,19 @@ def bias_suite(model) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def not_estimable(suite: pd.DataFrame) -> pd.DataFrame:
+def unreliable(suite: pd.DataFrame) -> pd.DataFrame:
     """The fitted selection models of a :func:`bias_suite` whose sparsest p-value interval holds
     fewer than :data:`MIN_PER_INTERVAL` studies (none in a table without the ``fewest`` column)."""
     fewest = suite["fewest"] if "fewest" in suite else pd.Series(np.nan, index=suite.index)
     return suite[suite["estimate"].notna() & (fewest < MIN_PER_INTERVAL)]
 
 
-def distinct_fitted(suite: pd.DataFrame) -> pd.DataFrame:
+def distinct_fitted(suite: pd.DataFrame, reliable_only: bool = True) -> pd.DataFrame:
     """The fitted rows of a :func:`bias_suite` that a summary counts: each estimate once (without
-    the :data:`REPEATS`) and none that is :func:`not_estimable`."""
-    return suite[suite["estimate"].notna() & ~suite["method"].isin(REPEATS) & ~suite.index.isin(not_estimable(suite).index)]
+    the :data:`REPEATS`) and, with ``reliable_only``, none that is :func:`unreliable` (the range and
+    median the chapters and GRADE read; scoring the methods against a known truth keeps them all)."""
+    keep = suite["estimate"].notna() & ~suite["method"].isin(REPEATS)
+    return suite[keep & ~suite.index.isin(unreliable(suite).index)] if reliable_only else suite[keep]
 
 
 def suite_summary(suite: pd.DataFrame, null: float = 0.0, threshold: float | None = None, back=None) -> dict:
@@ -111,8 +114,9 @@ def suite_summary(suite: pd.DataFrame, null: float = 0.0, threshold: float | Non
         fewest studies in one of its p-value intervals; None for other methods), ``excludes_null``
         (fitted methods whose CI lies above ``null``), ``below`` (estimates below ``threshold``;
         None without one), ``not_fitted`` (the methods that could not be fitted, joined, or "none"),
-        ``not_estimable`` (method, studies in its sparsest interval, estimate on the shown scale, for
-        each method :func:`not_estimable` sets aside).
+        ``unreliable`` (method, studies in its sparsest interval, estimate on the shown scale, for
+        each method :func:`unreliable` sets aside) and ``median_with_unreliable`` (the median had
+        they been counted).
     """
     back = back or (lambda x: x)
     fitted = distinct_fitted(suite)
@@ -129,7 +133,8 @@ def suite_summary(suite: pd.DataFrame, null: float = 0.0, threshold: float | Non
         "excludes_null": int((fitted["ci_low"] > null).sum()),
         "below": None if threshold is None else int((fitted["estimate"] < threshold).sum()),
         "not_fitted": ", ".join(suite.loc[suite["estimate"].isna(), "method"]) or "none",
-        "not_estimable": [(r.method, int(r.fewest), float(back(r.estimate))) for r in not_estimable(suite).itertuples()],
+        "unreliable": [(r.method, int(r.fewest), float(back(r.estimate))) for r in unreliable(suite).itertuples()],
+        "median_with_unreliable": float(back(distinct_fitted(suite, reliable_only=False)["estimate"].median())),
     }
 
 

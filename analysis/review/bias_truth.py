@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.meta.fit import rma
-from analysis.review.bias_suite import bias_suite, distinct_fitted, not_estimable
+from analysis.review.bias_suite import bias_suite, distinct_fitted, unreliable
 from analysis.review.selections import turner_fda, turner_published
 
 UNCORRECTED = "published, uncorrected"
@@ -71,7 +71,7 @@ def methods_against_truth(rows: pd.DataFrame, method: str = "REML", min_k: int =
                .agg(mean_abs_error=("abs_error", "mean"), failures=("estimate", lambda s: int(s.isna().sum())),
                     analyses=("estimate", "size"), covered=("covers_truth", "sum"))
                .sort_values(["failures", "mean_abs_error"]).reset_index())
-    corrections = distinct_fitted(overall[overall["method"] != UNCORRECTED])
+    corrections = distinct_fitted(overall[overall["method"] != UNCORRECTED], reliable_only=False)
     closest = corrections.loc[corrections["abs_error"].idxmin(), "method"] if len(corrections) else None
     return {"truth": truth, "truth_ci": (float(truth_model.ci_low[0]), float(truth_model.ci_high[0])),
             "overall": overall, "by_drug": by_drug, "ranking": ranking, "closest": closest,
@@ -96,15 +96,15 @@ def truth_summary(overall: pd.DataFrame, tolerance: float = 0.05) -> dict:
     """Counts over the bias-correction methods scored in ``overall`` (:func:`score`; the uncorrected
     estimate, its first row, excluded; each estimate once, as :func:`~analysis.review.bias_suite.distinct_fitted`): ``n_fitted``, ``n_cover`` (CI includes the truth),
     ``n_closer`` (closer to the truth than the uncorrected estimate), ``n_within`` (within
-    ``tolerance``), ``not_fitted`` and ``not_estimable`` (joined names, or "none"; the latter are
-    fitted but set aside, :func:`~analysis.review.bias_suite.not_estimable`)."""
+    ``tolerance``), ``not_fitted`` and ``sparse`` (joined names, or "none": the selection models
+    the chapters set aside as :func:`~analysis.review.bias_suite.unreliable`, scored here all the same)."""
     uncorrected, methods = overall.iloc[0], overall.iloc[1:]
-    fitted = distinct_fitted(methods)
+    fitted = distinct_fitted(methods, reliable_only=False)  # scored against the truth: sparse models too
     return {
         "n_fitted": int(len(fitted)),
         "n_cover": int(fitted["covers_truth"].sum()),
         "n_closer": int((fitted["abs_error"] < uncorrected["abs_error"]).sum()),
         "n_within": int((fitted["abs_error"] <= tolerance).sum()),
         "not_fitted": ", ".join(methods.loc[methods["estimate"].isna(), "method"]) or "none",
-        "not_estimable": ", ".join(not_estimable(methods)["method"]) or "none",
+        "sparse": ", ".join(unreliable(methods)["method"]) or "none",
     }

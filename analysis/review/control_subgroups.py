@@ -164,3 +164,22 @@ def variance_driver(with_all, without, names: dict, flagged: pd.DataFrame) -> st
     if top not in kept.index:
         return f"{head}; {cause} the subgroup is empty"
     return f"{head}; {cause} it is {kept.loc[top, 'sigma2_between']:.2f}"
+
+
+def spanning_words(cluster, subgroup) -> str:
+    """The trials whose comparisons fall in more than one subgroup, which the subgroups' trial
+    counts count in each: "4 trials give comparisons to more than one subgroup and count in each:
+    Moldovan, 2013 (three subgroups), Propst, 1992, Scogin, 1987 and Serfaty, 2009"; "no trial gives
+    comparisons to more than one subgroup"."""
+    from analysis.meta.subgroups import spanning_clusters
+
+    spans = spanning_clusters(cluster, subgroup)
+    if spans.empty:
+        return "no trial gives comparisons to more than one subgroup"
+    words = {3: "three", 4: "four", 5: "five"}
+    named = [t if n == 2 else f"{t} ({words.get(n, n)} subgroups)" for t, n in spans.items()]
+    listed = named[0] if len(named) == 1 else "; ".join(named[:-1]) + f" and {named[-1]}"
+    verbs = ("gives", "counts") if len(spans) == 1 else ("give", "count")
+    return (f"{counted(len(spans), 'trial')} {verbs[0]} comparisons to more than one subgroup and {verbs[1]} in "
+            f"each: {listed}")
+

@@ -101,3 +101,21 @@ def variance_words(intervals: dict) -> str:
         return f"tau² {between['estimate']:.3f} (95% CI {interval(between)})"
     return (f"between-trial sigma² {between['estimate']:.3f} (95% CI {interval(between)}), within-trial "
             f"{within['estimate']:.3f} ({interval(within)})")
+
+
+def tau2_interval_words(res) -> str:
+    """tau² of a univariate fit with its Q-profile 95% CI (metafor's ``confint``), and, when the
+    interval does not contain the estimate (it inverts the generalised Q statistic, whose root is
+    the Paule-Mandel estimate, not REML's), why: ``tau² = 0.458 (95% Q-profile CI 0.677 to 1.163,
+    which does not contain this REML estimate: the interval is centred on the Paule-Mandel
+    estimate, tau² = 0.877)``."""
+    from analysis.meta import rma
+
+    ci = res.tau2_ci()
+    text = f"tau² = {res.tau2:.3f} (95% Q-profile CI {ci['tau2_low']:.3f} to {ci['tau2_high']:.3f}"
+    if ci["tau2_low"] <= res.tau2 <= ci["tau2_high"]:
+        return text + ")"
+    pm = rma(res.yi, res.vi, method="PM").tau2
+    return (f"{text}, which does not contain this {res.method} estimate: the interval is centred on the "
+            f"Paule-Mandel estimate, tau² = {pm:.3f})")
+

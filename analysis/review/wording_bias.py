@@ -69,18 +69,20 @@ def lowest_method_caveat(summary: dict, unit: str = "trial") -> str:
     return "" if fewest is None else f", whose sparsest p-value interval holds {counted(fewest, unit)}"
 
 
-def not_estimable_words(summary: dict, unit: str = "trial", label: str = "g") -> str:
-    """The selection models set aside as not estimable (:func:`~analysis.review.bias_suite.suite_summary`'s
-    ``not_estimable``), as a sentence: "4PSM is set aside as not estimable: its sparsest p-value
-    interval holds 6 trials, fewer than the 10 this review asks for (its estimate, g = -1.98, stays
-    in the table)."; "" when none is."""
-    rows = summary.get("not_estimable") or []
+def unreliable_words(summary: dict, unit: str = "trial", label: str = "g") -> str:
+    """The selection models set aside as unreliable (:func:`~analysis.review.bias_suite.suite_summary`'s
+    ``unreliable``), as a sentence, with the median had they been counted: "4PSM, though fitted, is
+    set aside as unreliable: its sparsest p-value interval holds 6 trials, fewer than the 10 this
+    review asks for (a rule added after the first results); its estimate, g = -1.98, stays in the
+    table, and with it the median would be 0.47."; "" when none is."""
+    rows = summary.get("unreliable") or []
     if not rows:
         return ""
-    parts = [f"{m} is set aside as not estimable: its sparsest p-value interval holds {counted(n, unit)}, fewer than "
-             f"the {MIN_PER_INTERVAL} this review asks for (its estimate, {label} = {e:.2f}, stays in the table)."
-             for m, n, e in rows]
-    return " ".join(parts)
+    parts = [f"{m}, though fitted, is set aside as unreliable: its sparsest p-value interval holds {counted(n, unit)}, "
+             f"fewer than the {MIN_PER_INTERVAL} this review asks for (a rule added after the first results); its "
+             f"estimate, {label} = {e:.2f}, stays in the table" for m, n, e in rows]
+    return "; ".join(parts) + f", and with {'it' if len(rows) == 1 else 'them'} the median would be " \
+        f"{summary['median_with_unreliable']:.2f}."
 
 
 def method_result(suite, method: str, label: str = "g", back=None) -> str:
