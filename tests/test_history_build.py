@@ -4,14 +4,17 @@ markup HTML must not run): the protocol's commit log, the register's dates and t
 page come from that history, inert."""
 
 import subprocess
+from html import escape
 
+from analysis.review.amendments import commit_summary
 from conftest import HOSTILE_COMMIT
 
 
 def test_the_commit_log_and_the_tags_reach_the_html_as_text(built_book):
     html = built_book / "_build" / "html" / "chapters"
     protocol, history = ((html / f"{page}.html").read_text() for page in ("protocol", "version-history"))
-    assert "Protocol: tau² &amp; 50% _under_ #1 $x$" in protocol      # Greek spelled out, & escaped
+    # the log's plain first clause (amendments.commit_summary), Greek spelled out, & escaped
+    assert f"{escape(commit_summary(HOSTILE_COMMIT))}" in protocol and "Protocol: tau² &amp; 50%" in protocol
     assert "2026-01-02 (" in protocol                                   # the register dated from the history
     assert "v1-tau" in history and "release tau" in history
     for page in (protocol, history):
