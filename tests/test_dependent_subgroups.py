@@ -132,4 +132,6 @@ def test_the_summary_of_findings_gives_i2_with_its_interval():
     assert heterogeneity_comment(ind) == "I² 23% (95% CI 11 to 34%); PI 1.06 to 1.49"
     multilevel = Indicators(measure="SMD", estimate=0.8, ci_low=0.7, ci_high=0.9, pi_low=-0.5, pi_high=2.2, i2=92, k=270)
     assert heterogeneity_comment(multilevel, "between-trial sigma² 0.468") == (
-        "I² 92%; between-trial sigma² 0.468; PI -0.50 to 2.20")
+        "I² 92% (total, without an interval; those of its variance components follow); between-trial sigma² 0.468; "
+        "PI -0.50 to 2.20")
+    assert heterogeneity_comment(multilevel) == "I² 92%; PI -0.50 to 2.20"

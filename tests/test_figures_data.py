@@ -181,3 +181,21 @@ def test_missing_risk_of_bias_column_is_refused_when_required():
     with pytest.raises(DataError) as err:
         metapsy_domains(rows, "x.csv", required=True)
     assert str(err.value) == "x.csv, line 1, column 'ba': required column is missing (the risk-of-bias figures need it)"
+
+
+def test_a_study_wholly_beyond_the_axis_gets_an_arrow_at_that_edge():
+    import matplotlib.pyplot as plt
+
+    from analysis.figures.forest_table import _marks
+
+    fig, ax = plt.subplots()
+    ax.set_xlim(-1, 5)
+    row = {"kind": "study", "lo": 6.97, "hi": 12.15, "mid": 9.56, "weight": 0.3}
+    _marks(ax, 1.0, row, (-1.0, 5.0))
+    arrows = [c for c in ax.get_children() if c.__class__.__name__ == "Annotation"]
+    assert len(arrows) == 1 and arrows[0].xy == (5.0, 1.0) and arrows[0].xyann[0] < 5.0
+    assert not ax.collections and not ax.lines  # no whisker, no square drawn off the axis
+    _marks(ax, 2.0, {**row, "lo": -9.0, "hi": -4.0, "mid": -6.5}, (-1.0, 5.0))
+    left = [c for c in ax.get_children() if c.__class__.__name__ == "Annotation"][-1]
+    assert left.xy == (-1.0, 2.0) and left.xyann[0] > -1.0
+    plt.close(fig)

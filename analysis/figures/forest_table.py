@@ -252,6 +252,11 @@ def _marks(ax, y, r, xlim) -> None:
         return
     lo, hi, mid = r["lo"], r["hi"], r["mid"]
     if kind == "study":
+        if lo > hi_lim or hi < lo_lim:  # the whole interval beyond the axis: an arrow at that edge
+            edge, step = (hi_lim, -1) if lo > hi_lim else (lo_lim, 1)
+            ax.annotate("", xy=(edge, y), xytext=(edge + step * 0.08 * (hi_lim - lo_lim), y),
+                        arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 0.8, "mutation_scale": 6})
+            return
         ax.hlines(y, max(lo, lo_lim), min(hi, hi_lim), color=INK, lw=0.8, zorder=2)
         for end, edge, sign in ((lo, lo_lim, -1), (hi, hi_lim, 1)):
             if (end < edge) if sign < 0 else (end > edge):

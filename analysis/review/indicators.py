@@ -77,7 +77,10 @@ def heterogeneity_comment(ind: Indicators, variances: str = "") -> str:
     """The Summary of Findings' comment on heterogeneity: ``I² 23% (95% CI 11 to 34%); PI 1.06 to
     1.49``; a multilevel model's I² without an interval, its ``variances`` (the components with
     their intervals, :func:`analysis.review.robustness_wording.variance_words`) after it."""
-    i2 = f"I² {ind.i2:.0f}%" + ("" if ind.i2_low != ind.i2_low else f" (95% CI {ind.i2_low:.0f} to {ind.i2_high:.0f}%)")
+    if ind.i2_low == ind.i2_low:
+        i2 = f"I² {ind.i2:.0f}% (95% CI {ind.i2_low:.0f} to {ind.i2_high:.0f}%)"
+    else:
+        i2 = f"I² {ind.i2:.0f}%" + (" (total, without an interval; those of its variance components follow)" if variances else "")
     return f"{i2}{'; ' + variances if variances else ''}; PI {ind.pi_low:.2f} to {ind.pi_high:.2f}"
 
 
