@@ -4,6 +4,7 @@ checkout, a sentence instead outside git."""
 import re
 import subprocess
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -300,3 +301,16 @@ def test_a_greek_letter_in_a_commit_message_is_spelled_out_for_pdflatex():
 
     assert commit_summary("CBT sentence: tau² as the book writes it (pdflatex has no τ)") == (
         "CBT sentence: tau² as the book writes it (pdflatex has no tau)")
+
+
+def test_the_log_names_the_register_entries_each_commit_made():
+    from analysis.review.amendments import AmendmentLog, log_table, register_commits
+
+    log = AmendmentLog(pd.DataFrame({"date": ["2026-01-01", "2026-01-02"], "commit": ["abc1234", "def5678"],
+                                     "files": ["a", "b"], "change": ["Protocol: first", "Rule: changed"]}), "git", "")
+    register = pd.DataFrame({"amendment": ["Rule A", "Rule B"],
+                             "dated": ["2026-01-02 (def5678); revised 2026-01-03 (0a1b2c3)", "2026-01-02 (def5678)"]})
+    assert register_commits(register) == {"def5678": ["Rule A", "Rule B"], "0a1b2c3": ["Rule A"]}
+    table = log_table(log, register=register)
+    assert table["in the register"].tolist() == ["", "Rule A; Rule B"]
+    assert list(log_table(log).columns) == ["date", "commit", "change"]

@@ -206,13 +206,29 @@ def commit_summary(subject: str, limit: int = SUMMARY_CHARS) -> str:
     return cut_at.rstrip(" ,;:-(") + "…"
 
 
-def log_table(log: AmendmentLog, limit: int = SUMMARY_CHARS) -> pd.DataFrame:
+def log_table(log: AmendmentLog, limit: int = SUMMARY_CHARS, register: pd.DataFrame | None = None) -> pd.DataFrame:
     """The amendment log as the protocol page shows it: each commit's date, short hash and
     :func:`commit_summary` of its message (the files it changed and its whole message are in the
-    history: ``git show <commit>``); one row saying so when this copy has no history."""
+    history: ``git show <commit>``), and, with the ``register`` of amendments
+    (:func:`analysis.review.amendment_register.amendment_register`), the entries a commit made or
+    revised (``in the register``); one row saying so when this copy has no history."""
     if log.log.empty:
         return pd.DataFrame([{"date": "", "commit": "", "change": "(no version history in this copy)"}])
-    return log.log.assign(change=[commit_summary(s, limit) for s in log.log["change"]])[["date", "commit", "change"]]
+    table = log.log.assign(change=[commit_summary(s, limit) for s in log.log["change"]])[["date", "commit", "change"]]
+    if register is None:
+        return table
+    cited = register_commits(register)
+    return table.assign(**{"in the register": ["; ".join(cited.get(c, [])) for c in table["commit"]]})
+
+
+def register_commits(register: pd.DataFrame) -> dict:
+    """Commit -> the titles of the register's entries it dated or revised (the hashes in brackets
+    of the ``dated`` column)."""
+    cited: dict = {}
+    for title, dated in zip(register["amendment"], register["dated"]):
+        for commit in re.findall(r"\(([0-9a-f]{7,40})\)", str(dated)):
+            cited.setdefault(commit, []).append(title)
+    return cited
 
 
 def first_change(root: str | Path, path: str, text: str | None = None) -> dict | None:
