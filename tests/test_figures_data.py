@@ -199,3 +199,21 @@ def test_a_study_wholly_beyond_the_axis_gets_an_arrow_at_that_edge():
     left = [c for c in ax.get_children() if c.__class__.__name__ == "Annotation"][-1]
     assert left.xy == (-1.0, 2.0) and left.xyann[0] > -1.0
     plt.close(fig)
+
+
+@pytest.mark.parametrize("k", [3, 40])
+def test_the_favours_labels_sit_just_under_the_axis_whatever_the_rows(k):
+    import matplotlib.pyplot as plt
+
+    from analysis.figures import forest_plot
+    from analysis.meta import rma
+
+    y = np.linspace(0.1, 0.9, k)
+    fig = forest_plot(rma(y, np.full(k, 0.04)), [f"Study {i}" for i in range(k)], transform=lambda x: x,
+                      xlabel="Hedges' g", ref=0.0, favours=("control", "CBT"))
+    fig.canvas.draw()
+    ax = next(a for a in fig.axes if any(t.get_text().startswith("← favours") for t in a.texts))
+    label = next(t for t in ax.texts if t.get_text().startswith("← favours"))
+    gap = (ax.get_window_extent().y0 - label.get_window_extent().y1) / fig.dpi  # inches under the axis
+    assert 0.3 < gap < 0.7, gap
+    plt.close(fig)

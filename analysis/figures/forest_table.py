@@ -289,7 +289,7 @@ def _x_axis(ax, xlim, log, xlabel, favours, height) -> None:
     ax.set_xlabel(xlabel, fontsize=FONT, color=INK)
     if favours:
         left, right = favours
-        below = -0.55 - 0.2 / (ax.get_position().height * height)
+        below = -0.5 / (ax.get_position().height * height)  # half an inch under the axis, beneath its label
         ax.text(0.0, below, f"← favours {left}", transform=ax.transAxes, ha="left", va="top", fontsize=FONT - 0.5,
                 color="0.25")
         ax.text(1.0, below, f"favours {right} →", transform=ax.transAxes, ha="right", va="top", fontsize=FONT - 0.5,
