@@ -38,6 +38,9 @@ def test_g_as_responders_is_furukawas_conversion():
     assert out["risk_intervention"] == pytest.approx(0.185 + 1 / float(nnt_from_smd(0.83, 0.185)), abs=1e-12)
     assert (out["control"], out["intervention"]) == (185, round(1000 * out["risk_intervention"]))
     assert out["low"] < out["intervention"] < out["high"]
+    assert (out["more_low"], out["more_high"]) == (out["low"] - 185, out["high"] - 185)
+    per100 = smd_absolute_effects(0.185, 0.83, 0.73, 0.93, per=100)
+    assert per100["control"] == 18 and per100["more_low"] == per100["low"] - 18 > 0  # the abstract's "out of 100"
     assert smd_absolute_effects(0.3, 0.0, -0.1, 0.1)["nnt"] == math.inf
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         smd_absolute_effects(1.0, 0.5, 0.4, 0.6)

@@ -69,8 +69,9 @@ def smd_absolute_effects(control_risk: float, g: float, g_low: float, g_high: fl
     Returns
     -------
     dict
-        ``control``, ``intervention``, ``low``, ``high`` per ``per`` (rounded), ``risk_control``,
-        ``risk_intervention`` (proportions) and ``nnt`` (1 / the risk difference).
+        ``control``, ``intervention``, ``low``, ``high`` per ``per`` (rounded), ``more_low`` and
+        ``more_high`` (the CI of the difference from the control, per ``per``, from those rounded
+        figures), ``risk_control``, ``risk_intervention`` (proportions) and ``nnt`` (1 / the risk difference).
 
     References
     ----------
@@ -84,6 +85,8 @@ def smd_absolute_effects(control_risk: float, g: float, g_low: float, g_high: fl
     z = stats.norm.ppf(control_risk)
     risk, lo, hi = (float(stats.norm.cdf(x + z)) for x in (g, g_low, g_high))
     diff = risk - control_risk
-    return {"control": round(per * control_risk), "intervention": round(per * risk), "low": round(per * lo),
-            "high": round(per * hi), "risk_control": control_risk, "risk_intervention": risk,
+    control, low, high = round(per * control_risk), round(per * lo), round(per * hi)
+    return {"control": control, "intervention": round(per * risk), "low": low, "high": high,
+            "more_low": low - control, "more_high": high - control, "risk_control": control_risk,
+            "risk_intervention": risk,
             "nnt": math.inf if g == 0 or diff == 0 else 1 / diff}  # Φ(Φ⁻¹(p)) is p only to rounding
