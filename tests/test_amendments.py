@@ -312,5 +312,5 @@ def test_the_log_names_the_register_entries_each_commit_made():
                              "dated": ["2026-01-02 (def5678); revised 2026-01-03 (0a1b2c3)", "2026-01-02 (def5678)"]})
     assert register_commits(register) == {"def5678": ["Rule A", "Rule B"], "0a1b2c3": ["Rule A"]}
     table = log_table(log, register=register)
-    assert table["in the register"].tolist() == ["", "Rule A; Rule B"]
+    assert table["register entries it dates"].tolist() == ["", "Rule A; Rule B"]
     assert list(log_table(log).columns) == ["date", "commit", "change"]

@@ -33,8 +33,8 @@ def extra():
 def test_the_table_has_one_row_per_fit_the_primary_first_and_its_cells_from_the_fits(extra):
     fits = control_fits(extra)
     table = subgroup_table(fits, NAMES)
-    assert list(table["status"]) == ["primary"] + ["added after the first results"] * 3 + [
-        "sensitivity", "added after the first results"]
+    assert list(table["status"]) == ["primary (its CHE form added after the first results)"] + [
+        "added after the first results"] * 3 + ["sensitivity (the protocol's first form)", "added after the first results"]
     assert table.loc[1, "analysis"] == "CHE, shared variance components; without the implausible effects"
     assert list(table.columns[2:5]) == ["waitlist", "care as usual", "other control"]
     primary = extra["by_control_che"]
@@ -119,10 +119,12 @@ def test_a_q_profile_interval_that_misses_the_reml_estimate_says_why():
     ci, pm = fit.tau2_ci(), rma(CBT["yi"], CBT["vi"], method="PM").tau2
     assert not ci["tau2_low"] <= fit.tau2 <= ci["tau2_high"]  # the implausible effects pull PM from REML
     assert tau2_interval_words(fit) == (
-        f"tau² = {fit.tau2:.3f} (95% Q-profile CI {ci['tau2_low']:.3f} to {ci['tau2_high']:.3f}, which does not "
-        f"contain this REML estimate: the interval is centred on the Paule-Mandel estimate, tau² = {pm:.3f})")
+        f"tau² = {fit.tau2:.3f} (95% Q-profile CI {ci['tau2_low']:.3f} to {ci['tau2_high']:.3f}), I² = {fit.i2:.0f}% "
+        f"({ci['i2_low']:.0f} to {ci['i2_high']:.0f}%); neither interval contains this REML estimate: they invert the "
+        f"generalised Q statistic and contain the Paule-Mandel estimate, tau² = {pm:.3f}")
     kept = CBT[CBT["yi"].abs() <= 3]
     plain = rma(kept["yi"], kept["vi"], method="REML")
     inside = plain.tau2_ci()
     assert tau2_interval_words(plain) == (
-        f"tau² = {plain.tau2:.3f} (95% Q-profile CI {inside['tau2_low']:.3f} to {inside['tau2_high']:.3f})")
+        f"tau² = {plain.tau2:.3f} (95% Q-profile CI {inside['tau2_low']:.3f} to {inside['tau2_high']:.3f}), "
+        f"I² = {plain.i2:.0f}% ({inside['i2_low']:.0f} to {inside['i2_high']:.0f}%)")

@@ -232,10 +232,10 @@ def test_sparse_selection_models_are_named_as_set_aside():
     assert unreliable_words({"unreliable": [("4PSM", 6, -1.98)], "median_with_unreliable": 0.47}) == (
         f"4PSM, though fitted, is set aside as unreliable: its sparsest p-value interval holds 6 trials, fewer than "
         f"the {MIN_PER_INTERVAL} this review asks for (a rule added after the first results); its estimate, g = -1.98, "
-        f"stays in the table, and with it the median would be 0.47.")
+        f"stays in the table; counting it, the median would be 0.47.")
     two = unreliable_words({"unreliable": [("3PSM", 1, 1.2), ("4PSM", 2, 0.9)], "median_with_unreliable": 1.1},
                            unit="study", label="RR")
-    assert "1 study" in two and "; 4PSM, though fitted" in two and two.endswith("with them the median would be 1.10.")
+    assert "1 study" in two and "; 4PSM, though fitted" in two and two.endswith("counting them, the median would be 1.10.")
 
 
 def test_truth_summary_counts_methods_against_the_truth():

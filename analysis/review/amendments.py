@@ -210,15 +210,15 @@ def log_table(log: AmendmentLog, limit: int = SUMMARY_CHARS, register: pd.DataFr
     """The amendment log as the protocol page shows it: each commit's date, short hash and
     :func:`commit_summary` of its message (the files it changed and its whole message are in the
     history: ``git show <commit>``), and, with the ``register`` of amendments
-    (:func:`analysis.review.amendment_register.amendment_register`), the entries a commit made or
-    revised (``in the register``); one row saying so when this copy has no history."""
+    (:func:`analysis.review.amendment_register.amendment_register`), the entries the register dates by
+    that commit, first made or revised (``register entries it dates``); one row saying so when this copy has no history."""
     if log.log.empty:
         return pd.DataFrame([{"date": "", "commit": "", "change": "(no version history in this copy)"}])
     table = log.log.assign(change=[commit_summary(s, limit) for s in log.log["change"]])[["date", "commit", "change"]]
     if register is None:
         return table
     cited = register_commits(register)
-    return table.assign(**{"in the register": ["; ".join(cited.get(c, [])) for c in table["commit"]]})
+    return table.assign(**{"register entries it dates": ["; ".join(cited.get(c, [])) for c in table["commit"]]})
 
 
 def register_commits(register: pd.DataFrame) -> dict:

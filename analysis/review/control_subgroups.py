@@ -19,7 +19,8 @@ from analysis.review.wording import count_of, counted, format_p
 
 #: What a fit's ``status`` may say: the protocol's primary analysis, a sensitivity analysis, or a
 #: sensitivity analysis added after the first results (dated in the register of amendments).
-STATUSES = ("primary", "sensitivity", "added after the first results")
+STATUSES = ("primary", "sensitivity", "added after the first results",
+            "primary (its CHE form added after the first results)", "sensitivity (the protocol's first form)")
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,11 @@ def control_fits(extra: dict) -> list[SubgroupFit]:
     implausible effects (the rule added after the first results)."""
     later = STATUSES[2]
     return [
-        SubgroupFit("CHE, shared variance components", ALL, "primary", extra["by_control_che"]),
+        SubgroupFit("CHE, shared variance components", ALL, STATUSES[3], extra["by_control_che"]),
         SubgroupFit("CHE, shared variance components", KEPT, later, extra["by_control_excluding_implausible"]),
         SubgroupFit("CHE, each subgroup its own", ALL, later, extra["by_control_che_separate"]),
         SubgroupFit("CHE, each subgroup its own", KEPT, later, extra["by_control_che_separate_excluding_implausible"]),
-        SubgroupFit("as if independent, each subgroup its own tau²", ALL, "sensitivity", extra["by_control"]),
+        SubgroupFit("as if independent, each subgroup its own tau²", ALL, STATUSES[4], extra["by_control"]),
         SubgroupFit("as if independent, each subgroup its own tau²", KEPT, later,
                     extra["by_control_independent_excluding_implausible"]),
     ]

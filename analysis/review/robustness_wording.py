@@ -104,18 +104,18 @@ def variance_words(intervals: dict) -> str:
 
 
 def tau2_interval_words(res) -> str:
-    """tau² of a univariate fit with its Q-profile 95% CI (metafor's ``confint``), and, when the
-    interval does not contain the estimate (it inverts the generalised Q statistic, whose root is
-    the Paule-Mandel estimate, not REML's), why: ``tau² = 0.458 (95% Q-profile CI 0.677 to 1.163,
-    which does not contain this REML estimate: the interval is centred on the Paule-Mandel
-    estimate, tau² = 0.877)``."""
+    """tau² and I² of a univariate fit with their Q-profile 95% CIs (metafor's ``confint``), and,
+    when an interval does not contain its estimate (the intervals invert the generalised Q
+    statistic, so they contain the Paule-Mandel estimate, not necessarily REML's), why: ``tau² = 0.458
+    (95% Q-profile CI 0.677 to 1.163), I² = 91% (93 to 96%); neither interval contains this REML
+    estimate: they invert the generalised Q statistic and contain the Paule-Mandel estimate, tau² = 0.883``."""
     from analysis.meta import rma
 
     ci = res.tau2_ci()
-    text = f"tau² = {res.tau2:.3f} (95% Q-profile CI {ci['tau2_low']:.3f} to {ci['tau2_high']:.3f}"
+    text = (f"tau² = {res.tau2:.3f} (95% Q-profile CI {ci['tau2_low']:.3f} to {ci['tau2_high']:.3f}), "
+            f"I² = {res.i2:.0f}% ({ci['i2_low']:.0f} to {ci['i2_high']:.0f}%)")
     if ci["tau2_low"] <= res.tau2 <= ci["tau2_high"]:
-        return text + ")"
+        return text
     pm = rma(res.yi, res.vi, method="PM").tau2
-    return (f"{text}, which does not contain this {res.method} estimate: the interval is centred on the "
-            f"Paule-Mandel estimate, tau² = {pm:.3f})")
-
+    return (f"{text}; neither interval contains this {res.method} estimate: they invert the generalised Q "
+            f"statistic and contain the Paule-Mandel estimate, tau² = {pm:.3f}")

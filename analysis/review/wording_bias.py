@@ -74,14 +74,14 @@ def unreliable_words(summary: dict, unit: str = "trial", label: str = "g") -> st
     ``unreliable``), as a sentence, with the median had they been counted: "4PSM, though fitted, is
     set aside as unreliable: its sparsest p-value interval holds 6 trials, fewer than the 10 this
     review asks for (a rule added after the first results); its estimate, g = -1.98, stays in the
-    table, and with it the median would be 0.47."; "" when none is."""
+    table; counting it, the median would be 0.47."; "" when none is."""
     rows = summary.get("unreliable") or []
     if not rows:
         return ""
     parts = [f"{m}, though fitted, is set aside as unreliable: its sparsest p-value interval holds {counted(n, unit)}, "
              f"fewer than the {MIN_PER_INTERVAL} this review asks for (a rule added after the first results); its "
              f"estimate, {label} = {e:.2f}, stays in the table" for m, n, e in rows]
-    return "; ".join(parts) + f", and with {'it' if len(rows) == 1 else 'them'} the median would be " \
+    return "; ".join(parts) + f"; counting {'it' if len(rows) == 1 else 'them'}, the median would be " \
         f"{summary['median_with_unreliable']:.2f}."
 
 
