@@ -1,6 +1,7 @@
 """Sphinx extension: the ``version-history`` directive, a table of the book's versions read from git
 when the book is built (tags first, then the latest commits of the first-parent history), and the
-commit this build was made from. Outside a git checkout it says so instead of inventing a history."""
+commit this build was made from. Each change is the first clause of its commit message in plain words
+(:func:`analysis.review.amendments.commit_summary`). Outside a git checkout it says so instead of inventing a history."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from docutils import nodes
 from docutils.parsers.rst import Directive, directives
 
 from analysis.escape import greek_spelled_out
+from analysis.review.amendments import commit_summary
 
 
 def git(srcdir: str, *args: str) -> str | None:
@@ -69,8 +71,11 @@ class VersionHistory(Directive):
         else:
             out.append(nodes.paragraph(text="No version has been tagged yet."))
         log = git(srcdir, "log", "--first-parent", f"-{limit}", "--format=%cs%x09%h%x09%s") or ""
-        rows = [line.split("\t", 2) for line in greek_spelled_out(log).splitlines() if line]
-        out.append(nodes.paragraph(text=f"The latest {len(rows)} changes to the review (first-parent history, newest first):"))
+        rows = [(date, commit, commit_summary(message)) for date, commit, message
+                in (line.split("\t", 2) for line in log.splitlines() if line)]
+        out.append(nodes.paragraph(text=f"The latest {len(rows)} changes to the review (first-parent history, newest "
+                                        "first), each by the first clause of its message in plain words, as the "
+                                        "protocol's commit log gives it:"))
         out.append(table(["date", "commit", "change"], rows))
         return out
 

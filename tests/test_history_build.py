@@ -17,9 +17,11 @@ def test_the_commit_log_and_the_tags_reach_the_html_as_text(built_book):
     assert f"{escape(commit_summary(HOSTILE_COMMIT))}" in protocol and "Protocol: tau² &amp; 50%" in protocol
     assert "2026-01-02 (" in protocol                                   # the register dated from the history
     assert "v1-tau" in history and "release tau" in history
+    # the version history gives each commit as the protocol's log does, not the developer's message whole
+    assert f"<p>{escape(commit_summary(HOSTILE_COMMIT))}</p>" in history and "alert(1)" not in history
     for page in (protocol, history):
         assert "<script>alert(1)</script>" not in page and "<b>bold</b>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in history and "漢字" in history  # the HTML keeps every character
+    assert "&lt;b&gt;bold&lt;/b&gt;" in history and "✓ 漢字 🙂" in history  # a tag's note whole: HTML keeps every character
     assert "τ" in HOSTILE_COMMIT and "τ" not in history
 
 
@@ -28,4 +30,4 @@ def test_the_pdf_sets_the_history_and_marks_what_it_has_no_glyph_for(built_book)
                           capture_output=True, text=True, check=True).stdout
     assert "Protocol: tau2 & 50% _under_ #1 $x$ ^ ~" in text
     assert "v1-tau" in text and "漢" not in text
-    assert "✓ ?? ? <script>alert(1)</script>" in " ".join(text.split())  # no glyph: "?", the build goes on
+    assert "✓ ?? ? <b>bold</b>" in " ".join(text.split())  # no glyph: "?", the build goes on

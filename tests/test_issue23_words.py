@@ -4,6 +4,7 @@ import math
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analysis.meta.conversions import nnt_from_smd
 from analysis.review.absolute import smd_absolute_effects
@@ -38,9 +39,10 @@ def test_g_as_responders_is_furukawas_conversion():
     assert out["risk_intervention"] == pytest.approx(0.185 + 1 / float(nnt_from_smd(0.83, 0.185)), abs=1e-12)
     assert (out["control"], out["intervention"]) == (185, round(1000 * out["risk_intervention"]))
     assert out["low"] < out["intervention"] < out["high"]
-    assert (out["more_low"], out["more_high"]) == (out["low"] - 185, out["high"] - 185)
+    low, high = (float(stats.norm.cdf(g + stats.norm.ppf(0.185))) for g in (0.73, 0.93))
+    assert (out["more_low"], out["more_high"]) == (round(1000 * (low - 0.185)), round(1000 * (high - 0.185)))
     per100 = smd_absolute_effects(0.185, 0.83, 0.73, 0.93, per=100)
-    assert per100["control"] == 18 and per100["more_low"] == per100["low"] - 18 > 0  # the abstract's "out of 100"
+    assert per100["control"] == 18 and per100["more_low"] == round(100 * (low - 0.185)) > 0  # the abstract's "out of 100"
     assert smd_absolute_effects(0.3, 0.0, -0.1, 0.1)["nnt"] == math.inf
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         smd_absolute_effects(1.0, 0.5, 0.4, 0.6)

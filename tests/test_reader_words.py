@@ -24,6 +24,7 @@ def test_people_out_of_a_hundred():
     assert more_people(0.37, 0.46) == "9 fewer people"
     assert more_people(0.461, 0.451) == "1 more person"
     assert more_people(0.40, 0.401) == "about the same number of people"
+    assert more_people(0.364, 0.186) == "18 more people"  # 17.8 rounded once, though 36 - 19 = 17
 
 
 def test_effect_side_effect_and_size_words_change_at_their_thresholds():

@@ -70,8 +70,8 @@ def smd_absolute_effects(control_risk: float, g: float, g_low: float, g_high: fl
     -------
     dict
         ``control``, ``intervention``, ``low``, ``high`` per ``per`` (rounded), ``more_low`` and
-        ``more_high`` (the CI of the difference from the control, per ``per``, from those rounded
-        figures), ``risk_control``, ``risk_intervention`` (proportions) and ``nnt`` (1 / the risk difference).
+        ``more_high`` (the CI of the difference from the control, per ``per``, rounded once from the
+        unrounded risks, as :func:`analysis.review.plain_language.more_people` rounds the estimate), ``risk_control``, ``risk_intervention`` (proportions) and ``nnt`` (1 / the risk difference).
 
     References
     ----------
@@ -87,6 +87,6 @@ def smd_absolute_effects(control_risk: float, g: float, g_low: float, g_high: fl
     diff = risk - control_risk
     control, low, high = round(per * control_risk), round(per * lo), round(per * hi)
     return {"control": control, "intervention": round(per * risk), "low": low, "high": high,
-            "more_low": low - control, "more_high": high - control, "risk_control": control_risk,
+            "more_low": round(per * (lo - control_risk)), "more_high": round(per * (hi - control_risk)), "risk_control": control_risk,
             "risk_intervention": risk,
             "nnt": math.inf if g == 0 or diff == 0 else 1 / diff}  # Φ(Φ⁻¹(p)) is p only to rounding
