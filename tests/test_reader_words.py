@@ -1,6 +1,7 @@
 """The words of the abstract, the plain-language summary and the bottom line, and the protocol's
 parameter table: each a tested function of the numbers."""
 
+import numpy as np
 import pytest
 
 from analysis.review.plain_language import effect_words, hedge, more_people, out_of, side_effect_words
@@ -135,3 +136,22 @@ def test_parameter_names_are_code_in_the_table_and_plain_in_its_download():
     assert "<td><code>implausible_g</code></td>" in html and "<td><code>a`b</code></td>" in html
     assert "<td>`x`</td>" in html  # another column stays text
     assert table._repr_mimebundle_()["text/csv"].splitlines()[1] == "implausible_g,3"
+
+
+def test_the_cbt_rows_say_what_method_and_hksj_change_in_its_che_primary_analysis():
+    from analysis.review.dependency import dependency_fits
+
+    table = parameter_table(ROOT / "params" / "defaults.yml", spec_for).set_index(["chapter", "parameter"])
+    change = table["what a change means"]
+    assert "REML for any other estimator" in change[("cbt-control", "method")]
+    assert "cluster-robust (CR2) inference either way" in change[("cbt-control", "hksj")]
+    assert change[("ssri-placebo", "hksj")] == MEANINGS["hksj"]
+    # and the words are true of the code: the CHE fit is the same under DL as under REML, with or without HKSJ
+    rng = np.random.default_rng(3)
+    yi, vi = rng.normal(0.5, 0.4, 24), rng.uniform(0.02, 0.1, 24)
+    trial = np.repeat(np.arange(12), 2)
+    base = dependency_fits(yi, vi, trial, method="REML", hksj=True)
+    for method, hksj in (("DL", True), ("REML", False), ("PM", False)):
+        other = dependency_fits(yi, vi, trial, method=method, hksj=hksj)
+        assert (other["che"][1].estimate, other["che"][1].ci_low) == (base["che"][1].estimate, base["che"][1].ci_low)
+        assert other["independent"].ci_low != base["independent"].ci_low  # the univariate fits do change

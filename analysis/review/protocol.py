@@ -103,6 +103,19 @@ MEANINGS = {
     "dose_grid_points": "More points find the peak dose on a finer grid (more exactly, more slowly), fewer on "
                         "a coarser one; the fitted curve does not change.",
 }
+#: Where a parameter means something else in one chapter: the CBT chapter's primary analysis is a
+#: multilevel (CHE) model with cluster-robust inference, which the univariate ``method`` and ``hksj``
+#: reach only in part (:func:`analysis.review.dependency.multilevel`).
+CHAPTER_MEANINGS = {
+    ("cbt-control", "method"): "Another estimator of tau² for the models that take the comparisons as independent "
+                               "or one per trial (the dependency table's first two rows, the independent subgroup "
+                               "fits, the bias-correction methods). The three-level and CHE models, the primary "
+                               "analysis among them, take REML or ML as given and REML for any other estimator.",
+    ("cbt-control", "hksj"): "true: Hartung-Knapp-Sidik-Jonkman intervals for the models that take the comparisons "
+                             "as independent or one per trial, and t-based ones for the three-level model; false: "
+                             "z-based ones. The CHE primary analysis's intervals come from its cluster-robust (CR2) "
+                             "inference either way.",
+}
 DATA = "Another data file of the same format: every number computed from it changes."
 
 
@@ -120,8 +133,11 @@ def comments(path: Path) -> dict:
     return out
 
 
-def meaning(parameter: str, default) -> str:
-    """What changing a parameter means: :data:`MEANINGS`, :data:`DATA` for a data file, else ""."""
+def meaning(parameter: str, default, chapter: str | None = None) -> str:
+    """What changing a parameter means: the chapter's own (:data:`CHAPTER_MEANINGS`), else
+    :data:`MEANINGS`, :data:`DATA` for a data file, else ""."""
+    if (chapter, parameter) in CHAPTER_MEANINGS:
+        return CHAPTER_MEANINGS[(chapter, parameter)]
     if parameter in MEANINGS:
         return MEANINGS[parameter]
     if isinstance(default, str) and default.startswith("data/"):
@@ -190,5 +206,5 @@ def parameter_table(path: str | Path, spec_for=None) -> pd.DataFrame:
             spec = spec_for(chapter, parameter) if spec_for else None
             rows.append({"chapter": chapter, "parameter": parameter, "default": yaml_value(default),
                          "what it sets": sets_cell(notes.get((chapter, parameter), ""), spec),
-                         "what a change means": meaning(parameter, default)})
+                         "what a change means": meaning(parameter, default, chapter)})
     return pd.DataFrame(rows)
