@@ -217,3 +217,24 @@ def test_the_favours_labels_sit_just_under_the_axis_whatever_the_rows(k):
     gap = (ax.get_window_extent().y0 - label.get_window_extent().y1) / fig.dpi  # inches under the axis
     assert 0.3 < gap < 0.7, gap
     plt.close(fig)
+
+
+def test_a_forest_page_that_starts_inside_a_subgroup_repeats_its_heading():
+    import matplotlib.pyplot as plt
+
+    from analysis.figures import forest_plot
+    from analysis.meta import rma
+
+    k = 14
+    y = np.linspace(0.1, 0.9, k)
+    groups = ["waitlist"] * 9 + ["care as usual"] * 5
+    fig = forest_plot(rma(y, np.full(k, 0.04)), [f"Study {i}" for i in range(k)], transform=lambda x: x,
+                      xlabel="Hedges' g", ref=0.0, subgroups=groups, max_rows=6)
+    titles = [next(t.get_text() for t in p.texts if "(part " in t.get_text()) for p in fig.pages]
+    assert titles[0].endswith(f"(part 1 of {len(fig.pages)})") and "continued" not in " ".join(titles)
+    headings = [[t.get_text() for t in p.texts if t.get_text() in ("waitlist", "care as usual", "waitlist (continued)",
+                                                                    "care as usual (continued)")] for p in fig.pages]
+    assert headings[0] == ["waitlist"] and headings[1][0] == "waitlist (continued)"
+    assert all(h for h in headings[:-1]), headings  # every page within the subgroups names its subgroup
+    assert sum(h.count("care as usual") for h in headings) == 1
+    plt.close(fig)

@@ -90,12 +90,28 @@ def _pages(fig, rows, max_rows, columns, widths, xlim, log, ref, xlabel, effect_
     if len(chunks) > 1 and not any(r["kind"] == "study" for r in chunks[-1]):
         chunks[-2:] = [chunks[-2] + chunks[-1]]  # the summary rows stay with the last studies
     pages = []
-    for number, chunk in enumerate(chunks, 1):
+    for number, chunk in enumerate(_with_headings(chunks), 1):
         page = Figure()
         draw_page(page, chunk, columns, widths, xlim, log, ref, xlabel, effect_header,
-                  f"{head} (part {number} of {len(chunks)}{', continued' if number > 1 else ''})", favours, pooled)
+                  f"{head} (part {number} of {len(chunks)})", favours, pooled)
         pages.append(page)
     return pages
+
+
+def _with_headings(chunks: list[list[dict]]) -> list[list[dict]]:
+    """Each page that starts inside a subgroup opens with that subgroup's heading again, marked
+    "(continued)", as a table continued over pages repeats its heading."""
+    out, current = [], None
+    for chunk in chunks:
+        if current is not None and chunk[0]["kind"] in ("study", "subgroup", "note"):
+            chunk = [{"kind": "header", "label": f"{current} (continued)", "continued": True}] + chunk
+        out.append(chunk)
+        for row in chunk:
+            if row["kind"] == "header" and not row.get("continued"):
+                current = row["label"]
+            elif row["kind"] == "overall":
+                current = None
+    return out
 
 
 def arm_columns(trials, treat: str = "Intervention", ctrl: str = "Control") -> dict:
