@@ -193,3 +193,37 @@ def test_one_bias_method_in_words():
     assert method_result(suite, "trim-and-fill R0") == "trim-and-fill R0: 28 filled on the left, g = 0.62"
     assert method_result(suite, "PET", "RR", back=np.exp) == "PET: RR = 1.09"
     assert method_result(suite, "4PSM") == "4PSM: not fitted (no p-value in an interval)"
+
+
+def test_pet_and_peese_on_the_sample_size_se_are_shown_but_never_summarised():
+    from analysis.meta import pet, peese, rma
+    from analysis.review.bias_suite import SAMPLE_SIZE_ROWS, bias_suite, suite_summary, with_sample_size_rows
+    from analysis.review.wording_bias import sample_size_words
+
+    rng = np.random.default_rng(11)
+    k = 30
+    n1, n2 = rng.integers(10, 120, k).astype(float), rng.integers(10, 120, k).astype(float)
+    g = rng.normal(0.6, 0.25, k) + 2 / np.sqrt(n1 + n2)  # small trials, larger effects
+    w2 = (n1 + n2) / (n1 * n2)
+    vi = w2 + g ** 2 / (2 * (n1 + n2))
+    model = rma(g, vi)
+    base = bias_suite(model)
+    suite = with_sample_size_rows(base, g, w2)
+    rows = suite.set_index("method").loc[list(SAMPLE_SIZE_ROWS)]
+    # PET and PEESE with W² as predictor and in the weights, as the modified Egger test
+    assert rows["estimate"].tolist() == pytest.approx([pet(g, w2).estimate, peese(g, w2).estimate], rel=1e-12)
+    assert rows["ci_low"].tolist() == pytest.approx([pet(g, w2).ci_low, peese(g, w2).ci_low], rel=1e-12)
+    assert (rows["note"].str.startswith("sensitivity analysis")).all()
+    assert suite_summary(suite, 0.0, 0.24) == suite_summary(base, 0.0, 0.24)  # the range and median ignore them
+    text = sample_size_words(suite)
+    new_pet, old_pet = pet(g, w2).estimate, pet(g, vi).estimate
+    assert text.startswith("With the sample-size based SE in place of the usual one (a sensitivity analysis added")
+    assert f"PET gives g = {new_pet:.2f} (95% CI {pet(g, w2).ci_low:.2f} to {pet(g, w2).ci_high:.2f}) " \
+           f"rather than {old_pet:.2f}" in text
+    assert sample_size_words(base) == ""
+    up = pd.DataFrame({"method": ["PET", "PEESE", *SAMPLE_SIZE_ROWS], "estimate": [0.1, 0.3, 0.2, 0.5],
+                       "ci_low": [0.0] * 4, "ci_high": [1.0] * 4, "note": [""] * 4})
+    assert sample_size_words(up).endswith(": both higher, as expected when the usual SE, which contains g, pulls "
+                                          "the intercept down.")
+    mixed = up.assign(estimate=[0.1, 0.6, 0.2, 0.5])
+    assert sample_size_words(mixed).endswith(": PET higher, PEESE lower.")

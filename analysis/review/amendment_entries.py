@@ -207,4 +207,12 @@ AMENDMENTS = (
               "the contrast says by how much against care as usual.",
               "Post hoc, labelled so in the CBT chapter; the primary test is the test for subgroup differences.",
               "chapters/cbt-control.ipynb", "wl_cau = by_control.contrast(", "chapters/cbt-control.ipynb"),
+    Amendment("PET and PEESE on the sample-size based SE of g",
+              "PET and PEESE on the CBT trials are also fitted with the sample-size based SE of g (each trial's "
+              "aggregated from its comparisons as the effects are) as predictor and in the weights.",
+              "The usual SE of g contains g, which pulls PET's intercept down (Pustejovsky & Rodgers 2019; "
+              "a peer reviewer's finding); the same SE was already replaced in Egger's test.",
+              "Sensitivity analysis only: shown in the CBT bias table and text, never in the bias-corrected "
+              "range, median or counts, nor in this review's GRADE rule.",
+              "analysis/review/bias_suite.py", "def with_sample_size_rows", "chapters/cbt-control.ipynb"),
 )

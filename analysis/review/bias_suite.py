@@ -18,6 +18,9 @@ METHODS = ("trim-and-fill L0", "trim-and-fill R0", "PET", "PEESE", "PET-PEESE", 
 #: Methods whose estimate is another row's: conditional PET-PEESE reports PET or PEESE, whichever its
 #: test picks, so a summary of the methods counts that estimate once.
 REPEATS = ("PET-PEESE",)
+#: PET and PEESE on the sample-size based SE of g (:func:`with_sample_size_rows`), a sensitivity
+#: analysis: shown, never in the range or median.
+SAMPLE_SIZE_ROWS = ("PET, sample-size SE", "PEESE, sample-size SE")
 #: A step-function selection model estimates the selection weight of each p-value interval from
 #: the studies in it; with fewer than this many in its sparsest interval its estimate, though
 #: fitted, is set aside as unreliable (kept in the table, left out of the range, median and counts,
@@ -86,9 +89,9 @@ def unreliable(suite: pd.DataFrame) -> pd.DataFrame:
 
 def distinct_fitted(suite: pd.DataFrame, reliable_only: bool = True) -> pd.DataFrame:
     """The fitted rows of a :func:`bias_suite` that a summary counts: each estimate once (without
-    the :data:`REPEATS`) and, with ``reliable_only``, none that is :func:`unreliable` (the range and
+    the :data:`REPEATS` and the :data:`SAMPLE_SIZE_ROWS` sensitivity analysis) and, with ``reliable_only``, none that is :func:`unreliable` (the range and
     median the chapters and GRADE read; scoring the methods against a known truth keeps them all)."""
-    keep = suite["estimate"].notna() & ~suite["method"].isin(REPEATS)
+    keep = suite["estimate"].notna() & ~suite["method"].isin(REPEATS + SAMPLE_SIZE_ROWS)
     return suite[keep & ~suite.index.isin(unreliable(suite).index)] if reliable_only else suite[keep]
 
 
@@ -218,11 +221,30 @@ def sample_size_se_where_known(yi, vi, n1, n2) -> tuple[np.ndarray, int]:
     return w, int((~known).sum())
 
 
+def metapsy_sample_size_se(rows: pd.DataFrame, trials: pd.DataFrame, name: str) -> tuple[np.ndarray, int]:
+    """:func:`sample_size_se_where_known` of each comparison of a Metapsy trial table, from the group
+    sizes of its file (:func:`metapsy_group_sizes`), and how many assumed equal arms."""
+    yi, vi = trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2
+    return sample_size_se_where_known(yi, vi, *metapsy_group_sizes(rows, trials, name))
+
+
+def with_sample_size_rows(suite: pd.DataFrame, yi, sample_vi) -> pd.DataFrame:
+    """A :func:`bias_suite` of standardised mean differences with PET and PEESE refitted on the
+    sample-size based variance ``sample_vi`` (W², as predictor and in the weights) in place of the
+    usual one, which contains g itself and so pulls PET's intercept down (Pustejovsky & Rodgers,
+    2019). A sensitivity analysis added after the first results: the rows (:data:`SAMPLE_SIZE_ROWS`)
+    stay out of the range and median of :func:`suite_summary`."""
+    y, w2 = np.asarray(yi, dtype=float), np.asarray(sample_vi, dtype=float)
+    note = "sensitivity analysis: the sample-size based SE as predictor and in the weights"
+    rows = [_row(method, lambda f=f: {**f(y, w2).to_dict(), "note": note})
+            for method, f in zip(SAMPLE_SIZE_ROWS, (pet, peese))]
+    return pd.concat([suite, pd.DataFrame(rows)], ignore_index=True)
+
+
 def metapsy_small_study(rows: pd.DataFrame, trials: pd.DataFrame, name: str, rho: float = 0.5) -> pd.DataFrame:
     """:func:`small_study_tests` on a Metapsy comparison table (g and its SE): with the usual and
     the sample-size based SE, and the multilevel test with comparisons clustered in trials."""
     yi, vi = trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2
-    n1, n2 = metapsy_group_sizes(rows, trials, name)
-    w, assumed = sample_size_se_where_known(yi, vi, n1, n2)
+    w, assumed = metapsy_sample_size_se(rows, trials, name)
     note = f" (equal arms for {assumed})" if assumed else ""
     return small_study_tests(yi, vi, cluster=trials["trial"].to_numpy(), sample_se=w, rho=rho, sample_se_note=note)

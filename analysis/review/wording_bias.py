@@ -93,3 +93,35 @@ def method_result(suite, method: str, label: str = "g", back=None) -> str:
         return f"{method}: not fitted ({row['note']})"
     value = row["estimate"] if back is None else back(row["estimate"])
     return f"{method}: {row['note']}, {label} = {value:.2f}" if row["note"] else f"{method}: {label} = {value:.2f}"
+
+
+def sample_size_words(suite, label: str = "g") -> str:
+    """PET and PEESE on the sample-size based SE (the :data:`~analysis.review.bias_suite.SAMPLE_SIZE_ROWS`
+    of a suite) against the same methods on the usual SE, as a sentence: "With the sample-size based
+    SE in place of the usual one (a sensitivity analysis added after the first results), PET gives
+    g = 0.21 (95% CI -0.15 to 0.58) rather than 0.09, and PEESE g = 0.49 (0.26 to 0.71) rather than
+    0.34: both higher, as expected when the usual SE, which contains g, pulls the intercept down."
+    "" when the suite has no such rows."""
+    from analysis.review.bias_suite import SAMPLE_SIZE_ROWS
+
+    by = suite.set_index("method")
+    if not all(m in by.index for m in SAMPLE_SIZE_ROWS):
+        return ""
+    parts, moves = [], []
+    for modified, usual in zip(SAMPLE_SIZE_ROWS, ("PET", "PEESE")):
+        new, old = by.loc[modified], by.loc[usual]
+        if new["estimate"] != new["estimate"]:
+            parts.append(f"{usual} could not be fitted ({new['note']})")
+            continue
+        parts.append(f"{usual} gives {label} = {new['estimate']:.2f} (95% CI {new['ci_low']:.2f} to "
+                     f"{new['ci_high']:.2f}) rather than {old['estimate']:.2f}")
+        moves.append("higher" if new["estimate"] > old["estimate"] else "lower" if new["estimate"] < old["estimate"]
+                     else "the same")
+    text = ("With the sample-size based SE in place of the usual one (a sensitivity analysis added after the "
+            "first results), " + ", and ".join(parts))
+    if moves and all(m == "higher" for m in moves):
+        text += (": " + ("both" if len(moves) == 2 else "it is") + " higher, as expected when the usual SE, which "
+                 f"contains {label}, pulls the intercept down")
+    elif moves:
+        text += ": " + ", ".join(f"{u} {m}" for u, m in zip(("PET", "PEESE"), moves))
+    return text + "."
