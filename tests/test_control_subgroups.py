@@ -128,3 +128,22 @@ def test_a_q_profile_interval_that_misses_the_reml_estimate_says_why():
     assert tau2_interval_words(plain) == (
         f"tau² = {plain.tau2:.3f} (95% Q-profile CI {inside['tau2_low']:.3f} to {inside['tau2_high']:.3f}), "
         f"I² = {plain.i2:.0f}% ({inside['i2_low']:.0f} to {inside['i2_high']:.0f}%)")
+
+
+def test_every_subgroup_is_said_whatever_its_code_and_the_contrast_needs_both_groups():
+    from analysis.review.control_subgroups import contrast_words, subgroup_estimates_words
+
+    groups = pd.DataFrame({"subgroup": ["wl", "pla"], "estimate": [0.871, 0.2], "ci_low": [0.75, -0.1],
+                           "ci_high": [0.99, 0.5], "k": [250, 1], "clusters": [200, 1]})
+    assert subgroup_estimates_words(groups, {"wl": "waitlist"}) == (
+        "g = 0.87 (0.75 to 0.99; 250 comparisons in 200 trials) in the waitlist subgroup and "
+        "g = 0.20 (-0.10 to 0.50; 1 comparison in 1 trial) in the pla subgroup")
+    assert contrast_words(None, "waitlist", "care as usual").endswith(
+        "cannot be made: the pooled comparisons have no waitlist or no care as usual subgroup.")
+    larger = {"difference": 0.36, "ci_low": 0.14, "ci_high": 0.58, "df": 34.9, "p": 0.002}
+    assert contrast_words(larger, "waitlist", "care as usual") == (
+        "A contrast of waitlist with care as usual, added after the first results, finds the effect against "
+        "waitlist larger than against care as usual (difference in g 0.36, 95% CI 0.14 to 0.58; CR2 t-test on "
+        "34.9 df, p = 0.002).")
+    assert "not significantly different from that against care as usual" in contrast_words(
+        dict(larger, p=0.3), "waitlist", "care as usual")

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.review.wording import count_of, counted, format_p
+from analysis.review.verdicts import contrast_word
+from analysis.review.wording import contrast_test_words, count_of, counted, format_p, listing
 
 #: What a fit's ``status`` may say: the protocol's primary analysis, a sensitivity analysis, or a
 #: sensitivity analysis added after the first results (dated in the register of amendments).
@@ -184,3 +185,27 @@ def spanning_words(cluster, subgroup) -> str:
     return (f"{counted(len(spans), 'trial')} {verbs[0]} comparisons to more than one subgroup and {verbs[1]} in "
             f"each: {listed}")
 
+
+
+def subgroup_estimates_words(groups: pd.DataFrame, names: dict) -> str:
+    """Each subgroup's pooled g with its 95% CI and size, in the order of ``groups`` (a
+    ``MultilevelSubgroups.groups`` table), named by ``names`` (a code not in it as it is):
+    "g = 0.87 (0.75 to 0.99; 250 comparisons in 200 trials) in the waitlist subgroup, ...". Every
+    subgroup the data hold is said, whatever its code."""
+    return listing([f"g = {r.estimate:.2f} ({r.ci_low:.2f} to {r.ci_high:.2f}; {counted(int(r.k), 'comparison')} in "
+                    f"{counted(int(r.clusters), 'trial')}) in the {names.get(r.subgroup, r.subgroup)} subgroup"
+                    for r in groups.itertuples()])
+
+
+def contrast_words(contrast: dict | None, first: str, second: str) -> str:
+    """The post-hoc contrast of two subgroups (``MultilevelSubgroups.contrast``) as a sentence: the
+    effect against ``first`` larger or smaller than against ``second`` when its CR2 t-test has
+    p < 0.05, else not significantly different, with the difference and its test; ``contrast`` None
+    (the pooled comparisons lack one of the two subgroups) says the contrast cannot be made."""
+    head = f"A contrast of {first} with {second}, added after the first results,"
+    if contrast is None:
+        return f"{head} cannot be made: the pooled comparisons have no {first} or no {second} subgroup."
+    word = contrast_word(contrast["difference"], contrast["p"])
+    relation = f"{word} than" if word in ("larger", "smaller") else f"{word} from that"
+    return (f"{head} finds the effect against {first} {relation} against {second} "
+            f"({contrast_test_words(contrast)}).")

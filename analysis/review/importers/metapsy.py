@@ -73,6 +73,13 @@ PSYCTR_NUMERIC = (".g", ".g_se", "primary", "rob", "year", "n_arm1", "n_arm2")
 PSYCTR_ALWAYS = ("n_arm1", "n_arm2")
 
 
+#: The control conditions of the psychotherapy release (its ``condition_arm2`` codes, defined in
+#: its data dictionary) as the book names them; a code not listed is shown as the release writes it.
+CONTROL_NAMES = {"wl": "waitlist", "cau": "care as usual", "other ctr": "other control"}
+#: The two control conditions of the waitlist contrast (added after the first results).
+WAITLIST, CARE_AS_USUAL = "wl", "cau"
+
+
 def read_metapsy_psyctr(path: str | Path) -> pd.DataFrame:
     """The Metapsy psychotherapy-vs-control database (one row per comparison and instrument); the
     arm sizes (:data:`PSYCTR_ALWAYS`) are NaN where the release does not record them."""
