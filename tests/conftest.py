@@ -89,7 +89,7 @@ def copy_repo(dest: Path) -> Path:
 #: the version-history page are built from git, as in a clone.
 HOSTILE_COMMIT = ("Protocol: τ² & 50% _under_ #1 $x$ ^ ~ \\ {b} — “quotes” → ✓ 漢字 🙂 "
                   "<script>alert(1)</script>")
-HOSTILE_TAG = ("v1-τ", "release τ → ✓ 漢字 🙂 <b>bold</b>")
+HOSTILE_TAG = ("v1-τ", "release τ & 50% _under_ #1 $x$ ^ ~ \\ {b} → ✓ 漢字 🙂 <b>bold</b>")
 
 
 def with_history(repo: Path) -> Path:
