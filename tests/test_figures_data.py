@@ -191,13 +191,35 @@ def test_a_study_wholly_beyond_the_axis_gets_an_arrow_at_that_edge():
     fig, ax = plt.subplots()
     ax.set_xlim(-1, 5)
     row = {"kind": "study", "lo": 6.97, "hi": 12.15, "mid": 9.56, "weight": 0.3}
-    _marks(ax, 1.0, row, (-1.0, 5.0))
+    studies = []
+    _marks(ax, 1.0, row, (-1.0, 5.0), studies)
     arrows = [c for c in ax.get_children() if c.__class__.__name__ == "Annotation"]
     assert len(arrows) == 1 and arrows[0].xy == (5.0, 1.0) and arrows[0].xyann[0] < 5.0
-    assert not ax.collections and not ax.lines  # no whisker, no square drawn off the axis
-    _marks(ax, 2.0, {**row, "lo": -9.0, "hi": -4.0, "mid": -6.5}, (-1.0, 5.0))
+    assert not studies and not ax.collections and not ax.lines  # no whisker, no square drawn off the axis
+    _marks(ax, 2.0, {**row, "lo": -9.0, "hi": -4.0, "mid": -6.5}, (-1.0, 5.0), studies)
     left = [c for c in ax.get_children() if c.__class__.__name__ == "Annotation"][-1]
     assert left.xy == (-1.0, 2.0) and left.xyann[0] > -1.0
+    # a study on the axis: its CI (cut at the axis, with an arrow) and its square, sized by its weight
+    _marks(ax, 3.0, {**row, "lo": 0.5, "hi": 7.0, "mid": 2.0, "weight": 1.0}, (-1.0, 5.0), studies)
+    assert studies == [(3.0, 0.5, 5.0, 2.0, pytest.approx(2.0 + 5.5 * np.sqrt(0.4)))]
+    plt.close(fig)
+
+
+def test_every_study_of_a_forest_page_is_one_line_collection_and_one_scatter():
+    import matplotlib.pyplot as plt
+
+    from analysis.figures import forest_plot
+    from analysis.meta import rma
+
+    k = 50
+    y = np.linspace(0.1, 0.9, k)
+    fig = forest_plot(rma(y, np.full(k, 0.04)), [f"Study {i}" for i in range(k)], transform=lambda x: x,
+                      xlabel="Hedges' g", ref=0.0)
+    ax = next(a for a in fig.axes if a.collections)
+    lines = [c for c in ax.collections if c.__class__.__name__ == "LineCollection" and len(c.get_segments()) == k]
+    squares = [c for c in ax.collections if c.__class__.__name__ == "PathCollection"]
+    assert len(lines) == 1 and len(squares) == 1 and len(squares[0].get_offsets()) == k
+    assert np.allclose(squares[0].get_offsets()[:, 0], y) and np.allclose(squares[0].get_offsets()[:, 1], range(k))
     plt.close(fig)
 
 
@@ -237,4 +259,22 @@ def test_a_forest_page_that_starts_inside_a_subgroup_repeats_its_heading():
     assert headings[0] == ["waitlist"] and headings[1][0] == "waitlist (continued)"
     assert all(h for h in headings[:-1]), headings  # every page within the subgroups names its subgroup
     assert sum(h.count("care as usual") for h in headings) == 1
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("n, rasterized", [(50, False), (3000, True)])
+def test_a_specification_curve_of_thousands_draws_its_points_rasterized(n, rasterized):
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from analysis.figures.multiverse import specification_curve
+    from analysis.figures.style import RASTER_ABOVE
+
+    est = np.sort(np.random.default_rng(1).normal(0.5, 0.2, n))
+    curve = pd.DataFrame({"rank": np.arange(1, n + 1), "estimate": est, "ci_low": est - 0.2, "ci_high": est + 0.2,
+                          "spec_id": np.arange(n), "model": np.where(np.arange(n) % 2, "FE", "REML")})
+    fig = specification_curve(curve, ["model"], ylabel="g")
+    top = fig.axes[0]
+    assert (n > RASTER_ABOVE) == rasterized
+    assert [c.get_rasterized() for c in top.collections] == [rasterized, rasterized]  # the CI band and the points
     plt.close(fig)

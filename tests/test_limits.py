@@ -120,7 +120,7 @@ def test_cumulative_and_forest_limits(cbt):
 
 
 def test_the_forest_plot_draws_only_the_rows_shown_and_says_so(cbt):
-    from analysis.figures.forest_table import build_rows
+    from analysis.figures.forest_rows import build_rows
 
     model = cbt.model
     rows, _ = heaviest_rows(model, 30)

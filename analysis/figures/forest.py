@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from analysis.figures.style import PALETTE, label, largest, plain_log_axis, styled
+from analysis.figures.style import PALETTE, RASTER_ABOVE, label, largest, plain_log_axis, styled
 from analysis.meta.fit import MetaResult
 
 
@@ -50,7 +50,8 @@ def forest_plot(res: MetaResult, labels, transform=np.exp, xlabel: str = "Risk r
         With ``pages`` (list of figures, one per PDF page; ``[fig]`` when it fits one) and
         ``finding`` (one sentence stating the pooled result, used as the image's alt text).
     """
-    from analysis.figures.forest_table import build_rows, draw_page, layout, x_limits
+    from analysis.figures.forest_rows import build_rows
+    from analysis.figures.forest_table import draw_page, layout, x_limits
 
     log = transform is np.exp
     effect_header = effect_label or f"{xlabel} [95% CI]"
@@ -142,12 +143,12 @@ def funnel_plot(res: MetaResult, xlabel: str = "Log risk ratio", annotate=None):
         zq = {0.90: 1.6448536269514722, 0.95: 1.959963984540054, 0.99: 2.5758293035489004}[level]
         ax.fill_betweenx(grid, -zq * grid, zq * grid, color=shade, label=f"p > {1 - level:.2f} (around 0)", lw=0)
     # thousands of points: a raster layer inside the SVG/PDF, so that the file stays small
-    ax.scatter(res.yi, se, s=14, color=PALETTE["study"], zorder=3, label="study", rasterized=res.k > 2000)
+    ax.scatter(res.yi, se, s=14, color=PALETTE["study"], zorder=3, label="study", rasterized=res.k > RASTER_ABOVE)
     ax.axvline(res.estimate, color=PALETTE["pooled"], lw=1, label="pooled estimate")
     marked = np.array(sorted(annotate or {}), dtype=int)
     if len(marked):
         ax.scatter(res.yi[marked], se[marked], s=30, facecolors="none", edgecolors="#D55E00", zorder=4,
-                   rasterized=len(marked) > 2000)
+                   rasterized=len(marked) > RASTER_ABOVE)
     for i in marked[np.argsort(-np.abs(res.yi[marked]), kind="stable")][:MAX_NAMED]:
         ax.annotate(label(annotate[int(i)]), (res.yi[i], se[i]), xytext=(-4, 4), textcoords="offset points",
                     ha="right", fontsize=6.5, color="#D55E00")

@@ -1,6 +1,7 @@
-"""The forest plot as a reader expects it (metafor's ``forest``, RevMan): every study with its data,
-effect, confidence interval and weight in columns, subgroup diamonds, the pooled diamond, the
-prediction interval and the heterogeneity, on an axis with ticks across the whole range.
+"""The forest plot drawn as a reader expects it (metafor's ``forest``, RevMan): the rows of
+:mod:`analysis.figures.forest_rows` (every study with its data, effect, confidence interval and
+weight in columns, subgroup diamonds, the pooled diamond, the prediction interval and the
+heterogeneity) on an axis with ticks across the whole range.
 
 Long plots are never cut. :func:`analysis.figures.forest_plot` returns one figure with every study
 (the web page shows it whole, as SVG); when there are more rows than fit a page, the figure also
@@ -14,108 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.figures.style import INK, PALETTE, label
-from analysis.review.wording import fixed, format_p
+from analysis.figures.style import INK, PALETTE
 
-Z = 1.959963984540054
 ROW = 0.19          # inches per row
 FONT = 7.5          # points
 PLOT_WIDTH = 2.3    # inches of the graph column
-
-
-LABEL_CHARS = 60    # longer study labels end in an ellipsis (the full label is in the chapter's data download)
-
-
-def short(text: str) -> str:
-    text = str(text)
-    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1].rstrip() + "…"
-
-
-def fmt_effect(est, lo, hi) -> str:
-    """``0.26 [0.00, 0.51]``: never "-0.00" (:func:`analysis.review.wording.fixed`)."""
-    return f"{fixed(est, 2)} [{fixed(lo, 2)}, {fixed(hi, 2)}]"
-
-
-def build_rows(res, labels, transform, subgroups=None, columns=None, method_label=None, show=None,
-               unit: str = "studies") -> list[dict]:
-    """The rows of the plot, top to bottom: dicts with ``kind`` (``header``, ``study``, ``subgroup``,
-    ``overall``, ``pi``, ``note``), the cells of the text columns and the interval to draw. With
-    ``show`` (indices), only those studies get a row; every study stays in the diamonds."""
-    from analysis.meta.subgroups import subgroup_analysis
-
-    k = res.k
-    est, se = np.asarray(res.yi, float), np.sqrt(np.asarray(res.vi, float))
-    weights = np.asarray(res.weights_percent, float)
-    columns = {name: [str(v) for v in values] for name, values in (columns or {}).items()}
-
-    def study(i):
-        lo, hi = est[i] - Z * se[i], est[i] + Z * se[i]
-        return {"kind": "study", "label": label(short(labels[i])), "cells": [c[i] for c in columns.values()],
-                "mid": transform(est[i]), "lo": transform(lo), "hi": transform(hi), "weight": weights[i],
-                "effect": fmt_effect(transform(est[i]), transform(lo), transform(hi)), "w": f"{weights[i]:.1f}%"}
-
-    drawn = np.ones(k, bool) if show is None else np.isin(np.arange(k), np.asarray(show, int))
-    rows: list[dict] = []
-    model_name = method_label or f"Random-effects model ({res.method}{', HKSJ' if res.hksj else ''})"
-    if subgroups is not None:
-        groups = np.asarray(subgroups).astype(str)
-        order = list(dict.fromkeys(groups))
-        for g in order:
-            sel = np.flatnonzero(groups == g)
-            rows.append({"kind": "header", "label": label(g)})
-            rows.extend(study(i) for i in sel if drawn[i])
-            fit = res.refit(groups == g) if len(sel) > 1 else None
-            if fit is not None:
-                mid, lo, hi = (transform(x) for x in (fit.estimate, fit.ci_low[0], fit.ci_high[0]))
-                rows.append({"kind": "subgroup", "label": f"Subtotal, {label(g)} (k = {len(sel)})", "mid": mid, "lo": lo,
-                             "hi": hi, "effect": fmt_effect(mid, lo, hi), "w": f"{weights[sel].sum():.1f}%",
-                             "cells": [""] * len(columns)})
-                rows.append({"kind": "note", "label": f"Heterogeneity: I² = {fit.i2:.0f}%, tau² = {fit.tau2:.3f}"})
-        if len(order) > 1:
-            try:
-                sub = subgroup_analysis(res.yi, res.vi, groups, method=res.method, hksj=res.hksj)
-                test = f"Test for subgroup differences: Q = {sub.q_between:.2f}, df = {sub.df_between}, p {format_p(sub.p_between)}"
-            except (ValueError, RuntimeError, np.linalg.LinAlgError):
-                test = None
-        else:
-            test = None
-    else:
-        rows.extend(study(i) for i in range(k) if drawn[i])
-        test = None
-    return rows + _summary_rows(res, transform, model_name, columns, test, drawn, weights, unit)
-
-
-def _summary_rows(res, transform, model_name, columns, test, drawn, weights, unit="studies") -> list[dict]:
-    """The pooled diamond, the prediction interval and the notes below the studies."""
-    k = res.k
-    pred = res.predict()
-    mid, lo, hi = (transform(pred[x]) for x in ("pred", "ci_low", "ci_high"))
-    rows = [{"kind": "overall", "label": f"{model_name}, k = {k}", "mid": mid, "lo": lo, "hi": hi,
-             "effect": fmt_effect(mid, lo, hi), "w": "100%", "cells": _totals(columns)}]
-    if not np.isnan(pred["pi_low"]):
-        plo, phi = transform(pred["pi_low"]), transform(pred["pi_high"])
-        rows.append({"kind": "pi", "label": "95% prediction interval", "mid": mid, "lo": plo, "hi": phi,
-                     "effect": f"[{fixed(plo, 2)}, {fixed(phi, 2)}]", "w": "", "cells": [""] * len(columns)})
-    rows.append({"kind": "note", "label": f"Heterogeneity: tau² = {res.tau2:.3f}; I² = {res.i2:.0f}%; "
-                                          f"Q = {res.q:.1f}, df = {k - 1}, p {format_p(res.p_q)}"})
-    if test:
-        rows.append({"kind": "note", "label": test})
-    if not drawn.all():
-        rows.append({"kind": "note", "label": f"{int((~drawn).sum()):,} {unit} with {weights[~drawn].sum():.1f}% of the "
-                                              f"weight not drawn; all {k:,} are pooled"})
-    return rows
-
-
-def _totals(columns: dict) -> list[str]:
-    """Column totals where every cell is ``events/n`` (integers): the sums, as RevMan prints them."""
-    out = []
-    for values in columns.values():
-        try:
-            pairs = [tuple(int(x) for x in v.split("/")) for v in values]
-            out.append(f"{sum(p[0] for p in pairs)}/{sum(p[1] for p in pairs)}")
-        except ValueError:
-            out.append("")
-    return out
 
 
 def ratio_ticks(lo: float, hi: float) -> list[float]:
@@ -179,9 +83,11 @@ def draw_page(fig, rows, columns, widths, xlim, log, ref, xlabel, effect_header,
     edges = np.cumsum([0, widths["study"]] + widths["data"] + [widths["plot"], widths["effect"], widths["weight"]]) / total
     pad = 0.06 / total
     _headers(fig, ax, columns, effect_header, edges, pad, height)
+    studies = []  # (y, from, to, mid, size): every study's CI and square, drawn as two artists
     for y, r in enumerate(rows):
         _text_cells(fig, text, y, r, edges, pad)
-        _marks(ax, y, r, xlim)
+        _marks(ax, y, r, xlim, studies)
+    _studies(ax, studies)
     _x_axis(ax, xlim, log, xlabel, favours, height)
     fig.suptitle(title, x=edges[0] + pad, y=1 - 0.08 / height, ha="left", va="top", fontsize=FONT + 1, color=INK)
     return ax
@@ -245,8 +151,24 @@ def _text_cells(fig, text, y, r, edges, pad) -> None:
         fig.text(x - pad, y, cell, transform=text, ha="right", va="center", fontsize=FONT, color=INK, fontweight=weight)
 
 
-def _marks(ax, y, r, xlim) -> None:
-    """A row's square and CI, diamond or prediction interval (arrows where the CI leaves the axis)."""
+def _studies(ax, studies) -> None:
+    """The studies' CIs as one line collection and their squares as one scatter (a page of hundreds
+    of rows is then two artists, not hundreds: as fast to build and save as a page of ten)."""
+    from matplotlib.collections import LineCollection
+
+    if not studies:
+        return
+    ax.add_collection(LineCollection([((a, y), (b, y)) for y, a, b, _, _ in studies], colors=INK, linewidths=0.8,
+                                     zorder=2))
+    shown = [(mid, y, size) for y, _, _, mid, size in studies if size is not None]
+    if shown:
+        mids, ys, sizes = (np.array(v, dtype=float) for v in zip(*shown))
+        ax.scatter(mids, ys, s=sizes ** 2, marker="s", color=PALETTE["study"], edgecolors="none", zorder=3)
+
+
+def _marks(ax, y, r, xlim, studies: list) -> None:
+    """A row's square and CI (added to ``studies``, drawn by :func:`_studies`), diamond or prediction
+    interval (arrows where the CI leaves the axis)."""
     kind, (lo_lim, hi_lim) = r["kind"], xlim
     if kind in ("note", "header"):
         return
@@ -257,14 +179,12 @@ def _marks(ax, y, r, xlim) -> None:
             ax.annotate("", xy=(edge, y), xytext=(edge + step * 0.08 * (hi_lim - lo_lim), y),
                         arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 0.8, "mutation_scale": 6})
             return
-        ax.hlines(y, max(lo, lo_lim), min(hi, hi_lim), color=INK, lw=0.8, zorder=2)
         for end, edge, sign in ((lo, lo_lim, -1), (hi, hi_lim, 1)):
             if (end < edge) if sign < 0 else (end > edge):
                 ax.annotate("", xy=(edge, y), xytext=(mid if lo_lim < mid < hi_lim else edge, y),
                             arrowprops={"arrowstyle": "-|>", "color": INK, "lw": 0.8, "mutation_scale": 6})
-        if lo_lim <= mid <= hi_lim:
-            size = 2.0 + 5.5 * np.sqrt(r["weight"] / 100 * 40)
-            ax.plot(mid, y, marker="s", ms=min(size, 9), color=PALETTE["study"], mec="none", zorder=3)
+        size = min(2.0 + 5.5 * np.sqrt(r["weight"] / 100 * 40), 9) if lo_lim <= mid <= hi_lim else None
+        studies.append((y, max(lo, lo_lim), min(hi, hi_lim), mid, size))
     elif kind in ("overall", "subgroup"):
         colour = PALETTE["pooled"] if kind == "overall" else PALETTE["subgroup"]
         ax.fill([lo, mid, hi, mid], [y, y - 0.38, y, y + 0.38], color=colour, zorder=3, lw=0)

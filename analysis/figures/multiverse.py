@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from analysis.figures.style import label, plain_log_axis, styled
+from analysis.figures.style import RASTER_ABOVE, label, plain_log_axis, styled
 
 SIGNIFICANT, NOT_SIGNIFICANT = "#1f4e79", "#b0b0b0"
 
@@ -57,8 +57,10 @@ def specification_curve(curve, dims, *, transform=None, ylabel: str = "Estimate"
     n_rows = sum(curve[d].nunique() for d in dims)
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7.5, 3.2 + 0.13 * n_rows),
                                       gridspec_kw={"height_ratios": [2.2, 0.16 * n_rows + 0.6]})
-    top.fill_between(rank, lo, hi, color=NOT_SIGNIFICANT, alpha=0.5, lw=0, step="mid", label="95% CI")
-    top.scatter(rank, est, s=1.5, c=np.where(sig, SIGNIFICANT, NOT_SIGNIFICANT), lw=0, zorder=3)
+    top.fill_between(rank, lo, hi, color=NOT_SIGNIFICANT, alpha=0.5, lw=0, step="mid", label="95% CI",
+                     rasterized=len(rank) > RASTER_ABOVE)
+    top.scatter(rank, est, s=1.5, c=np.where(sig, SIGNIFICANT, NOT_SIGNIFICANT), lw=0, zorder=3,
+                rasterized=len(rank) > RASTER_ABOVE)
     top.axhline(null, color="0.3", lw=0.8)
     for (value, text), style in zip(references, ("--", ":", "-.", (0, (1, 3)))):
         top.axhline(value, color="#b03a2e", lw=1, ls=style, label=label(f"{text} ({value:.2f})"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.escape import visible
-from analysis.figures.style import INK, OKABE_ITO, PALETTE, label, plain_log_axis, styled
+from analysis.figures.style import INK, OKABE_ITO, PALETTE, RASTER_ABOVE, label, plain_log_axis, styled
 
 Z95 = 1.959963984540054
 
@@ -211,8 +211,8 @@ def _pseudo_limits(ax, top: float) -> None:
 
 def _funnel_scatter(ax, x, se, vs_ref, reference) -> None:
     """The contrasts against the reference (gid ``"vs-reference"``) and between two active
-    treatments (gid ``"active"``), in two colours and markers, rasterised above 2000 points."""
-    many = len(x) > 2000
+    treatments (gid ``"active"``), in two colours and markers, rasterised above :data:`RASTER_ABOVE` points."""
+    many = len(x) > RASTER_ABOVE
     name = label(str(reference))
     groups = ((vs_ref, "vs-reference", "o", PALETTE["study"], f"against {name}"),
               (~vs_ref, "active", "^", OKABE_ITO[4], "between two active treatments"))

@@ -19,9 +19,13 @@ from analysis.escape import mathtext as label  # noqa: F401 (re-exported for the
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
 PALETTE = {"study": "#0072B2", "pooled": "#D55E00", "subgroup": "#009E73", "claim": "#CC79A7"}
 INK = "#1a1a1a"
+#: Above this many points a scatter is drawn rasterized in the SVG and PDF (at the save dpi): a
+#: vector file of ten thousand markers is slow to write and to display, and no reader tells them apart.
+RASTER_ABOVE = 2000
 
 # What a figure is saved with: SVG for the web book (text kept as text, ids salted so that two
-# builds write the same bytes, no date), PNG and PDF for the rest (no date either). Tick labels are
+# builds write the same bytes, no date) and PDF for the LaTeX build (no date either); an artist
+# drawn rasterized (a cloud of ten thousand points, :data:`RASTER_ABOVE`) at the figure's dpi. Tick labels are
 # formatted when the figure is drawn, so the ASCII minus the book's text and tables print ("-0.5", not
 # matplotlib's Unicode minus) is a save setting too: a number reads the same in a figure as in the text.
 SAVE_RC = {"svg.hashsalt": "review", "svg.fonttype": "none", "savefig.bbox": "tight", "savefig.pad_inches": 0.05,
