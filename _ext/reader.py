@@ -58,7 +58,7 @@ class PagedPdfFigures(SphinxPostTransform):
                 copy["pdf_page"] = page
                 more = nodes.figure("", copy, classes=list(figure["classes"]))
                 more["align"] = figure.get("align", "default")
-                more += nodes.legend("", nodes.paragraph(text=f"(continued, page {page} of {n})"))
+                more += nodes.legend("", nodes.paragraph(text=f"(the figure continued: part {page} of {n})"))
                 after.parent.insert(after.parent.index(after) + 1, more)
                 after = more
 

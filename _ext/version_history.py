@@ -1,6 +1,6 @@
 """Sphinx extension: the ``version-history`` directive, a table of the book's versions read from git
-when the book is built (tags first, then the latest commits of the first-parent history), and the
-commit this build was made from. Each change is the first clause of its commit message in plain words
+when the book is built (tags first, then the latest commits), and the
+commit this build was made from. Merges and commits that change only the tests are left out. Each change is the first clause of its commit message in plain words
 (:func:`analysis.review.amendments.commit_summary`). Outside a git checkout it says so instead of inventing a history."""
 
 from __future__ import annotations
@@ -44,6 +44,22 @@ def table(headers, rows) -> nodes.table:
     return tbl
 
 
+def review_changes(log: str, limit: int) -> list[tuple[str, str, str]]:
+    """(date, commit, plain first clause) of the latest ``limit`` commits of ``git log --name-only``
+    output (records separated by ``\\x1e``) that change more than the tests."""
+    rows = []
+    for record in log.split("\x1e"):
+        lines = [line for line in record.splitlines() if line.strip()]
+        if not lines:
+            continue
+        date, commit, message = (lines[0].split("\t", 2) + ["", ""])[:3]
+        files = lines[1:]
+        if files and all(f.startswith("tests/") for f in files):
+            continue
+        rows.append((date, commit, commit_summary(message)))
+    return rows[:limit]
+
+
 class VersionHistory(Directive):
     option_spec = {"commits": directives.positive_int}
 
@@ -70,12 +86,11 @@ class VersionHistory(Directive):
             out.append(table(["version", "date", "note"], tags))
         else:
             out.append(nodes.paragraph(text="No version has been tagged yet."))
-        log = git(srcdir, "log", "--first-parent", f"-{limit}", "--format=%cs%x09%h%x09%s") or ""
-        rows = [(date, commit, commit_summary(message)) for date, commit, message
-                in (line.split("\t", 2) for line in log.splitlines() if line)]
-        out.append(nodes.paragraph(text=f"The latest {len(rows)} changes to the review (first-parent history, newest "
-                                        "first), each by the first clause of its message in plain words, as the "
-                                        "protocol's commit log gives it:"))
+        rows = review_changes(git(srcdir, "log", "--no-merges", f"-{4 * limit}", "--name-only",
+                                  "--format=%x1e%cs%x09%h%x09%s") or "", limit)
+        out.append(nodes.paragraph(text=f"The latest {len(rows)} changes to the review (newest first; merges and "
+                                        "commits that change only the tests left out), each by the first clause of "
+                                        "its message in plain words, as the protocol's commit log gives it:"))
         out.append(table(["date", "commit", "change"], rows))
         return out
 

@@ -105,7 +105,7 @@ def test_trials_spanning_subgroups_are_counted_once_and_named():
 
     assert spanning_words(CBT["trial"], CBT["control"]) == (
         "4 trials give comparisons to more than one subgroup and count in each: Moldovan, 2013 (three subgroups); "
-        "Propst, 1992; Scogin, 1987 and Serfaty, 2009")
+        "Propst, 1992; Scogin, 1987; and Serfaty, 2009")
     assert spanning_words(["a", "a", "b"], ["wl", "cau", "wl"]) == (
         "1 trial gives comparisons to more than one subgroup and counts in each: a")
     assert spanning_words(["a", "b"], ["wl", "cau"]) == "no trial gives comparisons to more than one subgroup"
@@ -135,14 +135,15 @@ def test_every_subgroup_is_said_whatever_its_code_and_the_contrast_needs_both_gr
 
     groups = pd.DataFrame({"subgroup": ["wl", "pla"], "estimate": [0.871, 0.2], "ci_low": [0.75, -0.1],
                            "ci_high": [0.99, 0.5], "k": [250, 1], "clusters": [200, 1]})
-    assert subgroup_estimates_words(groups, {"wl": "waitlist"}) == (
+    assert subgroup_estimates_words(groups.iloc[::-1], {"wl": "waitlist"}) == (
         "g = 0.87 (0.75 to 0.99; 250 comparisons in 200 trials) in the waitlist subgroup and "
         "g = 0.20 (-0.10 to 0.50; 1 comparison in 1 trial) in the pla subgroup")
     assert contrast_words(None, "waitlist", "care as usual").endswith(
         "cannot be made: the pooled comparisons have no waitlist or no care as usual subgroup.")
     larger = {"difference": 0.36, "ci_low": 0.14, "ci_high": 0.58, "df": 34.9, "p": 0.002}
     assert contrast_words(larger, "waitlist", "care as usual") == (
-        "A contrast of waitlist with care as usual, added after the first results, finds the effect against "
+        "A contrast of waitlist with care as usual in the primary CHE model, added after the first results, "
+        "finds the effect against "
         "waitlist larger than against care as usual (difference in g 0.36, 95% CI 0.14 to 0.58; CR2 t-test on "
         "34.9 df, p = 0.002).")
     assert "not significantly different from that against care as usual" in contrast_words(

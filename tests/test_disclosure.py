@@ -195,6 +195,10 @@ def test_one_bias_method_in_words():
     assert method_result(suite, "4PSM") == "4PSM: not fitted (no p-value in an interval)"
 
 
+def text_of_counts(text: str) -> str:
+    return text[text.rindex(", and ") + len(", and "):]
+
+
 def test_pet_and_peese_on_the_sample_size_se_are_shown_but_never_summarised():
     from analysis.meta import pet, peese, rma
     from analysis.review.bias_suite import SAMPLE_SIZE_ROWS, bias_suite, suite_summary, with_sample_size_rows
@@ -222,8 +226,20 @@ def test_pet_and_peese_on_the_sample_size_se_are_shown_but_never_summarised():
            f"rather than {old_pet:.2f}" in text
     assert sample_size_words(base) == ""
     up = pd.DataFrame({"method": ["PET", "PEESE", *SAMPLE_SIZE_ROWS], "estimate": [0.1, 0.3, 0.2, 0.5],
-                       "ci_low": [0.0] * 4, "ci_high": [1.0] * 4, "note": [""] * 4})
-    assert sample_size_words(up).endswith(": both higher, as expected when the usual SE, which contains g, pulls "
+                       "ci_low": [0.0] * 4, "ci_high": [1.0] * 4, "note": [""] * 4, "fewest": [np.nan] * 4})
+    assert sample_size_words(up).endswith(": both higher, consistent with the usual SE, which contains g, pulling "
                                           "the intercept down.")
     mixed = up.assign(estimate=[0.1, 0.6, 0.2, 0.5])
     assert sample_size_words(mixed).endswith(": PET higher, PEESE lower.")
+    # without the implausible comparisons, and what the median would be with these rows counted
+    up.attrs["without_implausible"] = {"PET": (0.21, 0.29), "PEESE": (0.39, 0.44), "dropped": 10}
+    text = sample_size_words(up, threshold=0.24)
+    assert ("Without the 10 implausible comparisons (a rule added after the first results) the usual and the "
+            "sample-size SE give PET g = 0.21 and 0.29, so the difference shrinks from 0.10 to 0.08; PEESE g = 0.39 "
+            "and 0.44, so the difference shrinks from 0.20 to 0.05.") in text
+    # counted: PET 0.2 and PEESE 0.5 in place of 0.1 and 0.3 -> median 0.35 rather than 0.2; one below 0.24 either way
+    assert text.endswith("Counted in place of PET and PEESE on the usual SE, they would move the median of the "
+                         "bias-corrected estimates from g = 0.20 to 0.35, and 1 of the 2 methods counted would fall "
+                         "below g = 0.24.")
+    assert text_of_counts(sample_size_words(up.assign(estimate=[0.1, 0.3, 0.3, 0.5]), threshold=0.24)) == \
+        "none of the 2 methods counted would fall below g = 0.24 (against 1 as counted)."

@@ -32,3 +32,20 @@ def test_the_pdf_sets_the_history_and_marks_what_it_has_no_glyph_for(built_book)
     assert "release tau & 50% _under_ #1 $x$ ^ ~" in text      # a tag's note whole, LaTeX's specials as text
     assert "v1-tau" in text and "漢" not in text
     assert "✓ ?? ? <b>bold</b>" in " ".join(text.split())  # no glyph: "?", the build goes on
+
+
+def test_the_version_history_leaves_out_commits_that_change_only_the_tests():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "_ext"))
+    from version_history import review_changes
+
+    log = ("\x1e2026-12-08\ta1\tFigures: forest studies as one collection (forest_table.py)\n\n"
+           "analysis/figures/forest_table.py\ntests/test_figures_data.py\n"
+           "\x1e2026-12-07\tb2\tHistory test: the tag's note\n\ntests/test_history_build.py\ntests/conftest.py\n"
+           "\x1e2026-12-06\tc3\tREADME: two commands\n\nREADME.md\n")
+    rows = review_changes(log, 10)
+    assert rows == [("2026-12-08", "a1", commit_summary("Figures: forest studies as one collection (forest_table.py)")),
+                    ("2026-12-06", "c3", "README: two commands")]
+    assert review_changes(log, 1) == rows[:1]

@@ -226,16 +226,18 @@ def test_the_mid_judgement_on_one_version_names_the_drugs_that_move_grouped_by_h
     pooled = pd.DataFrame({"treatment": ["a", "b", "c", "d"], "md": [-3.9, -2.5, -2.6, -1.0],
                            "ci_low": [-4.4, -3.4, -3.2, -1.8], "ci_high": [-3.5, -1.6, -2.0, -0.2]})
     one = pooled.iloc[:3].assign(ci_low=[-4.4, -2.9, -2.8])
-    text = mid_judgement_on_one_version(pooled, one, 3.0, "HAM-D, 17 items")
+    text = mid_judgement_on_one_version(pooled, one, 3.0, "HAM-D, 17 items", trials=(369, 192))
     assert text == ("on HAM-D, 17 items alone, the version the criterion is defined on, the judgement against the "
-                    "MID changes for 2 of the 3 drugs in both networks: b and c may reach it on every version but "
-                    "fall short of it on that version alone; 1 drug of the network of every version has no trial "
-                    "on HAM-D, 17 items alone")
+                    "minimal important difference changes between the two networks for 2 of the 3 drugs they share: "
+                    "b and c (may reach the MID on every version, smaller than the MID on HAM-D, 17 items alone); "
+                    "1 drug of the network of every version has no trial on HAM-D, 17 items alone; the HAM-D, 17 "
+                    "items network has 192 of the 369 trials, so a change mixes the version of the scale with the "
+                    "trials that use it")
     beyond = pooled.iloc[:3].assign(ci_high=[-3.5, -3.1, -2.0])  # b's CI wholly below -3
-    assert "b lies wholly beyond it on every version but may reach it on that version alone" in \
+    assert "b (beyond the MID on every version, may reach the MID on HAM-D-17 alone)" in \
         mid_judgement_on_one_version(beyond, pooled.iloc[:3], 3.0, "HAM-D-17")
     assert mid_judgement_on_one_version(pooled, pooled, 3.0, "X").endswith(
-        "is the same for all 4 drugs in both networks")
+        "is the same for all 4 drugs the two networks share")
 
 
 def test_scale_name_spells_the_release_codes_for_the_reader():

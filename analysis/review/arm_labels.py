@@ -63,9 +63,9 @@ def arm_legend(labels: Iterable[str], codes: Mapping[str, str], examples: int = 
         return ""
     defined = [n for n in sorted(names, key=lambda n: (-names[n], n)) if n in codes]
     free = [n for n in sorted(names, key=lambda n: (" " in n, -names[n], n)) if n not in codes]
-    text = "After a trial's name, a label gives the two arms it compares, as the release names them"
+    text = "After a multi-arm trial's name, a label gives the two arms it compares, as the release names them"
     if defined:
-        text += "; in the release's data dictionary, " + listing([f"{n} is “{codes[n]}”" for n in defined])
+        text += "; in the release's data dictionary (quoted as written, slips and all), " + listing([f"{n} is “{codes[n]}”" for n in defined])
     if free:
         one = len(free) == 1
         text += (f"; {counted(len(free), 'other name' if defined else 'name')} ("

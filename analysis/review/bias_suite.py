@@ -235,10 +235,34 @@ def with_sample_size_rows(suite: pd.DataFrame, yi, sample_vi) -> pd.DataFrame:
     2019). A sensitivity analysis added after the first results: the rows (:data:`SAMPLE_SIZE_ROWS`)
     stay out of the range and median of :func:`suite_summary`."""
     y, w2 = np.asarray(yi, dtype=float), np.asarray(sample_vi, dtype=float)
-    note = "sensitivity analysis: the sample-size based SE as predictor and in the weights"
+    note = "sensitivity analysis added after the first results: the sample-size based SE as predictor and in the weights"
     rows = [_row(method, lambda f=f: {**f(y, w2).to_dict(), "note": note})
             for method, f in zip(SAMPLE_SIZE_ROWS, (pet, peese))]
     return pd.concat([suite, pd.DataFrame(rows)], ignore_index=True)
+
+
+def usual_and_sample_size(yi, vi, sample_vi) -> dict:
+    """PET's and PEESE's estimates on the usual variance ``vi`` and on the sample-size based one
+    ``sample_vi``: ``{"PET": (usual, sample-size), "PEESE": (...)}`` (NaN where one cannot be fitted)."""
+    def estimate(f, v):
+        try:
+            return float(f(yi, v).estimate)
+        except (ValueError, np.linalg.LinAlgError):
+            return float("nan")
+
+    return {name: (estimate(f, vi), estimate(f, sample_vi)) for name, f in (("PET", pet), ("PEESE", peese))}
+
+
+def swapped_in(suite: pd.DataFrame) -> pd.DataFrame:
+    """The suite with PET and PEESE on the sample-size SE (:data:`SAMPLE_SIZE_ROWS`) in place of
+    PET and PEESE on the usual SE: what :func:`suite_summary` would read had they been the methods."""
+    by = suite.set_index("method")
+    out = suite[~suite["method"].isin(SAMPLE_SIZE_ROWS)].copy()
+    for modified, usual in zip(SAMPLE_SIZE_ROWS, ("PET", "PEESE")):
+        if modified in by.index and usual in by.index:
+            out.loc[out["method"] == usual, ["estimate", "ci_low", "ci_high"]] = \
+                by.loc[modified, ["estimate", "ci_low", "ci_high"]].to_numpy(float)
+    return out
 
 
 def metapsy_small_study(rows: pd.DataFrame, trials: pd.DataFrame, name: str, rho: float = 0.5) -> pd.DataFrame:

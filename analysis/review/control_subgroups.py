@@ -171,7 +171,7 @@ def variance_driver(with_all, without, names: dict, flagged: pd.DataFrame) -> st
 def spanning_words(cluster, subgroup) -> str:
     """The trials whose comparisons fall in more than one subgroup, which the subgroups' trial
     counts count in each: "4 trials give comparisons to more than one subgroup and count in each:
-    Moldovan, 2013 (three subgroups), Propst, 1992, Scogin, 1987 and Serfaty, 2009"; "no trial gives
+    Moldovan, 2013 (three subgroups); Propst, 1992; Scogin, 1987; and Serfaty, 2009"; "no trial gives
     comparisons to more than one subgroup"."""
     from analysis.meta.subgroups import spanning_clusters
 
@@ -180,7 +180,7 @@ def spanning_words(cluster, subgroup) -> str:
         return "no trial gives comparisons to more than one subgroup"
     words = {3: "three", 4: "four", 5: "five"}
     named = [t if n == 2 else f"{t} ({words.get(n, n)} subgroups)" for t, n in spans.items()]
-    listed = named[0] if len(named) == 1 else "; ".join(named[:-1]) + f" and {named[-1]}"
+    listed = " and ".join(named) if len(named) <= 2 else "; ".join(named[:-1]) + f"; and {named[-1]}"
     verbs = ("gives", "counts") if len(spans) == 1 else ("give", "count")
     return (f"{counted(len(spans), 'trial')} {verbs[0]} comparisons to more than one subgroup and {verbs[1]} in "
             f"each: {listed}")
@@ -188,21 +188,25 @@ def spanning_words(cluster, subgroup) -> str:
 
 
 def subgroup_estimates_words(groups: pd.DataFrame, names: dict) -> str:
-    """Each subgroup's pooled g with its 95% CI and size, in the order of ``groups`` (a
-    ``MultilevelSubgroups.groups`` table), named by ``names`` (a code not in it as it is):
+    """Each subgroup's pooled g with its 95% CI and size, in the order of ``names`` (the codes it
+    names first, as the chapter's table and headings order them, then any other in the order of
+    ``groups``, a ``MultilevelSubgroups.groups`` table), a code not in ``names`` as it is:
     "g = 0.87 (0.75 to 0.99; 250 comparisons in 200 trials) in the waitlist subgroup, ...". Every
     subgroup the data hold is said, whatever its code."""
+    order = {code: i for i, code in enumerate(names)}
+    rows = sorted(groups.itertuples(), key=lambda r: order.get(r.subgroup, len(order)))
     return listing([f"g = {r.estimate:.2f} ({r.ci_low:.2f} to {r.ci_high:.2f}; {counted(int(r.k), 'comparison')} in "
                     f"{counted(int(r.clusters), 'trial')}) in the {names.get(r.subgroup, r.subgroup)} subgroup"
-                    for r in groups.itertuples()])
+                    for r in rows])
 
 
 def contrast_words(contrast: dict | None, first: str, second: str) -> str:
     """The post-hoc contrast of two subgroups (``MultilevelSubgroups.contrast``) as a sentence: the
     effect against ``first`` larger or smaller than against ``second`` when its CR2 t-test has
     p < 0.05, else not significantly different, with the difference and its test; ``contrast`` None
-    (the pooled comparisons lack one of the two subgroups) says the contrast cannot be made."""
-    head = f"A contrast of {first} with {second}, added after the first results,"
+    (the pooled comparisons lack one of the two subgroups) says the contrast cannot be made. The
+    contrast is of the primary (CHE) subgroup model's means."""
+    head = f"A contrast of {first} with {second} in the primary CHE model, added after the first results,"
     if contrast is None:
         return f"{head} cannot be made: the pooled comparisons have no {first} or no {second} subgroup."
     word = contrast_word(contrast["difference"], contrast["p"])

@@ -109,7 +109,8 @@ MEANINGS = {
 CHAPTER_MEANINGS = {
     ("cbt-control", "method"): "Another estimator of tau² for the models that take the comparisons as independent "
                                "or one per trial (the dependency table's first two rows, the independent subgroup "
-                               "fits, the bias-correction methods). The three-level and CHE models, the primary "
+                               "fits, trim-and-fill; PET, PEESE and WAAP-WLS are weighted least squares and the "
+                               "selection models maximum likelihood whatever it is). The three-level and CHE models, the primary "
                                "analysis among them, take REML or ML as given and REML for any other estimator.",
     ("cbt-control", "hksj"): "true: Hartung-Knapp-Sidik-Jonkman intervals for the models that take the comparisons "
                              "as independent or one per trial, and t-based ones for the three-level model; false: "

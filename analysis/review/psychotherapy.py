@@ -15,7 +15,8 @@ import pandas as pd
 
 from analysis.meta import egger, rma, trimfill
 from analysis.meta.subgroups import multilevel_subgroups, separate_multilevel_subgroups, subgroup_analysis
-from analysis.review.bias_suite import bias_suite, metapsy_sample_size_se, metapsy_small_study, with_sample_size_rows
+from analysis.review.bias_suite import (bias_suite, metapsy_sample_size_se, metapsy_small_study, usual_and_sample_size,
+                                        with_sample_size_rows)
 from analysis.review.characteristics import codes_in_use, participants, pooled_release_rows, psychotherapy_characteristics
 from analysis.review.comparisons import Evidence
 from analysis.review.dependency import (MODELS, aggregate, comparison_weights, dependency_fits, dependency_table, multilevel,
@@ -133,7 +134,7 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
         "small_study": metapsy_small_study(rows, trials, psyctr, rho=rho),
         "per_trial": per_trial,
         "trimfill": trimfill(per_trial),
-        "bias": per_trial_sample_size_rows(bias_suite(per_trial), per_trial, rows, trials, psyctr, rho),
+        "bias": per_trial_sample_size_rows(bias_suite(per_trial), per_trial, rows, trials, psyctr, rho, odd),
         "checks": run_checks(model, rob=np.where(low, "low", "not low"), unit="comparison", max_refits=max_refits,
                              implausible=odd, which=[c for c in CHECKS if c != "trimfill"]),  # trim-and-fill: per trial
         "outcome_selection": dict(trials.attrs.get("outcome_selection", {})),
@@ -146,14 +147,24 @@ def psychotherapy_control(psyctr: str, therapy: str = "cbt", method: str = "REML
     return Evidence(trials, model, extra)
 
 
-def per_trial_sample_size_rows(suite, per_trial, rows, trials, name: str, rho: float):
+def per_trial_sample_size_rows(suite, per_trial, rows, trials, name: str, rho: float, odd):
     """The per-trial bias suite with PET and PEESE on the sample-size based SE
     (:func:`analysis.review.bias_suite.with_sample_size_rows`): each trial's W² is its comparisons'
     W² aggregated as their effects are (:func:`analysis.review.dependency.aggregate`, the same
-    ``rho``), the sample-size counterpart of the aggregated effect's variance."""
+    ``rho``), the SE of the trial's combined effect from its group sizes. Its ``attrs["without_implausible"]``
+    gives PET and PEESE on both SEs without the implausible comparisons ``odd``
+    (:func:`analysis.review.bias_suite.usual_and_sample_size`), so that the text can say how much of
+    the difference they make."""
     w, _ = metapsy_sample_size_se(rows, trials, name)
-    _, trial_w2, _ = aggregate(trials["effect"].to_numpy(float), w ** 2, np.asarray(trials["trial"]).astype(str), rho)
-    return with_sample_size_rows(suite, per_trial.yi, trial_w2)
+    y, v = trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2
+    cluster = np.asarray(trials["trial"]).astype(str)
+    _, trial_w2, _ = aggregate(y, w ** 2, cluster, rho)
+    out = with_sample_size_rows(suite, per_trial.yi, trial_w2)
+    keep = ~np.asarray(odd, bool)
+    ay, av, _ = aggregate(y[keep], v[keep], cluster[keep], rho)
+    _, aw2, _ = aggregate(y[keep], w[keep] ** 2, cluster[keep], rho)
+    out.attrs["without_implausible"] = {**usual_and_sample_size(ay, av, aw2), "dropped": int((~keep).sum())}
+    return out
 
 
 #: Fewer trials than this in a subset: the primary (multilevel) model is not fitted to it.

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from analysis.review.bias_suite import MIN_PER_INTERVAL
-from analysis.review.wording import counted, format_p, listing
+from analysis.review.wording import count_of, counted, format_p, listing
 
 
 def count_difference(file_n: int, reported_n: int, noun: str) -> str:
@@ -95,14 +95,15 @@ def method_result(suite, method: str, label: str = "g", back=None) -> str:
     return f"{method}: {row['note']}, {label} = {value:.2f}" if row["note"] else f"{method}: {label} = {value:.2f}"
 
 
-def sample_size_words(suite, label: str = "g") -> str:
+def sample_size_words(suite, label: str = "g", threshold: float | None = None, null: float = 0.0) -> str:
     """PET and PEESE on the sample-size based SE (the :data:`~analysis.review.bias_suite.SAMPLE_SIZE_ROWS`
-    of a suite) against the same methods on the usual SE, as a sentence: "With the sample-size based
-    SE in place of the usual one (a sensitivity analysis added after the first results), PET gives
-    g = 0.21 (95% CI -0.15 to 0.58) rather than 0.09, and PEESE g = 0.49 (0.26 to 0.71) rather than
-    0.34: both higher, as expected when the usual SE, which contains g, pulls the intercept down."
-    "" when the suite has no such rows."""
-    from analysis.review.bias_suite import SAMPLE_SIZE_ROWS
+    of a suite) against the same methods on the usual SE, as sentences: the two estimates of each,
+    whether both move up (consistent with the usual SE, which contains g, pulling the intercept
+    down), how the differences change without the implausible comparisons (the suite's
+    ``attrs["without_implausible"]``, when given), and what the median of the bias-corrected
+    estimates and the count below ``threshold`` would be with these rows in place of PET and PEESE
+    (:func:`~analysis.review.bias_suite.swapped_in`). "" when the suite has no such rows."""
+    from analysis.review.bias_suite import SAMPLE_SIZE_ROWS, suite_summary, swapped_in
 
     by = suite.set_index("method")
     if not all(m in by.index for m in SAMPLE_SIZE_ROWS):
@@ -120,8 +121,45 @@ def sample_size_words(suite, label: str = "g") -> str:
     text = ("With the sample-size based SE in place of the usual one (a sensitivity analysis added after the "
             "first results), " + ", and ".join(parts))
     if moves and all(m == "higher" for m in moves):
-        text += (": " + ("both" if len(moves) == 2 else "it is") + " higher, as expected when the usual SE, which "
-                 f"contains {label}, pulls the intercept down")
+        text += (": " + ("both" if len(moves) == 2 else "it is") + " higher, consistent with the usual SE, which "
+                 f"contains {label}, pulling the intercept down")
     elif moves:
         text += ": " + ", ".join(f"{u} {m}" for u, m in zip(("PET", "PEESE"), moves))
-    return text + "."
+    text += "." + _without_words(suite, by, label)
+    if threshold is not None:
+        text += " " + _swapped_words(suite_summary(suite, null, threshold), suite_summary(swapped_in(suite), null,
+                                                                                           threshold), label, threshold)
+    return text
+
+
+def _without_words(suite, by, label: str) -> str:
+    """How the usual-versus-sample-size differences change without the implausible comparisons."""
+    without = suite.attrs.get("without_implausible")
+    if not without:
+        return ""
+    changes = []
+    for modified, usual in zip(("PET, sample-size SE", "PEESE, sample-size SE"), ("PET", "PEESE")):
+        old, new = without[usual]
+        before = by.loc[modified, "estimate"] - by.loc[usual, "estimate"]
+        after = new - old
+        if not (after == after and before == before):
+            continue
+        trend = "shrinks" if abs(after) < abs(before) else "grows" if abs(after) > abs(before) else "stays"
+        changes.append(f"{usual} {label} = {old:.2f} and {new:.2f}, so the difference {trend} from "
+                       f"{before:.2f} to {after:.2f}")
+    if not changes:
+        return ""
+    return (f" Without the {counted(without['dropped'], 'implausible comparison')} (a rule added after the first "
+            f"results) the usual and the sample-size SE give " + "; ".join(changes) + ".")
+
+
+def _swapped_words(summary: dict, swapped: dict, label: str, threshold: float) -> str:
+    """What the range's median and its count below ``threshold`` would be with the sample-size rows."""
+    same = round(summary["median"], 2) == round(swapped["median"], 2)
+    median = (f"leave the median of the bias-corrected estimates at {label} = {summary['median']:.2f}" if same else
+              f"move the median of the bias-corrected estimates from {label} = {summary['median']:.2f} to "
+              f"{swapped['median']:.2f}")
+    below = count_of(swapped["below"], swapped["n"], "methods counted", ("would fall", "would fall"))
+    return (f"Counted in place of PET and PEESE on the usual SE, they would {median}, and {below} below "
+            f"{label} = {threshold:.2f}" + ("" if swapped["below"] == summary["below"] else
+                                           f" (against {summary['below']:,} as counted)") + ".")
