@@ -72,3 +72,23 @@ def test_a_shared_review_result_equals_the_computed_one(tmp_path):
     for res in (first, again):
         assert res.model.estimate == direct.model.estimate and res.model.tau2 == direct.model.tau2
         pd.testing.assert_frame_equal(res.trials, direct.trials)
+
+
+@shared(reads_file=True)
+def _read(path):
+    CALLS.append(str(path))
+    return open(path).read()
+
+
+def test_a_reader_shares_one_entry_however_the_file_is_named(tmp_path, monkeypatch):
+    f = tmp_path / "data" / "a.csv"
+    f.parent.mkdir()
+    f.write_text("abc")
+    monkeypatch.chdir(tmp_path)
+    with shared_results(tmp_path / "shared"):
+        assert _read("data/a.csv") == _read(str(f)) == _read(f) == "abc"
+        assert CALLS == ["data/a.csv"]  # called once, with the name as given
+        f.write_text("abcd")
+        assert _read(f) == "abcd" and len(CALLS) == 2
+    # a plain @shared function still keys a name as spelt
+    assert call_key(_count, ("data/a.csv",), {}) != call_key(_count, (str(f),), {})

@@ -197,12 +197,12 @@ def _build(resolved: dict, pdf: bool, build_dir: Path, warm: bool = True, share:
         (staging / "book.key").write_text(key)
         with contextlib.ExitStack() as stack:  # the kernel server warms up while the inputs are validated
             server = stack.enter_context(KernelServer(list(jobs))) if warm and jobs else None
+            if share:  # from here, so that the kernels read the datasets the validation parsed
+                stack.enter_context(shared_results(staging / "shared"))
             manifest = validate_datasets(resolved)
             release_memory()  # the datasets read to validate them are not needed while the kernels run
             print(f"validated parameters and inputs; {len(jobs)} notebook(s) to execute, {len(reused)} reused "
                   f"({time.perf_counter() - t0:.1f} s)", flush=True)
-            if share:
-                stack.enter_context(shared_results(staging / "shared"))
             try:
                 run_notebooks(jobs, staging / "notebooks", keys, server and kernel_manager_class(server))
             except BuildError:

@@ -104,8 +104,15 @@ def _replay(caught) -> None:
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def shared(func):
-    """Decorator: cache ``func``'s result by content while a build shares results (:data:`ENV`)."""
+def shared(func=None, *, reads_file: bool = False):
+    """Decorator: cache ``func``'s result by content while a build shares results (:data:`ENV`).
+
+    ``reads_file``: ``func`` reads the file its first argument names and its result does not depend
+    on how the name is spelt (a reader of a data format), so the key takes the file by its resolved
+    path and content: ``data/x.csv`` from one chapter and ``/repo/data/x.csv`` from another share
+    one entry (the function is still called with the name as given, so errors name it so)."""
+    if func is None:
+        return functools.partial(shared, reads_file=reads_file)
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -113,7 +120,10 @@ def shared(func):
         if not folder:
             return func(*args, **kwargs)
         try:
-            key = call_key(func, args, kwargs)
+            key_args = args
+            if reads_file and args and Path(args[0]).is_file():
+                key_args = (str(Path(args[0]).resolve()), *args[1:])
+            key = call_key(func, key_args, kwargs)
         except _NotKeyable:
             return func(*args, **kwargs)
         path = Path(folder) / f"{func.__module__}.{func.__qualname__}.{key}.pickle"

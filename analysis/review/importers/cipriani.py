@@ -53,7 +53,7 @@ class CiprianiArms(Base):
         return events_within(df, "Dropouts_sideeffects_num", "No_randomised_num") if "Dropouts_sideeffects_num" in df else True
 
 
-@shared
+@shared(reads_file=True)
 def read_cipriani_arms(path: str | Path) -> pd.DataFrame:
     """Read and check the GRISELDA arm-level table (Cipriani et al., 2018) against :class:`CiprianiArms`.
 

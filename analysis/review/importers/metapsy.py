@@ -15,6 +15,7 @@ from pandera.typing import Series
 from analysis.review.errors import DataError, DroppedRowsWarning, Problem, dropped_rows
 from analysis.review.trials import LINE, read_rows
 from analysis.review.importers.common import _validate_mapped
+from analysis.review.shared import shared
 from analysis.review.schemas import Base, check, events_within, number
 from analysis.review.risk_of_bias import metapsy_domains
 from analysis.review.importers.metapsy_standard import (  # noqa: F401  (re-exported: the standard's rules)
@@ -80,6 +81,7 @@ CONTROL_NAMES = {"wl": "waitlist", "cau": "care as usual", "other ctr": "other c
 WAITLIST, CARE_AS_USUAL = "wl", "cau"
 
 
+@shared(reads_file=True)
 def read_metapsy_psyctr(path: str | Path) -> pd.DataFrame:
     """The Metapsy psychotherapy-vs-control database (one row per comparison and instrument); the
     arm sizes (:data:`PSYCTR_ALWAYS`) are NaN where the release does not record them."""
