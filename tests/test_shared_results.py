@@ -92,3 +92,22 @@ def test_a_reader_shares_one_entry_however_the_file_is_named(tmp_path, monkeypat
         assert _read(f) == "abcd" and len(CALLS) == 2
     # a plain @shared function still keys a name as spelt
     assert call_key(_count, ("data/a.csv",), {}) != call_key(_count, (str(f),), {})
+
+
+def test_the_kernels_read_the_large_datasets_as_the_validation_parsed_them(tmp_path, monkeypatch):
+    from analysis.book import params
+    from analysis.book.inputs import validate_datasets
+    from analysis.review.importers import read_cipriani_arms, read_metapsy_psyctr
+
+    monkeypatch.chdir(ROOT)
+    resolved = params.resolve(None)
+    with shared_results(tmp_path / "shared") as folder:
+        validate_datasets(resolved)  # the build validates inside the cache (analysis.book.pipeline)
+        entries = sorted(p.name.split(".")[-3] for p in folder.glob("*.pickle"))
+        assert entries == ["read_cipriani_arms", "read_metapsy_psyctr"]
+        # a chapter names the file relative to the book; the validation named it by its full path
+        arms = read_cipriani_arms(resolved["network"]["cipriani_arms"])
+        rows = read_metapsy_psyctr(resolved["cbt-control"]["psyctr"])
+        assert len(list(folder.glob("*.pickle"))) == 2  # read from the cache, not parsed again
+    assert arms.equals(read_cipriani_arms(ROOT / resolved["network"]["cipriani_arms"]))
+    assert rows.equals(read_metapsy_psyctr(ROOT / resolved["cbt-control"]["psyctr"]))
