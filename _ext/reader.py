@@ -58,9 +58,21 @@ class PagedPdfFigures(SphinxPostTransform):
                 copy["pdf_page"] = page
                 more = nodes.figure("", copy, classes=list(figure["classes"]))
                 more["align"] = figure.get("align", "default")
-                more += nodes.legend("", nodes.paragraph(text=f"(the figure continued: part {page} of {n})"))
+                more += nodes.legend("", self.continued(figure, page, n))
                 after.parent.insert(after.parent.index(after) + 1, more)
                 after = more
+
+
+    def continued(self, figure, page: int, n: int) -> nodes.paragraph:
+        """"(Fig. 9.2 continued: part 2 of 10)": the figure's number by a numref to its label (resolved
+        with the other references), or "the figure" when it has no label."""
+        text = f" continued: part {page} of {n})"
+        names = figure.get("names") or []
+        if not names:
+            return nodes.paragraph(text=f"(the figure{text}")
+        ref = addnodes.pending_xref("", nodes.inline("", "Fig. {number}"), refdomain="std", reftype="numref",
+                                    reftarget=names[0], refexplicit=True, refwarn=True, refdoc=self.env.docname)
+        return nodes.paragraph("", "", nodes.Text("("), ref, nodes.Text(text))
 
 
 class BreakableTableCells(SphinxPostTransform):

@@ -234,12 +234,12 @@ def test_pet_and_peese_on_the_sample_size_se_are_shown_but_never_summarised():
     # without the implausible comparisons, and what the median would be with these rows counted
     up.attrs["without_implausible"] = {"PET": (0.21, 0.29), "PEESE": (0.39, 0.44), "dropped": 10}
     text = sample_size_words(up, threshold=0.24)
-    assert ("Without the 10 implausible comparisons (a rule added after the first results) the usual and the "
-            "sample-size SE give PET g = 0.21 and 0.29, so the difference shrinks from 0.10 to 0.08; PEESE g = 0.39 "
-            "and 0.44, so the difference shrinks from 0.20 to 0.05.") in text
+    assert ("Without the 10 implausible comparisons (a rule added after the first results), PET gives g = 0.21 on "
+            "the usual SE and 0.29 on the sample-size SE, so the difference shrinks from 0.10 to 0.08; PEESE gives "
+            "g = 0.39 on the usual SE and 0.44 on the sample-size SE, so the difference shrinks from 0.20 to 0.05.") in text
     # counted: PET 0.2 and PEESE 0.5 in place of 0.1 and 0.3 -> median 0.35 rather than 0.2; one below 0.24 either way
-    assert text.endswith("Counted in place of PET and PEESE on the usual SE, they would move the median of the "
-                         "bias-corrected estimates from g = 0.20 to 0.35, and 1 of the 2 methods counted would fall "
-                         "below g = 0.24.")
+    assert text.endswith("PET and PEESE on the sample-size SE (g = 0.20 and 0.50), counted in place of PET and "
+                         "PEESE on the usual SE, would move the median of the bias-corrected estimates from g = 0.20 "
+                         "to 0.35, and 1 of the 2 methods counted would fall below g = 0.24.")
     assert text_of_counts(sample_size_words(up.assign(estimate=[0.1, 0.3, 0.3, 0.5]), threshold=0.24)) == \
         "none of the 2 methods counted would fall below g = 0.24 (against 1 as counted)."

@@ -278,3 +278,13 @@ def test_a_specification_curve_of_thousands_draws_its_points_rasterized(n, raste
     assert (n > RASTER_ABOVE) == rasterized
     assert [c.get_rasterized() for c in top.collections] == [rasterized, rasterized]  # the CI band and the points
     plt.close(fig)
+
+
+def test_the_caption_counts_the_labels_the_forest_plot_cuts():
+    from analysis.figures.forest_rows import LABEL_CHARS, cut_labels_note, short
+
+    long = "x" * (LABEL_CHARS + 1)
+    assert short(long).endswith("…") and len(short(long)) == LABEL_CHARS
+    assert cut_labels_note(["a", long, long]) == (f"2 labels longer than {LABEL_CHARS} characters end in “…” "
+                                                  "(whole in the chapter's data download).")
+    assert cut_labels_note(["a", long]).startswith("1 label longer") and cut_labels_note(["a", "b"]) == ""

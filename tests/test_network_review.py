@@ -216,8 +216,8 @@ def test_against_mid_counts_names_the_largest_difference_apart():
     vs = pd.DataFrame({"treatment": ["a", "b", "c"], "md": [-3.9, -2.5, -1.0],
                        "ci_low": [-4.4, -3.4, -1.8], "ci_high": [-3.5, -1.6, -0.2]})
     assert words.against_mid_counts(vs, 3.0) == (
-        "1 of the 3 drugs has a 95% CI wholly beyond the 3-point minimal important difference; 1 may reach it; "
-        "1 falls short of it; the largest difference is a's, -3.9 points")
+        "by its 95% CI, 1 of the 3 drugs is beyond the 3-point minimal important difference (MID); 1 may reach the "
+        "MID; 1 is smaller than the MID; the largest difference is a's, -3.9 points")
 
 
 def test_the_mid_judgement_on_one_version_names_the_drugs_that_move_grouped_by_how():

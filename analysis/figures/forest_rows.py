@@ -18,6 +18,16 @@ def short(text: str) -> str:
     return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1].rstrip() + "…"
 
 
+def cut_labels_note(labels) -> str:
+    """The caption's note on the labels :func:`short` cuts: "3 labels longer than 60 characters end in
+    “…” (whole in the chapter's data download)."; "" when none is cut."""
+    n = sum(len(str(t)) > LABEL_CHARS for t in labels)
+    if not n:
+        return ""
+    return (f"{n:,} {'label' if n == 1 else 'labels'} longer than {LABEL_CHARS} characters "
+            f"{'ends' if n == 1 else 'end'} in “…” (whole in the chapter's data download).")
+
+
 def fmt_effect(est, lo, hi) -> str:
     """``0.26 [0.00, 0.51]``: never "-0.00" (:func:`analysis.review.wording.fixed`)."""
     return f"{fixed(est, 2)} [{fixed(lo, 2)}, {fixed(hi, 2)}]"

@@ -215,10 +215,10 @@ AMENDMENTS = (
               "Sensitivity analysis only: shown in the CBT bias table and text, never in the bias-corrected "
               "range, median or counts, nor in this review's GRADE rule.",
               "analysis/review/bias_suite.py", "def with_sample_size_rows", "chapters/cbt-control.ipynb"),
-    Amendment("HAM-D-17 network",
-              "The mean-difference network is also fitted on the trials rated on the 17-item HAM-D alone, and "
+    Amendment("The network on HAM-D, 17 items alone",
+              "The mean-difference network is also fitted on the trials rated on HAM-D, 17 items alone, and "
               "the chapter says whether each drug's judgement against the minimal important difference holds there.",
-              "The 3-point criterion is defined on the 17-item version, and the versions are not one scale "
+              "The 3-point criterion is defined on that version, and the versions are not one scale "
               "(a peer reviewer's finding).",
               "Sensitivity analysis, labelled so in the network chapter; the judgement on every version stays "
               "the one reported first.",

@@ -157,7 +157,7 @@ def variance_driver(with_all, without, names: dict, flagged: pd.DataFrame) -> st
     head = (f"the {names.get(top, top)} subgroup's own between-trial variance, tau² = "
             f"{groups.loc[top, 'sigma2_between']:.2f}, is the largest")
     mine = flagged[flagged["subgroup"] == top]
-    cause = (f"without its {counted(len(mine), 'implausible effect')} ("
+    cause = (f"without its {'one implausible effect' if len(mine) == 1 else counted(len(mine), 'implausible effect')} ("
              + "; ".join(f"{s}, g = {e:.2f}" for s, e in zip(mine["study"], mine["effect"])) + ")") if len(mine) \
         else "without the implausible effects (none of them in this subgroup)"
     if isinstance(without, str):

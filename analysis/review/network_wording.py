@@ -203,10 +203,10 @@ def against_mid_counts(vs: pd.DataFrame, mid: float) -> str:
     short = int((verdicts == "smaller than the MID").sum())
     n = len(vs)
     best = vs.loc[vs["md"].idxmin()]
-    parts = [count_of(int((verdicts == "beyond the MID").sum()), n, "drugs", ("has", "have"))
-             + f" a 95% CI wholly beyond the {mid:g}-point minimal important difference",
-             f"{int((verdicts == 'may reach the MID').sum()):,} may reach it",
-             f"{short:,} {'falls' if short == 1 else 'fall'} short of it"]
+    parts = ["by its 95% CI, " + count_of(int((verdicts == "beyond the MID").sum()), n, "drugs", ("is", "are"))
+             + f" beyond the {mid:g}-point minimal important difference (MID)",
+             f"{int((verdicts == 'may reach the MID').sum()):,} may reach the MID",
+             f"{short:,} {'is' if short == 1 else 'are'} smaller than the MID"]
     return "; ".join(parts) + f"; the largest difference is {best['treatment']}'s, {fixed(best['md'])} points"
 
 

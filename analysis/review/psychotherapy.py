@@ -154,8 +154,9 @@ def per_trial_sample_size_rows(suite, per_trial, rows, trials, name: str, rho: f
     ``rho``), the SE of the trial's combined effect from its group sizes. Its ``attrs["without_implausible"]``
     gives PET and PEESE on both SEs without the implausible comparisons ``odd``
     (:func:`analysis.review.bias_suite.usual_and_sample_size`), so that the text can say how much of
-    the difference they make."""
-    w, _ = metapsy_sample_size_se(rows, trials, name)
+    the difference they make; ``attrs["equal_arms"]`` how many comparisons lack group sizes, whose
+    W is recovered from g and its SE under equal arms (and so does depend on g)."""
+    w, assumed = metapsy_sample_size_se(rows, trials, name)
     y, v = trials["effect"].to_numpy(float), trials["se"].to_numpy(float) ** 2
     cluster = np.asarray(trials["trial"]).astype(str)
     _, trial_w2, _ = aggregate(y, w ** 2, cluster, rho)
@@ -164,6 +165,7 @@ def per_trial_sample_size_rows(suite, per_trial, rows, trials, name: str, rho: f
     ay, av, _ = aggregate(y[keep], v[keep], cluster[keep], rho)
     _, aw2, _ = aggregate(y[keep], w[keep] ** 2, cluster[keep], rho)
     out.attrs["without_implausible"] = {**usual_and_sample_size(ay, av, aw2), "dropped": int((~keep).sum())}
+    out.attrs["equal_arms"] = assumed  # comparisons without group sizes: W recovered from g and its SE
     return out
 
 

@@ -127,8 +127,10 @@ def sample_size_words(suite, label: str = "g", threshold: float | None = None, n
         text += ": " + ", ".join(f"{u} {m}" for u, m in zip(("PET", "PEESE"), moves))
     text += "." + _without_words(suite, by, label)
     if threshold is not None:
+        shown = " and ".join(f"{by.loc[m, 'estimate']:.2f}" for m in SAMPLE_SIZE_ROWS)
         text += " " + _swapped_words(suite_summary(suite, null, threshold), suite_summary(swapped_in(suite), null,
-                                                                                           threshold), label, threshold)
+                                                                                           threshold), label, threshold,
+                                     shown)
     return text
 
 
@@ -140,26 +142,29 @@ def _without_words(suite, by, label: str) -> str:
     changes = []
     for modified, usual in zip(("PET, sample-size SE", "PEESE, sample-size SE"), ("PET", "PEESE")):
         old, new = without[usual]
-        before = by.loc[modified, "estimate"] - by.loc[usual, "estimate"]
-        after = new - old
+        # differences of the figures as printed, so that a reader's subtraction gives the same
+        before = round(by.loc[modified, "estimate"], 2) - round(by.loc[usual, "estimate"], 2)
+        after = round(new, 2) - round(old, 2)
         if not (after == after and before == before):
             continue
-        trend = "shrinks" if abs(after) < abs(before) else "grows" if abs(after) > abs(before) else "stays"
-        changes.append(f"{usual} {label} = {old:.2f} and {new:.2f}, so the difference {trend} from "
-                       f"{before:.2f} to {after:.2f}")
+        trend = ("shrinks" if abs(after) < abs(before) - 1e-9 else "grows" if abs(after) > abs(before) + 1e-9
+                 else "stays the same")
+        changes.append(f"{usual} gives {label} = {old:.2f} on the usual SE and {new:.2f} on the sample-size SE, so "
+                       f"the difference {trend} from {before:.2f} to {after:.2f}")
     if not changes:
         return ""
     return (f" Without the {counted(without['dropped'], 'implausible comparison')} (a rule added after the first "
-            f"results) the usual and the sample-size SE give " + "; ".join(changes) + ".")
+            f"results), " + "; ".join(changes) + ".")
 
 
-def _swapped_words(summary: dict, swapped: dict, label: str, threshold: float) -> str:
+def _swapped_words(summary: dict, swapped: dict, label: str, threshold: float, shown: str) -> str:
     """What the range's median and its count below ``threshold`` would be with the sample-size rows."""
     same = round(summary["median"], 2) == round(swapped["median"], 2)
     median = (f"leave the median of the bias-corrected estimates at {label} = {summary['median']:.2f}" if same else
               f"move the median of the bias-corrected estimates from {label} = {summary['median']:.2f} to "
               f"{swapped['median']:.2f}")
     below = count_of(swapped["below"], swapped["n"], "methods counted", ("would fall", "would fall"))
-    return (f"Counted in place of PET and PEESE on the usual SE, they would {median}, and {below} below "
+    return (f"PET and PEESE on the sample-size SE ({label} = {shown}), counted in place of PET and PEESE on the "
+            f"usual SE, would {median}, and {below} below "
             f"{label} = {threshold:.2f}" + ("" if swapped["below"] == summary["below"] else
                                            f" (against {summary['below']:,} as counted)") + ".")
