@@ -277,10 +277,12 @@ def test_what_names_code_in_a_commit_message():
 
     code = ["analysis.escape", "grade_rules.MID", "(review.protocol.change_cell),", "analysis/", "analysis/meta",
             "params/multiverse.yml", "mlreg.py", ".venv/bin/python", "/work/main", "which=", "workers=1",
-            "--max-refits", "f()", "`x`", "helper", "SOURCE.txt;"]
+            "--max-refits", "f()", "`x`", "helper", "helper-26", "(helper-26):", "SOURCE.txt;"]
     prose = ["e.g.", "i.e.", "et al.", "Cochrane/GRADE", "file/line/column", "15/16", "73/50", "v22.0.2", "=",
              "tau²", "PET-PEESE", "metafor's", "clubSandwich", "1,000", "(Metapsy)"]
     assert [w for w in code if not is_code(w)] == [] and [w for w in prose if is_code(w)] == []
+    assert commit_summary("Second reading (helper-28): the gaps are differences") == (
+        "Second reading: the gaps are differences")
 
 
 def test_the_log_table_shows_date_hash_and_summary(tmp_path):

@@ -118,13 +118,14 @@ def is_code(word: str) -> bool:
     """Whether a word of a commit message names code: an identifier with an underscore, a dotted
     module path (``analysis.escape``, not "e.g."), a file (``mlreg.py``) or a path
     (:func:`_is_path`), a keyword argument (``which=``, not "k = 10"), a command-line option
-    (``--max-refits``), a call (``f()``), a backtick or a word of :data:`JARGON_WORDS`."""
+    (``--max-refits``), a call (``f()``), a backtick or a word of :data:`JARGON_WORDS` (numbered
+    too: ``helper-26``)."""
     call = bool(re.search(r"\w\(\)", word))
     word = word.strip("'\"()[],;:!?").rstrip(".").strip("'\"()[]")
     return bool(word) and (call or "_" in word or "`" in word or word.startswith("--")
                            or bool(re.search(r"\w=", word)) or _is_path(word)
                            or bool(_DOTTED.fullmatch(word) or _FILE.fullmatch(word))
-                           or word.lower() in JARGON_WORDS)
+                           or re.sub(r"-\d+$", "", word.lower()) in JARGON_WORDS)
 
 
 def _without_brackets_of_code(text: str) -> str:
