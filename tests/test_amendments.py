@@ -5,7 +5,6 @@ import re
 import subprocess
 
 import pandas as pd
-import pytest
 import yaml
 
 from analysis.review.amendments import SUMMARY_CHARS, amendment_log, commit_summary, describe_counts, first_change, log_table

@@ -286,5 +286,6 @@ def test_the_caption_counts_the_labels_the_forest_plot_cuts():
     long = "x" * (LABEL_CHARS + 1)
     assert short(long).endswith("…") and len(short(long)) == LABEL_CHARS
     assert cut_labels_note(["a", long, long]) == (f"2 labels longer than {LABEL_CHARS} characters end in “…” "
-                                                  "(whole in the chapter's data download).")
+                                                  "(the data file the chapter offers for download names them in "
+                                                  "full).")
     assert cut_labels_note(["a", long]).startswith("1 label longer") and cut_labels_note(["a", "b"]) == ""

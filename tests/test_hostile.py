@@ -10,7 +10,6 @@ import errno
 import io
 import hashlib
 import os
-import re
 import shutil
 import threading
 import time

@@ -10,7 +10,7 @@ from analysis.figures.style import label
 from analysis.review.wording import fixed, format_p
 
 Z = 1.959963984540054
-LABEL_CHARS = 60    # longer study labels end in an ellipsis (the full label is in the chapter's data download)
+LABEL_CHARS = 60    # longer study labels end in an ellipsis (the data file the chapter offers names them in full)
 
 
 def short(text: str) -> str:
@@ -20,12 +20,13 @@ def short(text: str) -> str:
 
 def cut_labels_note(labels) -> str:
     """The caption's note on the labels :func:`short` cuts: "3 labels longer than 60 characters end in
-    “…” (whole in the chapter's data download)."; "" when none is cut."""
+    “…” (the data file the chapter offers for download names them in full)."; "" when none is cut."""
     n = sum(len(str(t)) > LABEL_CHARS for t in labels)
     if not n:
         return ""
     return (f"{n:,} {'label' if n == 1 else 'labels'} longer than {LABEL_CHARS} characters "
-            f"{'ends' if n == 1 else 'end'} in “…” (whole in the chapter's data download).")
+            f"{'ends' if n == 1 else 'end'} in “…” (the data file the chapter offers for download names "
+            f"{'it' if n == 1 else 'them'} in full).")
 
 
 def fmt_effect(est, lo, hi) -> str:

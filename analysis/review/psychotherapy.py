@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.meta import egger, rma, trimfill
+from analysis.meta import egger, trimfill
 from analysis.meta.subgroups import multilevel_subgroups, separate_multilevel_subgroups, subgroup_analysis
 from analysis.review.bias_suite import (bias_suite, metapsy_sample_size_se, metapsy_small_study, usual_and_sample_size,
                                         with_sample_size_rows)
