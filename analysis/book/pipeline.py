@@ -31,7 +31,7 @@ from analysis.escape import csv_cell
 from analysis.book.publish import clean, publish
 from analysis.book.warm_kernels import KernelServer, kernel_manager_class
 from analysis.review.shared import shared_results
-from analysis.book.render import add_downloads, glued_values, run_jupyter_book, source_date_epoch
+from analysis.book.render import add_downloads, glued_values, root_icon, run_jupyter_book, source_date_epoch
 from analysis.review.errors import DataError
 
 ROOT = parameters.ROOT
@@ -153,6 +153,7 @@ def render(book: Path, staging: Path, pdf: bool) -> None:
             future.result()
             print(f"  {name}: {time.perf_counter() - t1:.1f} s", flush=True)
     shutil.move(staging / "out-html" / "_build" / "html", staging / "html")
+    root_icon(staging / "html", book)
     if pdf:
         (staging / "pdf").mkdir()
         shutil.copy2(staging / "out-pdflatex" / "_build" / "latex" / "book.pdf", staging / "pdf" / "book.pdf")

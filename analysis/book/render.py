@@ -116,3 +116,20 @@ def run_jupyter_book(book: Path, out: Path, builder: str) -> None:
     if proc.returncode != 0:
         log = (proc.stdout + proc.stderr)[-4000:]
         raise BuildError(f"jupyter-book {builder} build failed:\n{log}")
+
+
+def root_icon(html: Path, book: Path) -> None:
+    """Declare the book's icon on the site root. Jupyter Book writes the root as a one-line redirect
+    to the first page, without the icon the pages declare, so a browser opening the root asks for
+    ``/favicon.ico``, which does not exist (a 404 in its console). The icon is the one
+    ``_config.yml``'s ``html.favicon`` names, as Sphinx copies it to ``_static``."""
+    import yaml
+
+    config = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8")) or {}
+    favicon = ((config.get("html") or {}).get("favicon"))
+    index = html / "index.html"
+    if not favicon or not index.is_file() or not (html / "_static" / Path(favicon).name).is_file():
+        return
+    text = index.read_text(encoding="utf-8")
+    if 'rel="icon"' not in text:
+        index.write_text(f'<link rel="icon" href="_static/{Path(favicon).name}" />\n' + text, encoding="utf-8")
